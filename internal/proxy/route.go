@@ -1,0 +1,66 @@
+package proxy
+
+import (
+	"context"
+	"time"
+)
+
+// Route is what the proxy serves for one app: the hosts it answers and the
+// backends it balances over. Routes are immutable once handed to the proxy;
+// a change is a new Route swapped in atomically.
+type Route struct {
+	App      string    `json:"app"`
+	Hosts    []string  `json:"hosts"`
+	Backends []Backend `json:"backends"`
+	Health   Health    `json:"health"`
+	// Maintenance serves a maintenance page (503) instead of proxying.
+	Maintenance bool `json:"maintenance,omitempty"`
+	// MaxBodyBytes limits request bodies (413 past it); 0 means no limit.
+	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
+}
+
+// Backend is one instance the proxy may send requests to.
+type Backend struct {
+	ID      string `json:"id"`      // instance ID
+	Addr    string `json:"addr"`    // host:port
+	Release int    `json:"release"` // release version, for measurements
+}
+
+// Health is the active health check the proxy runs against each backend.
+type Health struct {
+	Path               string        `json:"path"`
+	Interval           time.Duration `json:"interval"`
+	Timeout            time.Duration `json:"timeout"`
+	HealthyThreshold   int           `json:"healthy_threshold"`
+	UnhealthyThreshold int           `json:"unhealthy_threshold"`
+}
+
+// BackendStatus is the proxy's view of one backend.
+type BackendStatus struct {
+	Backend
+	Healthy  bool   `json:"healthy"`
+	InFlight int64  `json:"in_flight"`
+	Requests int64  `json:"requests"`
+	Failures int64  `json:"failures"`
+	LastErr  string `json:"last_error,omitempty"`
+}
+
+// Controller is how the control plane drives the data plane. The in-process
+// *Proxy implements it, and so does *Client over the proxy's unix socket.
+type Controller interface {
+	// SetRoute installs or replaces the app's route in one atomic swap.
+	// Backends new to the proxy start healthy: callers add only backends
+	// they have seen pass their health check. Backends left out stop
+	// receiving new requests at once; requests in flight to them go on.
+	SetRoute(ctx context.Context, r Route) error
+	// DeleteRoute removes the app's route; its hosts then get 404.
+	DeleteRoute(ctx context.Context, app string) error
+	// Drain waits until no request is in flight to the backends at addrs,
+	// or until timeout; it reports how many requests were still in flight
+	// when it returned.
+	Drain(ctx context.Context, addrs []string, timeout time.Duration) (remaining int64, err error)
+	// Status reports the health and counters of the app's backends.
+	Status(ctx context.Context, app string) ([]BackendStatus, error)
+	// Routes returns every installed route.
+	Routes(ctx context.Context) ([]Route, error)
+}

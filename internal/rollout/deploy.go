@@ -1,0 +1,148 @@
+package rollout
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/nonstopdev/nonstop/internal/build"
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// ErrUnsupported is a request this version of nonstop cannot carry out.
+var ErrUnsupported = errors.New("not supported")
+
+// DeployRequest is a source to build and roll out.
+type DeployRequest struct {
+	App *store.App
+	// Dir holds the extracted source; the engine takes it over (moves it).
+	Dir string
+	// Spec is the source's parsed nonstop.yaml.
+	Spec *spec.Spec
+	// Source describes where it came from ("upload", "git abc123").
+	Source    string
+	CreatedBy string
+}
+
+// Deploy records a deploy rollout and runs it in the background: build,
+// release, rolling replacement. The returned rollout can be watched.
+func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout, error) {
+	if err := supported(req.Spec); err != nil {
+		return nil, err
+	}
+	r, err := e.Store.CreateRollout(ctx, store.Rollout{
+		AppID: req.App.ID, Kind: store.KindDeploy, FromRelease: req.App.LiveRelease,
+		Strategy: string(req.Spec.Deploy.Strategy), CreatedBy: req.CreatedBy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b, err := e.stageBuild(ctx, req)
+	if err != nil {
+		e.transition(r, store.RolloutFailed, err.Error())
+		return nil, err
+	}
+	e.start(r.ID, func(ctx context.Context) { e.runDeploy(ctx, r, req, b) })
+	return r, nil
+}
+
+func supported(sp *spec.Spec) error {
+	if sp.Runtime != spec.RuntimeProcess {
+		return fmt.Errorf("runtime %q: %w yet: this server runs the process runtime", sp.Runtime, ErrUnsupported)
+	}
+	if sp.Deploy.Strategy != spec.StrategyRolling {
+		return fmt.Errorf("deploy.strategy %q: %w yet: use rolling", sp.Deploy.Strategy, ErrUnsupported)
+	}
+	return nil
+}
+
+// stageBuild numbers the build and moves its source to DATA/apps/APP/builds/N/src.
+func (e *Engine) stageBuild(ctx context.Context, req DeployRequest) (*store.Build, error) {
+	n, err := e.Store.NextBuildNumber(ctx, req.App.ID)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(e.DataDir, "apps", req.App.Name, "builds", strconv.Itoa(n))
+	os.RemoveAll(dir) // a leftover of a build whose record was never written
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("stage build #%d: %w", n, err)
+	}
+	src := filepath.Join(dir, "src")
+	if err := os.Rename(req.Dir, src); err != nil {
+		return nil, fmt.Errorf("stage build #%d: %w", n, err)
+	}
+	return e.Store.CreateBuild(ctx, req.App.ID, n, req.Source, src)
+}
+
+func (e *Engine) runDeploy(ctx context.Context, r *store.Rollout, req DeployRequest, b *store.Build) {
+	if err := e.transition(r, store.RolloutBuilding, ""); err != nil {
+		e.Logger.Error("record building", "rollout", r.ID, "err", err)
+		return
+	}
+	env := releaseEnv(req.Spec, req.App.Env)
+	if err := e.build(ctx, r, b, req.Spec, env); err != nil {
+		e.Store.FinishBuild(context.WithoutCancel(ctx), b.ID, store.BuildFailed, err.Error())
+		e.transition(r, store.RolloutFailed, fmt.Sprintf("build #%d failed: %v", b.Number, err))
+		return
+	}
+	if err := e.Store.FinishBuild(ctx, b.ID, store.BuildSucceeded, ""); err != nil {
+		e.transition(r, store.RolloutFailed, err.Error())
+		return
+	}
+	rel, err := e.Store.CreateRelease(ctx, req.App.ID, b.Number, b.Dir, *req.Spec, env, fmt.Sprintf("build #%d (%s)", b.Number, req.Source))
+	if err == nil {
+		err = e.Store.SetRolloutTarget(ctx, r.ID, rel.Version, desired(req.App, rel))
+	}
+	if err != nil {
+		e.transition(r, store.RolloutFailed, err.Error())
+		return
+	}
+	r.ToRelease, r.Instances = rel.Version, desired(req.App, rel)
+	e.event(r, "release", fmt.Sprintf("release v%d created from build #%d", rel.Version, b.Number), map[string]any{"version": rel.Version})
+	e.runToTarget(ctx, r)
+}
+
+// build runs the spec's build command in the build's folder, keeping its
+// output in build.log and in the rollout's events.
+func (e *Engine) build(ctx context.Context, r *store.Rollout, b *store.Build, sp *spec.Spec, env map[string]string) error {
+	logFile, err := os.OpenFile(filepath.Join(filepath.Dir(b.Dir), "build.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("open build log: %w", err)
+	}
+	defer logFile.Close()
+	if sp.Build == "" {
+		e.event(r, "log", fmt.Sprintf("build #%d: no build command; the source runs as it is", b.Number), nil)
+		return nil
+	}
+	e.event(r, "log", fmt.Sprintf("build #%d: %s", b.Number, sp.Build), nil)
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			e.event(r, "log", sc.Text(), nil)
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	err = build.Command(ctx, b.Dir, sp.Build, env, io.MultiWriter(logFile, pw))
+	pw.Close()
+	<-done
+	return err
+}
+
+// releaseEnv is the spec's env overridden by the app's own (`nonstop env set`).
+func releaseEnv(sp *spec.Spec, appEnv map[string]string) map[string]string {
+	env := map[string]string{}
+	maps.Copy(env, sp.Env)
+	maps.Copy(env, appEnv)
+	return env
+}

@@ -1,0 +1,161 @@
+// Package rollout moves apps from one release to another without dropping a
+// request. A rollout is a state machine persisted in the store: each
+// transition is recorded before the action it names, and every action is
+// idempotent, so after a crash the engine reads the rollout back and finishes
+// it or rolls it back.
+//
+// The engine drives a runtime (which starts and stops instances) and the
+// proxy (which moves traffic and drains); it never knows which runtime it
+// drives.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// Config wires an Engine.
+type Config struct {
+	Store   *store.Store
+	Runtime runtime.Runtime
+	Proxy   proxy.Controller
+	Logger  *slog.Logger
+	// DataDir holds builds and release folders: DATA/apps/APP/builds/N.
+	DataDir string
+	// DomainSuffix: app NAME is served at NAME.DomainSuffix.
+	DomainSuffix string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Engine runs rollouts, one at a time per app.
+type Engine struct {
+	Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[int64]context.CancelFunc // rollout id → its cancel
+	appLock map[int64]*sync.Mutex        // app id → serialises route and instance changes
+}
+
+// New returns an Engine; Close stops the rollouts it runs.
+func New(cfg Config) *Engine {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DomainSuffix == "" {
+		cfg.DomainSuffix = "localhost"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, appLock: map[int64]*sync.Mutex{}}
+}
+
+// Close stops running rollouts where they stand (their state stays recorded,
+// so the next start resumes them) and waits for them to return.
+func (e *Engine) Close() {
+	e.cancel()
+	e.wg.Wait()
+}
+
+// lockApp serialises changes to one app's instances and route.
+func (e *Engine) lockApp(appID int64) func() {
+	e.mu.Lock()
+	l, ok := e.appLock[appID]
+	if !ok {
+		l = &sync.Mutex{}
+		e.appLock[appID] = l
+	}
+	e.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// start runs fn for rollout id in a goroutine owned by the engine.
+func (e *Engine) start(id int64, fn func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.mu.Lock()
+	e.running[id] = cancel
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			e.mu.Lock()
+			delete(e.running, id)
+			e.mu.Unlock()
+			cancel()
+		}()
+		fn(ctx)
+	}()
+}
+
+// Wait blocks until rollout id is over (or ctx ends) and returns it.
+func (e *Engine) Wait(ctx context.Context, id int64) (*store.Rollout, error) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		r, err := e.Store.Rollout(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if r.State.Terminal() {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// event records a line of a rollout's history and logs it.
+func (e *Engine) event(r *store.Rollout, kind, msg string, data map[string]any) {
+	// Recorded even while the engine is stopping: the history must say so.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := e.Store.AddEvent(ctx, store.Event{AppID: r.AppID, RolloutID: r.ID, Time: e.Now(), Kind: kind, Message: msg, Data: data}); err != nil {
+		e.Logger.Error("record event", "app", r.App, "rollout", r.ID, "err", err)
+	}
+	e.Logger.Info(msg, "app", r.App, "rollout", r.ID, "kind", kind)
+}
+
+// transition records a state change of r, then updates r.
+func (e *Engine) transition(r *store.Rollout, to store.RolloutState, reason string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.Store.Transition(ctx, r.ID, to, r.Step, reason); err != nil {
+		return err
+	}
+	r.State = to
+	if reason != "" {
+		r.Reason = reason
+	}
+	msg := fmt.Sprintf("rollout #%d: %s", r.ID, to)
+	if reason != "" {
+		msg += ": " + reason
+	}
+	e.event(r, "state", msg, map[string]any{"state": string(to)})
+	return nil
+}
+
+// errStopped marks work cut short because nonstop itself is stopping: the
+// rollout stays where it is, to be resumed at the next start.
+var errStopped = errors.New("nonstop is stopping")
+
+func (e *Engine) stopping(ctx context.Context) bool {
+	return e.ctx.Err() != nil && ctx.Err() != nil
+}

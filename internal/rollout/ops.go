@@ -1,0 +1,166 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// ErrInvalid is a request that cannot be carried out as asked.
+var ErrInvalid = errors.New("invalid request")
+
+// Rollback rolls the app back to release toVersion, or, when toVersion is 0,
+// to the release that was live before the current one.
+func (e *Engine) Rollback(ctx context.Context, app *store.App, toVersion int, by string) (*store.Rollout, error) {
+	if app.LiveRelease == 0 {
+		return nil, fmt.Errorf("app %s has no live release to roll back from: %w", app.Name, ErrInvalid)
+	}
+	if toVersion == 0 {
+		last, err := e.Store.LastDoneRollout(ctx, app.ID)
+		if err != nil || last.FromRelease == 0 {
+			return nil, fmt.Errorf("app %s has no release before v%d: %w", app.Name, app.LiveRelease, ErrInvalid)
+		}
+		toVersion = last.FromRelease
+	}
+	if toVersion == app.LiveRelease {
+		return nil, fmt.Errorf("v%d is already live: %w", toVersion, ErrInvalid)
+	}
+	rel, err := e.Store.Release(ctx, app.ID, toVersion)
+	if err != nil {
+		return nil, err
+	}
+	if rel.Status == store.ReleaseFailed {
+		return nil, fmt.Errorf("v%d failed its rollout; pick a release that served: %w", toVersion, ErrInvalid)
+	}
+	if _, err := os.Stat(rel.Dir); err != nil {
+		return nil, fmt.Errorf("v%d is no longer kept (%v): %w", toVersion, err, ErrInvalid)
+	}
+	return e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRollback, FromRelease: app.LiveRelease, ToRelease: toVersion, Instances: desired(app, rel), CreatedBy: by}, rel)
+}
+
+// Scale sets how many instances the app runs.
+func (e *Engine) Scale(ctx context.Context, app *store.App, n int, by string) (*store.Rollout, error) {
+	if n < 1 || n > 100 {
+		return nil, fmt.Errorf("instances must be between 1 and 100, got %d: %w", n, ErrInvalid)
+	}
+	if app.LiveRelease == 0 || app.State == store.AppStopped {
+		// Nothing runs: the count applies at the next deploy or start.
+		return nil, e.Store.SetAppInstances(ctx, app.ID, n)
+	}
+	rel, err := e.Store.Release(ctx, app.ID, app.LiveRelease)
+	if err != nil {
+		return nil, err
+	}
+	return e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindScale, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease, Instances: n, CreatedBy: by}, rel)
+}
+
+// Start brings a stopped app's live release back.
+func (e *Engine) Start(ctx context.Context, app *store.App, by string) (*store.Rollout, error) {
+	if app.LiveRelease == 0 {
+		return nil, fmt.Errorf("app %s has never been deployed: %w", app.Name, ErrInvalid)
+	}
+	rel, err := e.Store.Release(ctx, app.ID, app.LiveRelease)
+	if err != nil {
+		return nil, err
+	}
+	return e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindStart, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease, Instances: desired(app, rel), CreatedBy: by}, rel)
+}
+
+// SetEnv changes the app's environment and, when it has a live release,
+// rolls out a new release of the same build with it.
+func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]string, unset []string, by string) (*store.Rollout, error) {
+	env := maps.Clone(app.Env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	maps.Copy(env, set)
+	for _, k := range unset {
+		delete(env, k)
+	}
+	if err := e.Store.SetAppEnv(ctx, app.ID, env); err != nil {
+		return nil, err
+	}
+	if app.LiveRelease == 0 {
+		return nil, nil
+	}
+	live, err := e.Store.Release(ctx, app.ID, app.LiveRelease)
+	if err != nil {
+		return nil, err
+	}
+	// The spec's own env stays the base; the app's overrides go on top.
+	base := live.Spec
+	rel, err := e.Store.CreateRelease(ctx, app.ID, live.Build, live.Dir, base, releaseEnv(&base, env), fmt.Sprintf("env change of v%d", live.Version))
+	if err != nil {
+		return nil, err
+	}
+	app.Env = env
+	r, err := e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindEnv, FromRelease: app.LiveRelease, ToRelease: rel.Version, Instances: desired(app, rel), CreatedBy: by}, rel)
+	if err != nil {
+		e.Store.SetReleaseStatus(ctx, app.ID, rel.Version, store.ReleaseFailed)
+	}
+	return r, err
+}
+
+// launch records a rollout whose target is known and runs it.
+func (e *Engine) launch(ctx context.Context, want store.Rollout, rel *store.Release) (*store.Rollout, error) {
+	if err := supported(&rel.Spec); err != nil {
+		return nil, err
+	}
+	want.Strategy = string(rel.Spec.Deploy.Strategy)
+	r, err := e.Store.CreateRollout(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	e.start(r.ID, func(ctx context.Context) { e.runToTarget(ctx, r) })
+	return r, nil
+}
+
+// Stop takes the app's instances down and serves its maintenance page.
+func (e *Engine) Stop(ctx context.Context, app *store.App, by string) (*store.Rollout, error) {
+	if app.State == store.AppStopped {
+		return nil, fmt.Errorf("app %s is already stopped: %w", app.Name, ErrInvalid)
+	}
+	r, err := e.Store.CreateRollout(ctx, store.Rollout{AppID: app.ID, Kind: store.KindStop, FromRelease: app.LiveRelease, CreatedBy: by, Strategy: "stop"})
+	if err != nil {
+		return nil, err
+	}
+	e.start(r.ID, func(ctx context.Context) { e.runStop(ctx, r) })
+	return r, nil
+}
+
+func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
+	err := func() error {
+		if r.State == store.RolloutPending {
+			if err := e.transition(r, store.RolloutStarting, ""); err != nil {
+				return err
+			}
+		}
+		g, err := e.goalOf(ctx, r, 0, 0)
+		if err != nil {
+			return err
+		}
+		if err := e.Store.SetAppState(ctx, r.AppID, store.AppStopped); err != nil {
+			return err
+		}
+		if err := e.pushRoute(ctx, r.AppID); err != nil {
+			return err
+		}
+		if err := e.converge(ctx, r, g); err != nil {
+			return err
+		}
+		if r.State != store.RolloutVerifying {
+			if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
+				return err
+			}
+		}
+		return e.transition(r, store.RolloutDone, "stopped; the maintenance page is served")
+	}()
+	if err != nil && !errors.Is(err, errStopped) {
+		e.transition(r, store.RolloutRollingBack, err.Error())
+		e.transition(r, store.RolloutFailed, "")
+	}
+}

@@ -1,0 +1,155 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// Recover brings every app back to what the store says after nonstop
+// (re)starts: it adopts the instances that outlived the last run, pushes
+// every route to the proxy, resumes or rolls back interrupted rollouts, and
+// restarts the live release of apps that lost instances. Rollouts it resumes
+// run in the background.
+func (e *Engine) Recover(ctx context.Context) error {
+	if err := e.Store.FailRunningBuilds(ctx, "interrupted by a restart of nonstop"); err != nil {
+		return err
+	}
+	apps, err := e.Store.Apps(ctx)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, app := range apps {
+		if err := e.adoptInstances(ctx, app, known); err != nil {
+			return err
+		}
+	}
+	if err := e.stopOrphans(ctx, known); err != nil {
+		return err
+	}
+	if err := e.syncRoutes(ctx, apps); err != nil {
+		return err
+	}
+	unfinished, err := e.Store.UnfinishedRollouts(ctx)
+	if err != nil {
+		return err
+	}
+	busy := map[int64]bool{}
+	for _, r := range unfinished {
+		busy[r.AppID] = true
+		e.resume(r)
+	}
+	for _, app := range apps {
+		if !busy[app.ID] && app.State == store.AppRunning && app.LiveRelease > 0 {
+			if err := e.heal(ctx, app); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// adoptInstances takes back each active instance the runtime still runs, and
+// records the ones that are gone.
+func (e *Engine) adoptInstances(ctx context.Context, app *store.App, known map[string]bool) error {
+	active, err := e.Store.ActiveInstances(ctx, app.ID)
+	if err != nil {
+		return err
+	}
+	for _, in := range active {
+		_, err := e.Runtime.Adopt(ctx, in.ID)
+		switch {
+		case err == nil:
+			known[in.ID] = true
+		case errors.Is(err, runtime.ErrNotFound):
+			state := store.InstanceStopped
+			if in.State == store.InstanceStarting {
+				state = store.InstanceFailed
+			}
+			e.Logger.Warn("instance gone while nonstop was down", "app", app.Name, "instance", in.ID)
+			if err := e.Store.SetInstanceState(ctx, in.ID, state, ""); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("adopt instance %s: %w", in.ID, err)
+		}
+	}
+	return nil
+}
+
+// stopOrphans stops instances the runtime runs that the store does not
+// count as active (started just before a crash, before being recorded).
+func (e *Engine) stopOrphans(ctx context.Context, known map[string]bool) error {
+	all, err := e.Runtime.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list instances: %w", err)
+	}
+	for _, in := range all {
+		if !known[in.ID] {
+			if err := e.Runtime.Stop(ctx, in.ID, 0); err != nil {
+				e.Logger.Warn("stop orphan instance", "instance", in.ID, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+// syncRoutes makes the proxy's routes the store's: one per app, none else.
+func (e *Engine) syncRoutes(ctx context.Context, apps []*store.App) error {
+	want := map[string]bool{}
+	for _, app := range apps {
+		want[app.Name] = true
+		if err := e.pushRoute(ctx, app.ID); err != nil {
+			return err
+		}
+	}
+	routes, err := e.Proxy.Routes(ctx)
+	if err != nil {
+		return fmt.Errorf("list proxy routes: %w", err)
+	}
+	for _, r := range routes {
+		if !want[r.App] {
+			if err := e.Proxy.DeleteRoute(ctx, r.App); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// resume continues an interrupted rollout from its recorded state.
+func (e *Engine) resume(r *store.Rollout) {
+	e.event(r, "state", fmt.Sprintf("rollout #%d resumed after a restart of nonstop, from %s", r.ID, r.State), nil)
+	switch {
+	case r.State == store.RolloutRollingBack:
+		e.start(r.ID, func(ctx context.Context) { e.rollBack(ctx, r, errors.New(r.Reason)) })
+	case r.Kind == store.KindStop:
+		e.start(r.ID, func(ctx context.Context) { e.runStop(ctx, r) })
+	case r.ToRelease == 0 || r.State == store.RolloutBuilding || (r.Kind == store.KindDeploy && r.State == store.RolloutPending):
+		// Interrupted before its release existed: nothing changed yet.
+		e.transition(r, store.RolloutFailed, "interrupted by a restart of nonstop before its release was built; deploy again")
+	default:
+		e.start(r.ID, func(ctx context.Context) { e.runToTarget(ctx, r) })
+	}
+}
+
+// heal restarts missing instances of a running app's live release.
+func (e *Engine) heal(ctx context.Context, app *store.App) error {
+	rel, err := e.Store.Release(ctx, app.ID, app.LiveRelease)
+	if err != nil {
+		return err
+	}
+	active, err := e.Store.ActiveInstances(ctx, app.ID)
+	if err != nil {
+		return err
+	}
+	if step := planRolling(rel.Version, desired(app, rel), 1, 0, active); step.Action == ActDone {
+		return nil
+	}
+	_, err = e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRecover, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease, Instances: desired(app, rel), CreatedBy: "nonstop"}, rel)
+	return err
+}

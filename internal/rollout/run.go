@@ -1,0 +1,188 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// desired is how many instances an app runs: the count it was scaled to,
+// else its spec's.
+func desired(app *store.App, rel *store.Release) int {
+	if app.Instances > 0 {
+		return app.Instances
+	}
+	if rel == nil {
+		return 0
+	}
+	return rel.Spec.Instances
+}
+
+// goalOf loads where rollout r goes: r.Instances of release r.ToRelease.
+func (e *Engine) goalOf(ctx context.Context, r *store.Rollout, version, n int) (*goal, error) {
+	app, err := e.Store.AppByID(ctx, r.AppID)
+	if err != nil {
+		return nil, err
+	}
+	g := &goal{app: app, n: n}
+	if version > 0 {
+		if g.release, err = e.Store.Release(ctx, app.ID, version); err != nil {
+			return nil, err
+		}
+	}
+	if app.LiveRelease > 0 && app.LiveRelease != version {
+		if live, err := e.Store.Release(ctx, app.ID, app.LiveRelease); err == nil {
+			g.fallback = &live.Spec
+		}
+	}
+	return g, nil
+}
+
+// runToTarget moves rollout r, whose target is recorded, to its end: done,
+// or rolled back.
+func (e *Engine) runToTarget(ctx context.Context, r *store.Rollout) {
+	err := e.forward(ctx, r)
+	switch {
+	case err == nil:
+		return
+	case errors.Is(err, errStopped):
+		e.event(r, "state", fmt.Sprintf("rollout #%d interrupted: nonstop is stopping; it resumes at the next start", r.ID), nil)
+	default:
+		e.rollBack(ctx, r, err)
+	}
+}
+
+// forward converges r to its target and makes it live.
+func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
+	if r.State == store.RolloutPending || r.State == store.RolloutBuilding {
+		if err := e.transition(r, store.RolloutStarting, ""); err != nil {
+			return err
+		}
+	}
+	g, err := e.goalOf(ctx, r, r.ToRelease, r.Instances)
+	if err != nil {
+		return err
+	}
+	if r.Kind == store.KindStart {
+		if err := e.Store.SetAppState(ctx, g.app.ID, store.AppRunning); err != nil {
+			return err
+		}
+		g.app.State = store.AppRunning
+		if err := e.pushRoute(ctx, g.app.ID); err != nil {
+			return err
+		}
+	}
+	if err := e.converge(ctx, r, g); err != nil {
+		return err
+	}
+	if r.State != store.RolloutVerifying {
+		if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
+			return err
+		}
+	}
+	if err := e.verify(ctx, g); err != nil {
+		return err
+	}
+	if err := e.Store.MakeLive(ctx, g.app.ID, g.version()); err != nil {
+		return err
+	}
+	if r.Kind == store.KindScale {
+		if err := e.Store.SetAppInstances(ctx, g.app.ID, g.n); err != nil {
+			return err
+		}
+	}
+	return e.transition(r, store.RolloutDone, fmt.Sprintf("v%d live with %d instance(s)", g.version(), g.n))
+}
+
+// verify checks, from the proxy's own view, that every target instance in
+// the route is healthy.
+func (e *Engine) verify(ctx context.Context, g *goal) error {
+	deadline := e.Now().Add(g.spec().Health.Interval*3 + time.Second)
+	for {
+		statuses, err := e.Proxy.Status(ctx, g.app.Name)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		sick := ""
+		serving := 0
+		for _, st := range statuses {
+			if st.Release == g.version() {
+				serving++
+				if !st.Healthy {
+					sick = fmt.Sprintf("instance %s is unhealthy in the proxy: %s", st.ID, st.LastErr)
+				}
+			}
+		}
+		if serving != g.n {
+			sick = fmt.Sprintf("the proxy routes to %d instances of v%d, want %d", serving, g.version(), g.n)
+		}
+		if sick == "" {
+			return nil
+		}
+		if e.Now().After(deadline) {
+			return errors.New("verify: " + sick)
+		}
+		select {
+		case <-ctx.Done():
+			return errStopped
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// rollBack returns the app to where r started: the from release with the
+// instance count it had, in the same health-gated way.
+func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
+	if r.State != store.RolloutRollingBack {
+		if err := e.transition(r, store.RolloutRollingBack, cause.Error()); err != nil {
+			e.Logger.Error("record rollback", "rollout", r.ID, "err", err)
+			return
+		}
+		if r.ToRelease != r.FromRelease && r.ToRelease > 0 {
+			e.Store.SetReleaseStatus(ctx, r.AppID, r.ToRelease, store.ReleaseFailed)
+		}
+	}
+	app, err := e.Store.AppByID(ctx, r.AppID)
+	if err != nil {
+		e.finishFailed(r, fmt.Errorf("roll back: %w", err))
+		return
+	}
+	var from *store.Release
+	if r.FromRelease > 0 {
+		if from, err = e.Store.Release(ctx, app.ID, r.FromRelease); err != nil {
+			e.finishFailed(r, fmt.Errorf("roll back: %w", err))
+			return
+		}
+	}
+	n := desired(app, from)
+	if app.State == store.AppStopped || from == nil {
+		n = 0
+	}
+	g, err := e.goalOf(ctx, r, r.FromRelease, n)
+	if err != nil {
+		e.finishFailed(r, fmt.Errorf("roll back: %w", err))
+		return
+	}
+	if err := e.converge(ctx, r, g); err != nil {
+		if errors.Is(err, errStopped) {
+			return
+		}
+		e.finishFailed(r, fmt.Errorf("roll back to v%d: %w", r.FromRelease, err))
+		return
+	}
+	msg := fmt.Sprintf("back on v%d", r.FromRelease)
+	if r.FromRelease == 0 {
+		msg = "no release was live before: nothing serves"
+	}
+	if err := e.transition(r, store.RolloutRolledBack, ""); err != nil {
+		e.Logger.Error("record rolled back", "rollout", r.ID, "err", err)
+	}
+	e.event(r, "state", msg, nil)
+}
+
+func (e *Engine) finishFailed(r *store.Rollout, err error) {
+	e.transition(r, store.RolloutFailed, fmt.Sprintf("%s; then %v", r.Reason, err))
+}

@@ -1,0 +1,88 @@
+// Package runtime defines the contract between the rollout engine and the
+// places where instances run (processes, containers, pods). The engine asks a
+// runtime to start and stop instances and to report on them; it never needs to
+// know which runtime it drives.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound is returned for an instance the runtime does not know.
+var ErrNotFound = errors.New("instance not found")
+
+// InstanceSpec is everything a runtime needs to start one instance.
+type InstanceSpec struct {
+	ID      string            // unique and stable: the same ID is used to find the instance again
+	App     string            // app name
+	Release int               // release version (vN)
+	Dir     string            // working directory (process runtime: the release directory)
+	Command string            // start command, run with `sh -c`; it must listen on $PORT
+	Env     map[string]string // the app's environment; the runtime adds PORT
+	Port    int               // 0: the runtime picks a free loopback port
+}
+
+// Instance is a started instance, where the proxy can reach it.
+type Instance struct {
+	ID        string    `json:"id"`
+	App       string    `json:"app"`
+	Release   int       `json:"release"`
+	Addr      string    `json:"addr"` // host:port on loopback
+	PID       int       `json:"pid,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+// State is what a runtime observes of one instance.
+type State string
+
+const (
+	StateRunning    State = "running"    // the instance's process is alive
+	StateRestarting State = "restarting" // it exited and the runtime will start it again after a backoff
+	StateExited     State = "exited"     // it exited and will not be started again (stopped)
+)
+
+// Status is a runtime's report on one instance.
+type Status struct {
+	State    State     `json:"state"`
+	PID      int       `json:"pid,omitempty"`
+	Restarts int       `json:"restarts"`
+	ExitCode int       `json:"exit_code,omitempty"`
+	LastExit time.Time `json:"last_exit,omitempty"`
+}
+
+// Runtime starts, supervises and stops instances.
+//
+// Contract:
+//   - Start returns once the instance's process (container, pod) exists; it
+//     does not wait for the instance to be healthy: health is checked from
+//     outside, by the engine and the proxy. A failed Start leaves nothing
+//     running. The runtime keeps a crashed instance running by restarting it
+//     with a backoff, on the same address.
+//   - Stop is idempotent: stopping a stopped or unknown instance returns nil.
+//     It sends a graceful stop signal, waits up to grace, then kills. Callers
+//     drain traffic from the instance before they call Stop.
+//   - Adopt finds an instance started by an earlier run of the control plane
+//     (after a restart) and resumes supervising it; it returns ErrNotFound if
+//     the instance is gone.
+//   - Instances outlive the control plane: Close stops supervision but leaves
+//     instances running.
+//   - All methods are safe for concurrent use.
+type Runtime interface {
+	Name() string
+	Start(ctx context.Context, spec InstanceSpec) (Instance, error)
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	Adopt(ctx context.Context, id string) (Instance, error)
+	Status(ctx context.Context, id string) (Status, error)
+	// List returns every instance the runtime holds, running or not yet cleaned up.
+	List(ctx context.Context) ([]Instance, error)
+	// Logs returns the instance's output (stdout and stderr, interleaved),
+	// starting tail lines from the end (tail <= 0: all), and when follow is
+	// true keeps streaming new output until ctx ends or the reader is closed.
+	Logs(ctx context.Context, id string, tail int, follow bool) (io.ReadCloser, error)
+	// Remove deletes what the runtime keeps of a stopped instance (logs, state).
+	Remove(ctx context.Context, id string) error
+	Close() error
+}

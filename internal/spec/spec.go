@@ -1,0 +1,94 @@
+// Package spec defines nonstop.yaml, the app spec: its types, its defaults,
+// and a strict parser that names the key and the line of every mistake.
+package spec
+
+import "time"
+
+// FileName is the app spec's file name at the root of an app's source.
+const FileName = "nonstop.yaml"
+
+// Runtime names where an app's instances run.
+type Runtime string
+
+const (
+	RuntimeProcess    Runtime = "process"
+	RuntimeDocker     Runtime = "docker"
+	RuntimeKubernetes Runtime = "kubernetes"
+)
+
+// Strategy names how a rollout moves traffic to a new release.
+type Strategy string
+
+const (
+	StrategyRolling   Strategy = "rolling"
+	StrategyBlueGreen Strategy = "bluegreen"
+	StrategyCanary    Strategy = "canary"
+)
+
+// Spec is a parsed, defaulted and validated nonstop.yaml.
+type Spec struct {
+	Name      string            `yaml:"name" json:"name,omitempty"`
+	Runtime   Runtime           `yaml:"runtime" json:"runtime"`
+	Build     string            `yaml:"build" json:"build,omitempty"`
+	Run       string            `yaml:"run" json:"run,omitempty"`
+	Port      int               `yaml:"port" json:"port,omitempty"`
+	Instances int               `yaml:"instances" json:"instances"`
+	Health    Health            `yaml:"health" json:"health"`
+	Deploy    Deploy            `yaml:"deploy" json:"deploy"`
+	Env       map[string]string `yaml:"env" json:"env,omitempty"`
+
+	// lines maps the key paths that Parse found ("deploy.max_surge") to
+	// their line in nonstop.yaml. It tells an explicit 0 from a missing
+	// key in ApplyDefaults, and gives Validate's errors their line. It is
+	// nil in a Spec built in code or decoded from JSON.
+	lines map[string]int
+}
+
+// Health is the active HTTP health check of an app's instances.
+type Health struct {
+	Path               string        `yaml:"path" json:"path"`
+	Interval           time.Duration `yaml:"interval" json:"interval"`
+	Timeout            time.Duration `yaml:"timeout" json:"timeout"`
+	StartTimeout       time.Duration `yaml:"start_timeout" json:"start_timeout"`
+	HealthyThreshold   int           `yaml:"healthy_threshold" json:"healthy_threshold"`
+	UnhealthyThreshold int           `yaml:"unhealthy_threshold" json:"unhealthy_threshold"`
+}
+
+// Deploy says how a new release replaces the live one.
+type Deploy struct {
+	Strategy       Strategy      `yaml:"strategy" json:"strategy"`
+	MaxSurge       int           `yaml:"max_surge" json:"max_surge"`
+	MaxUnavailable int           `yaml:"max_unavailable" json:"max_unavailable"`
+	DrainTimeout   time.Duration `yaml:"drain_timeout" json:"drain_timeout"`
+	StopTimeout    time.Duration `yaml:"stop_timeout" json:"stop_timeout"`
+	Canary         *Canary       `yaml:"canary" json:"canary,omitempty"`
+	BlueGreen      *BlueGreen    `yaml:"bluegreen" json:"bluegreen,omitempty"`
+}
+
+// Canary is the plan of a canary rollout.
+type Canary struct {
+	Steps    []CanaryStep `yaml:"steps" json:"steps"`
+	Analysis Analysis     `yaml:"analysis" json:"analysis"`
+}
+
+// CanaryStep sends Weight percent of traffic to the new release, then waits
+// Pause, or for `nonstop promote` when Manual.
+type CanaryStep struct {
+	Weight int           `yaml:"weight" json:"weight"`
+	Pause  time.Duration `yaml:"-" json:"pause"`
+	Manual bool          `yaml:"-" json:"manual"`
+}
+
+// Analysis is what a canary must pass at each step.
+type Analysis struct {
+	Interval      time.Duration `yaml:"interval" json:"interval"`
+	MinRequests   int           `yaml:"min_requests" json:"min_requests"`
+	MaxErrorRate  float64       `yaml:"max_error_rate" json:"max_error_rate"`
+	MaxP99Latency time.Duration `yaml:"max_p99_latency" json:"max_p99_latency"`
+}
+
+// BlueGreen is the plan of a blue-green rollout.
+type BlueGreen struct {
+	AutoPromoteAfter time.Duration `yaml:"auto_promote_after" json:"auto_promote_after"`
+	KeepOldFor       time.Duration `yaml:"keep_old_for" json:"keep_old_for"`
+}

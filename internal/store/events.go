@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Event is one line of an app's history: a state change, a build log line,
+// progress of a rollout.
+type Event struct {
+	ID        int64          `json:"id"`
+	AppID     int64          `json:"-"`
+	RolloutID int64          `json:"rollout_id,omitempty"`
+	Time      time.Time      `json:"time"`
+	Kind      string         `json:"kind"`
+	Message   string         `json:"message"`
+	Data      map[string]any `json:"data,omitempty"`
+}
+
+// AddEvent appends an event.
+func (s *Store) AddEvent(ctx context.Context, e Event) (int64, error) {
+	data := []byte("{}")
+	if e.Data != nil {
+		var err error
+		if data, err = json.Marshal(e.Data); err != nil {
+			return 0, fmt.Errorf("encode event data: %w", err)
+		}
+	}
+	when := e.Time
+	if when.IsZero() {
+		when = s.now()
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO events (app_id, rollout_id, time, kind, message, data) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.AppID, e.RolloutID, when.UTC().Format(time.RFC3339Nano), e.Kind, e.Message, string(data))
+	if err != nil {
+		return 0, fmt.Errorf("add event: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// RolloutEvents returns a rollout's events with id > after, oldest first.
+func (s *Store) RolloutEvents(ctx context.Context, rolloutID, after int64, limit int) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, app_id, rollout_id, time, kind, message, data FROM events WHERE rollout_id = ? AND id > ? ORDER BY id LIMIT ?`, rolloutID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var when sql.NullString
+		var data string
+		if err := rows.Scan(&e.ID, &e.AppID, &e.RolloutID, &when, &e.Kind, &e.Message, &data); err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		e.Time = parseTime(when)
+		if data != "{}" {
+			json.Unmarshal([]byte(data), &e.Data)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order, each once, each in its own transaction.
+// Append new ones; never edit one that has shipped.
+var migrations = []string{
+	// 1: the foundation.
+	`
+CREATE TABLE teams (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	created_at TEXT NOT NULL
+);
+CREATE TABLE users (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	role       TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+	created_at TEXT NOT NULL
+);
+CREATE TABLE team_members (
+	team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	PRIMARY KEY (team_id, user_id)
+);
+CREATE TABLE tokens (
+	id           INTEGER PRIMARY KEY,
+	user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	name         TEXT NOT NULL,
+	hash         TEXT NOT NULL UNIQUE,
+	created_at   TEXT NOT NULL,
+	last_used_at TEXT
+);
+CREATE TABLE apps (
+	id           INTEGER PRIMARY KEY,
+	name         TEXT NOT NULL UNIQUE,
+	team_id      INTEGER NOT NULL REFERENCES teams(id),
+	domains      TEXT NOT NULL DEFAULT '[]',
+	env          TEXT NOT NULL DEFAULT '{}',
+	state        TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'running', 'stopped')),
+	live_release INTEGER NOT NULL DEFAULT 0,
+	instances    INTEGER NOT NULL DEFAULT 0,
+	created_at   TEXT NOT NULL,
+	updated_at   TEXT NOT NULL
+);
+CREATE TABLE builds (
+	id          INTEGER PRIMARY KEY,
+	app_id      INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	number      INTEGER NOT NULL,
+	status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+	source      TEXT NOT NULL,
+	dir         TEXT NOT NULL,
+	error       TEXT NOT NULL DEFAULT '',
+	started_at  TEXT NOT NULL,
+	finished_at TEXT,
+	UNIQUE (app_id, number)
+);
+CREATE TABLE releases (
+	id          INTEGER PRIMARY KEY,
+	app_id      INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	version     INTEGER NOT NULL,
+	build       INTEGER NOT NULL,
+	dir         TEXT NOT NULL,
+	spec        TEXT NOT NULL,
+	env         TEXT NOT NULL,
+	description TEXT NOT NULL,
+	status      TEXT NOT NULL CHECK (status IN ('pending', 'live', 'retired', 'failed')),
+	created_at  TEXT NOT NULL,
+	UNIQUE (app_id, version)
+);
+CREATE TABLE rollouts (
+	id           INTEGER PRIMARY KEY,
+	app_id       INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	kind         TEXT NOT NULL,
+	from_release INTEGER NOT NULL DEFAULT 0,
+	to_release   INTEGER NOT NULL DEFAULT 0,
+	instances    INTEGER NOT NULL DEFAULT 0,
+	strategy     TEXT NOT NULL,
+	state        TEXT NOT NULL,
+	step         INTEGER NOT NULL DEFAULT 0,
+	reason       TEXT NOT NULL DEFAULT '',
+	created_by   TEXT NOT NULL DEFAULT '',
+	created_at   TEXT NOT NULL,
+	updated_at   TEXT NOT NULL,
+	finished_at  TEXT
+);
+CREATE INDEX rollouts_app ON rollouts(app_id, id);
+CREATE TABLE instances (
+	id         TEXT PRIMARY KEY,
+	app_id     INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	release    INTEGER NOT NULL,
+	rollout_id INTEGER NOT NULL,
+	addr       TEXT NOT NULL DEFAULT '',
+	state      TEXT NOT NULL CHECK (state IN ('starting', 'serving', 'draining', 'stopped', 'failed')),
+	created_at TEXT NOT NULL,
+	updated_at TEXT NOT NULL
+);
+CREATE INDEX instances_app ON instances(app_id, state);
+CREATE TABLE events (
+	id         INTEGER PRIMARY KEY,
+	app_id     INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	rollout_id INTEGER NOT NULL DEFAULT 0,
+	time       TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	message    TEXT NOT NULL,
+	data       TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_rollout ON events(rollout_id, id);
+`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	var have int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("database schema v%d is newer than this nonstop (v%d): upgrade nonstop", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, s.stamp())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate schema to v%d: %w", v, err)
+		}
+	}
+	return nil
+}
