@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/nonstopdev/nonstop/internal/store"
 )
@@ -163,4 +165,40 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 		e.transition(r, store.RolloutRollingBack, err.Error())
 		e.transition(r, store.RolloutFailed, "")
 	}
+}
+
+// Delete stops every instance of the app (draining each), removes its route
+// and forgets it: records, builds and release folders.
+func (e *Engine) Delete(ctx context.Context, app *store.App) error {
+	if last, err := e.Store.Rollouts(ctx, app.ID, 1); err != nil {
+		return err
+	} else if len(last) > 0 && !last[0].State.Terminal() {
+		return fmt.Errorf("rollout #%d of %s is in progress; wait for it to end: %w", last[0].ID, app.Name, store.ErrConflict)
+	}
+	active, err := e.Store.ActiveInstances(ctx, app.ID)
+	if err != nil {
+		return err
+	}
+	if err := e.Proxy.DeleteRoute(ctx, app.Name); err != nil {
+		return fmt.Errorf("delete route of %s: %w", app.Name, err)
+	}
+	for _, in := range active {
+		if in.State == store.InstanceServing || in.State == store.InstanceDraining {
+			e.Proxy.Drain(ctx, []string{in.Addr}, 30*time.Second)
+		}
+		if err := e.Runtime.Stop(ctx, in.ID, 10*time.Second); err != nil {
+			return fmt.Errorf("stop %s: %w", in.ID, err)
+		}
+	}
+	all, err := e.Store.Instances(ctx, app.ID, 100000)
+	if err != nil {
+		return err
+	}
+	for _, in := range all {
+		e.Runtime.Remove(ctx, in.ID)
+	}
+	if err := e.Store.DeleteApp(ctx, app.Name); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(e.DataDir, "apps", app.Name))
 }

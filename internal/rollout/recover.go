@@ -153,3 +153,12 @@ func (e *Engine) heal(ctx context.Context, app *store.App) error {
 	_, err = e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRecover, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease, Instances: desired(app, rel), CreatedBy: "nonstop"}, rel)
 	return err
 }
+
+// SyncRoutes gives the proxy every app's route again (after the proxy restarted).
+func (e *Engine) SyncRoutes(ctx context.Context) error {
+	apps, err := e.Store.Apps(ctx)
+	if err != nil {
+		return err
+	}
+	return e.syncRoutes(ctx, apps)
+}

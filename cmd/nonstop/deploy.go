@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nonstopdev/nonstop/internal/archive"
+	"github.com/nonstopdev/nonstop/internal/spec"
+)
+
+func newDeployCmd() *cobra.Command {
+	var appName, image, strategy string
+	var detach bool
+	cmd := &cobra.Command{
+		Use:   "deploy [DIR]",
+		Short: "Upload DIR (default .), build it and roll it out; exits 0 only when the new release is live",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			if image != "" {
+				return fmt.Errorf("--image: deploying a prebuilt image needs the docker runtime, which this version does not have yet")
+			}
+			sp, err := spec.Load(dir)
+			if err != nil {
+				return err
+			}
+			if strategy != "" && strategy != string(sp.Deploy.Strategy) {
+				return fmt.Errorf("--strategy %s: this version rolls out with the rolling strategy only", strategy)
+			}
+			if appName == "" {
+				appName = sp.Name
+			}
+			if appName == "" {
+				abs, _ := filepath.Abs(dir)
+				return fmt.Errorf("which app? set `name:` in %s or pass --app (e.g. --app %s)", filepath.Join(dir, spec.FileName), filepath.Base(abs))
+			}
+			c, err := apiClient(cmd)
+			if err != nil {
+				return err
+			}
+			pr, pw := io.Pipe()
+			go func() { pw.CloseWithError(archive.PackTarGz(pw, dir)) }()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "uploading %s to app %s\n", dir, appName)
+			ro, err := c.Deploy(cmd.Context(), appName, pr, "cli")
+			pr.Close()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "deploy #%d started\n", ro.ID)
+			if detach {
+				return nil
+			}
+			return follow(cmd, c, appName, ro.ID)
+		},
+	}
+	cmd.Flags().StringVar(&appName, "app", "", "app name (default: name in nonstop.yaml)")
+	cmd.Flags().StringVar(&image, "image", "", "deploy this prebuilt image (docker runtime)")
+	cmd.Flags().StringVar(&strategy, "strategy", "", "rolling|bluegreen|canary (default: from nonstop.yaml)")
+	cmd.Flags().BoolVar(&detach, "detach", false, "return once the deploy has started")
+	return cmd
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,161 @@
+// Package api is nonstop's REST API: JSON under /api/v1/, bearer tokens,
+// Server-Sent Events for rollout progress. Handlers parse and authorise;
+// the rollout engine and the store do the work.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/archive"
+	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/rollout"
+	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// Config wires the API.
+type Config struct {
+	Store   *store.Store
+	Engine  *rollout.Engine
+	Runtime runtime.Runtime
+	Proxy   proxy.Controller
+	Logger  *slog.Logger
+	// TempDir is where uploads are unpacked before they are checked.
+	TempDir string
+	// ProxyURL is where apps are served, for status output (e.g. http://HOST:8080).
+	ProxyURL string
+	Limits   archive.Limits
+	Version  string
+}
+
+// API is the HTTP handler of the control plane.
+type API struct {
+	Config
+	mux *http.ServeMux
+}
+
+// New returns the API handler.
+func New(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Limits == (archive.Limits{}) {
+		cfg.Limits = archive.DefaultLimits()
+	}
+	a := &API{Config: cfg, mux: http.NewServeMux()}
+	a.routes()
+	return a
+}
+
+func (a *API) routes() {
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.Version})
+	})
+	a.handle("GET /api/v1/whoami", a.whoami)
+	a.handle("POST /api/v1/apps", a.createApp)
+	a.handle("GET /api/v1/apps", a.listApps)
+	a.handle("GET /api/v1/apps/{app}", a.getApp)
+	a.handle("DELETE /api/v1/apps/{app}", a.deleteApp)
+	a.handle("POST /api/v1/apps/{app}/deploys", a.deploy)
+	a.handle("GET /api/v1/apps/{app}/deploys", a.listRollouts)
+	a.handle("GET /api/v1/apps/{app}/deploys/{id}", a.getRollout)
+	a.handle("GET /api/v1/apps/{app}/deploys/{id}/events", a.rolloutEvents)
+	a.handle("GET /api/v1/apps/{app}/releases", a.releases)
+	a.handle("GET /api/v1/apps/{app}/instances", a.instances)
+	a.handle("GET /api/v1/apps/{app}/logs", a.logs)
+	a.handle("POST /api/v1/apps/{app}/rollback", a.rollback)
+	a.handle("POST /api/v1/apps/{app}/scale", a.scale)
+	a.handle("POST /api/v1/apps/{app}/stop", a.stop)
+	a.handle("POST /api/v1/apps/{app}/start", a.start)
+	a.handle("GET /api/v1/apps/{app}/env", a.getEnv)
+	a.handle("POST /api/v1/apps/{app}/env", a.setEnv)
+	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fmt.Errorf("no such API route: %s %s: %w", r.Method, r.URL.Path, errNoRoute))
+	})
+}
+
+// ServeHTTP serves the API.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// handler is an authenticated API handler.
+type handler func(w http.ResponseWriter, r *http.Request, u *store.User) error
+
+// handle registers h behind authentication; an error it returns is written
+// with the status its kind maps to.
+func (a *API) handle(pattern string, h handler) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		u, err := a.authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="nonstop"`)
+			writeError(w, err)
+			return
+		}
+		if err := h(w, r, u); err != nil {
+			if status(err) >= 500 {
+				a.Logger.Error("api", "method", r.Method, "path", r.URL.Path, "user", u.Name, "err", err)
+			}
+			writeError(w, err)
+		}
+	})
+}
+
+var (
+	errUnauthorized = errors.New("unauthorized")
+	errBadRequest   = errors.New("bad request")
+	errNoRoute      = errors.New("no route")
+	errTooLarge     = errors.New("too large")
+)
+
+// status maps an error to its HTTP status, in one place.
+func status(err error) int {
+	var maxBytes *http.MaxBytesError
+	switch {
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, errNoRoute):
+		return http.StatusNotFound
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict
+	case errors.As(err, &maxBytes), errors.Is(err, errTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, errBadRequest), errors.Is(err, rollout.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, rollout.ErrUnsupported):
+		return http.StatusNotImplemented
+	case errors.Is(err, context.Canceled):
+		return 499
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	writeJSON(w, status(err), map[string]string{"error": err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// readJSON decodes a small JSON body strictly.
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("request body: %v: %w", err, errBadRequest)
+	}
+	return nil
+}
+
+// requestTimeout bounds the store work of ordinary requests.
+const requestTimeout = 30 * time.Second

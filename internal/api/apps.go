@@ -1,0 +1,204 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+type createAppRequest struct {
+	Name    string   `json:"name"`
+	Domains []string `json:"domains"`
+}
+
+var hostnameRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func (a *API) createApp(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	var req createAppRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := spec.ValidName(req.Name); err != nil {
+		return fmt.Errorf("app name: %v: %w", err, errBadRequest)
+	}
+	for i, d := range req.Domains {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if !hostnameRE.MatchString(d) {
+			return fmt.Errorf("domain %q is not a host name: %w", d, errBadRequest)
+		}
+		req.Domains[i] = d
+	}
+	if len(u.Teams) == 0 {
+		return fmt.Errorf("user %s belongs to no team, so cannot own an app: %w", u.Name, errBadRequest)
+	}
+	app, err := a.Store.CreateApp(r.Context(), req.Name, u.Teams[0], req.Domains)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, a.appView(app))
+	return nil
+}
+
+// appView is an app as the API shows it.
+type appView struct {
+	*store.App
+	URLs []string `json:"urls"`
+}
+
+func (a *API) appView(app *store.App) appView {
+	v := appView{App: app}
+	for _, h := range a.Engine.Hosts(app) {
+		v.URLs = append(v.URLs, hostURL(a.ProxyURL, h))
+	}
+	return v
+}
+
+// hostURL is the URL an app host is reached at through the proxy listener.
+func hostURL(proxyURL, host string) string {
+	scheme, port := "http", ""
+	if proxyURL != "" {
+		rest := proxyURL
+		if s, r, ok := strings.Cut(proxyURL, "://"); ok {
+			scheme, rest = s, r
+		}
+		if i := strings.LastIndex(rest, ":"); i >= 0 {
+			port = rest[i:]
+		}
+	}
+	if port == ":80" {
+		port = ""
+	}
+	return scheme + "://" + host + port + "/"
+}
+
+func (a *API) listApps(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	apps, err := a.Store.Apps(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []appView{}
+	for _, app := range apps {
+		if u.CanAccess(app.TeamID) {
+			out = append(out, a.appView(app))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// AppStatus is everything `nonstop status` shows.
+type AppStatus struct {
+	appView
+	Live      *store.Release  `json:"live,omitempty"`
+	Rollout   *store.Rollout  `json:"rollout,omitempty"`
+	Instances []InstanceState `json:"instances"`
+}
+
+// InstanceState joins what the store, the runtime and the proxy know of an instance.
+type InstanceState struct {
+	*store.Instance
+	Runtime *runtime.Status      `json:"runtime,omitempty"`
+	Proxy   *proxy.BackendStatus `json:"proxy,omitempty"`
+}
+
+func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	app, err := a.app(r, u)
+	if err != nil {
+		return err
+	}
+	st := AppStatus{appView: a.appView(app)}
+	if app.LiveRelease > 0 {
+		if st.Live, err = a.Store.Release(r.Context(), app.ID, app.LiveRelease); err != nil {
+			return err
+		}
+	}
+	if rs, err := a.Store.Rollouts(r.Context(), app.ID, 1); err != nil {
+		return err
+	} else if len(rs) > 0 {
+		st.Rollout = rs[0]
+	}
+	if st.Instances, err = a.instanceStates(r, app, true); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (a *API) instances(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	app, err := a.app(r, u)
+	if err != nil {
+		return err
+	}
+	all := r.URL.Query().Get("all") != ""
+	states, err := a.instanceStates(r, app, !all)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, states)
+	return nil
+}
+
+func (a *API) instanceStates(r *http.Request, app *store.App, activeOnly bool) ([]InstanceState, error) {
+	var list []*store.Instance
+	var err error
+	if activeOnly {
+		list, err = a.Store.ActiveInstances(r.Context(), app.ID)
+	} else {
+		list, err = a.Store.Instances(r.Context(), app.ID, 50)
+	}
+	if err != nil {
+		return nil, err
+	}
+	backends := map[string]proxy.BackendStatus{}
+	if sts, err := a.Proxy.Status(r.Context(), app.Name); err == nil {
+		for _, b := range sts {
+			backends[b.ID] = b
+		}
+	}
+	out := []InstanceState{}
+	for _, in := range list {
+		s := InstanceState{Instance: in}
+		if rs, err := a.Runtime.Status(r.Context(), in.ID); err == nil {
+			s.Runtime = &rs
+		}
+		if b, ok := backends[in.ID]; ok {
+			s.Proxy = &b
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	app, err := a.app(r, u)
+	if err != nil {
+		return err
+	}
+	if err := a.Engine.Delete(r.Context(), app); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"deleted": app.Name})
+	return nil
+}
+
+func (a *API) releases(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	app, err := a.app(r, u)
+	if err != nil {
+		return err
+	}
+	rels, err := a.Store.Releases(r.Context(), app.ID)
+	if err != nil {
+		return err
+	}
+	if rels == nil {
+		rels = []*store.Release{}
+	}
+	writeJSON(w, http.StatusOK, rels)
+	return nil
+}

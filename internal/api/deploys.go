@@ -1,0 +1,173 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/archive"
+	"github.com/nonstopdev/nonstop/internal/rollout"
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// deploy takes a source archive (tar.gz or zip) as the request body, checks
+// it and its nonstop.yaml, and starts a rollout. Nothing is recorded unless
+// both are good.
+func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	app, err := a.app(r, u)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		return fmt.Errorf("deploying an image or a git revision: %w yet: upload the source as a tar.gz or zip", rollout.ErrUnsupported)
+	}
+	if err := os.MkdirAll(a.TempDir, 0o700); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(a.TempDir, "upload-")
+	if err != nil {
+		return err
+	}
+	owned := false
+	defer func() {
+		if !owned {
+			os.RemoveAll(dir)
+		}
+	}()
+	body := http.MaxBytesReader(w, r.Body, a.Limits.MaxBytes)
+	if err := archive.Extract(body, dir, a.Limits); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fmt.Errorf("source archive: larger than %d bytes: %w", a.Limits.MaxBytes, errTooLarge)
+		}
+		return fmt.Errorf("source archive: %v: %w", err, errBadRequest)
+	}
+	sp, err := spec.Load(dir)
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, errBadRequest)
+	}
+	if sp.Name != "" && sp.Name != app.Name {
+		return fmt.Errorf("%s names app %q but this deploy is to app %q: %w", spec.FileName, sp.Name, app.Name, errBadRequest)
+	}
+	source := r.URL.Query().Get("source")
+	if source == "" {
+		source = "upload"
+	}
+	ro, err := a.Engine.Deploy(r.Context(), rollout.DeployRequest{App: app, Dir: dir, Spec: sp, Source: source, CreatedBy: u.Name})
+	if err != nil {
+		return err
+	}
+	owned = true
+	writeJSON(w, http.StatusCreated, ro)
+	return nil
+}
+
+func (a *API) rolloutOf(r *http.Request, u *store.User) (*store.Rollout, error) {
+	app, err := a.app(r, u)
+	if err != nil {
+		return nil, err
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("deploy id %q is not a number: %w", r.PathValue("id"), errBadRequest)
+	}
+	ro, err := a.Store.Rollout(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if ro.AppID != app.ID {
+		return nil, fmt.Errorf("deploy #%d of app %s: %w", id, app.Name, store.ErrNotFound)
+	}
+	return ro, nil
+}
+
+func (a *API) getRollout(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	ro, err := a.rolloutOf(r, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ro)
+	return nil
+}
+
+func (a *API) listRollouts(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	app, err := a.app(r, u)
+	if err != nil {
+		return err
+	}
+	rs, err := a.Store.Rollouts(r.Context(), app.ID, 50)
+	if err != nil {
+		return err
+	}
+	if rs == nil {
+		rs = []*store.Rollout{}
+	}
+	writeJSON(w, http.StatusOK, rs)
+	return nil
+}
+
+// rolloutEvents streams a rollout's events as Server-Sent Events, from the
+// start or after Last-Event-ID, and ends with an `end` event carrying the
+// rollout once it is over.
+func (a *API) rolloutEvents(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	ro, err := a.rolloutOf(r, u)
+	if err != nil {
+		return err
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		return errors.New("streaming is not supported by this connection")
+	}
+	var after int64
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		after, _ = strconv.ParseInt(id, 10, 64)
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		// Read the state before the events, so no event is missed at the end.
+		cur, err := a.Store.Rollout(r.Context(), ro.ID)
+		if err != nil {
+			return nil
+		}
+		events, err := a.Store.RolloutEvents(r.Context(), ro.ID, after, 500)
+		if err != nil {
+			return nil
+		}
+		for _, e := range events {
+			data, _ := json.Marshal(e)
+			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Kind, data)
+			after = e.ID
+		}
+		if len(events) > 0 {
+			flusher.Flush()
+		}
+		if cur.State.Terminal() && len(events) < 500 {
+			data, _ := json.Marshal(cur)
+			fmt.Fprintf(w, "event: end\ndata: %s\n\n", data)
+			flusher.Flush()
+			return nil
+		}
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-keepalive.C:
+			fmt.Fprint(w, ": keepalive\n\n")
+			flusher.Flush()
+		case <-tick.C:
+		}
+	}
+}

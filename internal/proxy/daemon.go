@@ -1,0 +1,141 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DaemonConfig configures RunDaemon, the data plane as its own process
+// (`nonstop proxy`).
+type DaemonConfig struct {
+	HTTPAddr   string // apps' traffic, e.g. ":8080"
+	SocketPath string // control socket, e.g. DATA/proxy.sock
+	StateFile  string // saved routes, e.g. DATA/proxy-state.json
+	Logger     *slog.Logger
+
+	// HTTPListener, if set, is served instead of listening on HTTPAddr:
+	// an inherited socket (for an upgrade without dropping connections)
+	// or a test's. RunDaemon closes it.
+	HTTPListener net.Listener
+	// ShutdownTimeout bounds the graceful stop; default 30s.
+	ShutdownTimeout time.Duration
+}
+
+// RunDaemon runs the proxy until ctx is done or a client calls
+// POST /shutdown on the control socket. It first loads the state file, so
+// a restarted proxy serves the last routes at once. It then stops
+// gracefully: it stops accepting, lets requests in flight (and upgraded
+// connections) finish within ShutdownTimeout, closes the control socket
+// (removing it) and returns. It returns nil after a requested stop.
+func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	p := New(Options{Logger: log, StateFile: cfg.StateFile})
+	defer p.Close()
+	if err := p.Load(); err != nil {
+		if cfg.HTTPListener != nil {
+			cfg.HTTPListener.Close()
+		}
+		return err
+	}
+
+	ln := cfg.HTTPListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("listen for traffic: %w", err)
+		}
+	}
+	ctlLn, err := ListenControl(cfg.SocketPath)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	requestStop := func() { stopOnce.Do(func() { close(stop) }) }
+
+	// Requests' contexts derive from trafficCtx; cancelling it at the end
+	// of the grace period ends upgraded connections, which
+	// http.Server.Shutdown does not track.
+	trafficCtx, endTraffic := context.WithCancel(context.Background())
+	defer endTraffic()
+	srv := NewServer(cfg.HTTPAddr, p)
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	srv.BaseContext = func(net.Listener) context.Context { return trafficCtx }
+	ctl := &http.Server{
+		Handler:           ControlHandler(p, WithShutdown(requestStop)),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- serve("traffic", srv, ln) }()
+	go func() { errc <- serve("control", ctl, ctlLn) }()
+	routes, _ := p.Routes(ctx)
+	log.Info("proxy serving", "http", ln.Addr().String(), "control", cfg.SocketPath, "routes", len(routes))
+
+	pending := 2
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("proxy stopping", "why", "signal")
+	case <-stop:
+		log.Info("proxy stopping", "why", "shutdown requested")
+	case runErr = <-errc:
+		pending--
+		log.Error("proxy stopping", "err", runErr)
+	}
+
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("requests still in flight at the end of the grace period", "err", err)
+		srv.Close()
+	}
+	if n, _ := p.Drain(sctx, p.allAddrs(), cfg.ShutdownTimeout); n > 0 {
+		log.Warn("closing upgraded connections at the end of the grace period", "in_flight", n)
+	}
+	endTraffic()
+	_, _ = p.Drain(context.Background(), p.allAddrs(), time.Second)
+	if err := ctl.Shutdown(sctx); err != nil {
+		ctl.Close()
+	}
+	for ; pending > 0; pending-- {
+		if err := <-errc; err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	log.Info("proxy stopped")
+	return runErr
+}
+
+func serve(what string, srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: %w", what, err)
+	}
+	return nil
+}
+
+// allAddrs returns every backend address the proxy knows.
+func (p *Proxy) allAddrs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.reg))
+	for a := range p.reg {
+		out = append(out, a)
+	}
+	return out
+}

@@ -1,0 +1,111 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// slowBackend answers "slow" once release is closed (or the request ends).
+func slowBackend(t *testing.T, release <-chan struct{}) *testBackend {
+	return startBackend(t, "slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+		w.Write([]byte("slow"))
+	})
+}
+
+// startSlowRequest sends one request to the slow backend through the proxy
+// and waits until it is in flight; the result comes on the channel.
+func startSlowRequest(t *testing.T, p *Proxy, slow *testBackend) <-chan string {
+	t.Helper()
+	addr, c := serveProxy(t, p)
+	done := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+		req.Host = "app.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, 16)
+		n, _ := resp.Body.Read(buf)
+		done <- resp.Status + " " + string(buf[:n])
+	}()
+	eventually(t, 5*time.Second, "the slow request to be in flight", func() bool {
+		return status(t, p, "app", slow.addr).InFlight == 1
+	})
+	return done
+}
+
+func TestDrain_WaitsForTheSlowRequestWhichSucceeds(t *testing.T) {
+	release := make(chan struct{})
+	slow := slowBackend(t, release)
+	fast := startBackend(t, "fast", nil)
+	p := newTestProxy(t, Options{})
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{slow.backend()}})
+	result := startSlowRequest(t, p, slow)
+
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{fast.backend()}})
+	type drained struct {
+		n   int64
+		err error
+	}
+	drainDone := make(chan drained, 1)
+	go func() {
+		n, err := p.Drain(context.Background(), []string{slow.addr}, 10*time.Second)
+		drainDone <- drained{n, err}
+	}()
+	select {
+	case d := <-drainDone:
+		t.Fatalf("drain returned %+v while the request was in flight", d)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case d := <-drainDone:
+		if d.n != 0 || d.err != nil {
+			t.Fatalf("drain = %+v, want 0 remaining", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("drain did not return after the request finished")
+	}
+	if got := <-result; got != "200 OK slow" {
+		t.Fatalf("slow request: %q, want 200 OK slow", got)
+	}
+}
+
+func TestDrain_TimeoutReportsRemaining(t *testing.T) {
+	release := make(chan struct{})
+	slow := slowBackend(t, release)
+	p := newTestProxy(t, Options{})
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{slow.backend()}})
+	result := startSlowRequest(t, p, slow)
+
+	n, err := p.Drain(context.Background(), []string{slow.addr, "127.0.0.1:1"}, 50*time.Millisecond)
+	if err != nil || n != 1 {
+		t.Fatalf("drain = %d, %v; want 1 remaining", n, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Drain(ctx, []string{slow.addr}, time.Minute); err != context.Canceled {
+		t.Fatalf("drain with a cancelled context: %v", err)
+	}
+	close(release)
+	if got := <-result; got != "200 OK slow" {
+		t.Fatalf("slow request: %q", got)
+	}
+}
+
+func TestDrain_UnknownAddressesAreDrained(t *testing.T) {
+	p := newTestProxy(t, Options{})
+	if n, err := p.Drain(context.Background(), []string{"127.0.0.1:9"}, time.Minute); n != 0 || err != nil {
+		t.Fatalf("drain = %d, %v", n, err)
+	}
+}

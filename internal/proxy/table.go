@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync/atomic"
+)
+
+// table is one immutable version of everything the proxy serves. Requests
+// read it through an atomic.Pointer without locks; a change builds a new
+// table and swaps the pointer.
+type table struct {
+	byHost map[string]*routeEntry
+	byApp  map[string]*routeEntry
+}
+
+// routeEntry is one route as requests see it: the route and its backends'
+// live state, in the route's order.
+type routeEntry struct {
+	route    Route
+	backends []*backend
+	next     atomic.Uint64 // round-robin start, for the balancer
+}
+
+var emptyTable = &table{byHost: map[string]*routeEntry{}, byApp: map[string]*routeEntry{}}
+
+// lookup returns the route that serves host (as sent by the client), or nil.
+func (t *table) lookup(host string) *routeEntry {
+	return t.byHost[normalizeHost(host)]
+}
+
+// normalizeHost lowercases host and strips its port and a trailing dot.
+func normalizeHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	host = strings.TrimSuffix(host, ".")
+	return strings.ToLower(host)
+}
+
+// buildTable makes the table for routes, taking each backend's state from
+// reg (which must already hold every address the routes name).
+func buildTable(routes map[string]Route, reg registry) *table {
+	t := &table{byHost: map[string]*routeEntry{}, byApp: map[string]*routeEntry{}}
+	for app, r := range routes {
+		e := &routeEntry{route: r, backends: make([]*backend, len(r.Backends))}
+		for i, be := range r.Backends {
+			e.backends[i] = reg[be.Addr]
+		}
+		t.byApp[app] = e
+		for _, h := range r.Hosts {
+			t.byHost[normalizeHost(h)] = e
+		}
+	}
+	return t
+}
+
+// ErrInvalidRoute is wrapped by SetRoute's errors for a route it refuses.
+var ErrInvalidRoute = errors.New("invalid route")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidRoute, fmt.Sprintf(format, args...))
+}
+
+// validateRoute checks r on its own and against the other installed routes
+// (a host is served by one app only).
+func validateRoute(r Route, others map[string]Route) error {
+	if r.App == "" || strings.ContainsAny(r.App, "/ \t\r\n") {
+		return invalid("app name %q", r.App)
+	}
+	taken := map[string]string{}
+	for app, o := range others {
+		if app == r.App {
+			continue
+		}
+		for _, h := range o.Hosts {
+			taken[normalizeHost(h)] = app
+		}
+	}
+	seenHost := map[string]bool{}
+	for _, h := range r.Hosts {
+		n := normalizeHost(h)
+		if n == "" {
+			return invalid("app %s: empty host", r.App)
+		}
+		if seenHost[n] {
+			return invalid("app %s: host %s listed twice", r.App, n)
+		}
+		seenHost[n] = true
+		if app, ok := taken[n]; ok {
+			return invalid("app %s: host %s is already served by app %s", r.App, n, app)
+		}
+	}
+	seenAddr := map[string]bool{}
+	for _, b := range r.Backends {
+		if _, port, err := net.SplitHostPort(b.Addr); err != nil || port == "" {
+			return invalid("app %s: backend %q: address must be host:port", r.App, b.Addr)
+		}
+		if seenAddr[b.Addr] {
+			return invalid("app %s: backend %s listed twice", r.App, b.Addr)
+		}
+		seenAddr[b.Addr] = true
+	}
+	h := r.Health
+	if h.Interval < 0 || h.Timeout < 0 || h.HealthyThreshold < 0 || h.UnhealthyThreshold < 0 {
+		return invalid("app %s: negative health setting", r.App)
+	}
+	if r.MaxBodyBytes < 0 {
+		return invalid("app %s: negative max_body_bytes", r.App)
+	}
+	return nil
+}
+
+// sortedRoutes returns routes ordered by app name.
+func sortedRoutes(routes map[string]Route) []Route {
+	out := make([]Route, 0, len(routes))
+	for _, r := range routes {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].App < out[j].App })
+	return out
+}

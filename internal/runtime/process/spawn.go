@@ -1,0 +1,90 @@
+package process
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/nonstopdev/nonstop/internal/runtime"
+)
+
+// spawn starts `sh -c spec.Command` in spec.Dir listening on port, in a new
+// session (so a new process group, which nothing signals when the control
+// plane dies), with stdout and stderr appended to output.log through a file
+// the process holds itself. It returns the PID and the process start time.
+func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTicks uint64, err error) {
+	out, err := os.OpenFile(filepath.Join(r.instDir(spec.ID), logFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, 0, fmt.Errorf("open output log: %w", err)
+	}
+	defer out.Close()
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer null.Close()
+
+	p, err := os.StartProcess(r.sh, []string{"sh", "-c", spec.Command}, &os.ProcAttr{
+		Dir:   spec.Dir,
+		Env:   instanceEnv(os.Environ(), spec.Env, port),
+		Files: []*os.File{null, out, out},
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("run %q: %w", spec.Command, err)
+	}
+	pid = p.Pid
+	// The supervisor polls the PID (wait4 WNOHANG) instead of blocking in
+	// p.Wait, so that it can stop without the process ending.
+	_ = p.Release()
+	st, err := readStat(pid)
+	if err != nil { // cannot happen for an unreaped child; undo anyway
+		_ = signalGroup(pid, syscall.SIGKILL)
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(pid, &ws, 0, nil)
+		return 0, 0, fmt.Errorf("read start time of pid %d: %w", pid, err)
+	}
+	return pid, st.startTicks, nil
+}
+
+// instanceEnv is the environment of an instance: base without the control
+// plane's own NONSTOP_ variables, then the app's env, then PORT.
+func instanceEnv(base []string, app map[string]string, port int) []string {
+	env := make([]string, 0, len(base)+len(app)+1)
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "NONSTOP_") || k == "PORT" {
+			continue
+		}
+		if _, ok := app[k]; ok {
+			continue
+		}
+		env = append(env, kv)
+	}
+	for _, k := range slices.Sorted(maps.Keys(app)) {
+		if k != "PORT" {
+			env = append(env, k+"="+app[k])
+		}
+	}
+	return append(env, "PORT="+strconv.Itoa(port))
+}
+
+// appendOutput appends one line of the runtime's own to the instance's
+// output.log, so that `nonstop logs` shows why an instance restarted.
+func (r *Runtime) appendOutput(id, line string) {
+	f, err := os.OpenFile(filepath.Join(r.instDir(id), logFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err == nil {
+		_, err = f.WriteString("[nonstop] " + line + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		r.log.Warn("write instance output", "id", id, "err", err)
+	}
+}

@@ -1,0 +1,227 @@
+// Package server wires nonstop's control plane: the store, the process
+// runtime, the proxy (started as its own process), the rollout engine and
+// the API, and brings every app back to its recorded state at start.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/api"
+	"github.com/nonstopdev/nonstop/internal/auth"
+	"github.com/nonstopdev/nonstop/internal/rollout"
+	"github.com/nonstopdev/nonstop/internal/runtime/process"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// Config is what `nonstop server` takes.
+type Config struct {
+	DataDir      string
+	APIAddr      string // default 127.0.0.1:7070
+	HTTPAddr     string // the proxy's listener, default :8080
+	DomainSuffix string // default localhost
+	Logger       *slog.Logger
+	// Out receives the messages meant for the operator (the admin token).
+	Out io.Writer
+	// ProxyCommand starts `nonstop proxy`; default: this executable.
+	ProxyCommand []string
+	Version      string
+	// Ready, when set, is called once the API is serving.
+	Ready func(apiURL string)
+}
+
+func (c *Config) defaults() {
+	if c.APIAddr == "" {
+		c.APIAddr = "127.0.0.1:7070"
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+	}
+	if c.DomainSuffix == "" {
+		c.DomainSuffix = "localhost"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Out == nil {
+		c.Out = os.Stderr
+	}
+}
+
+// Paths of the files a data folder holds.
+func storePath(data string) string    { return filepath.Join(data, "nonstop.db") }
+func tokenPath(data string) string    { return filepath.Join(data, "admin.token") }
+func instancesDir(data string) string { return filepath.Join(data, "instances") }
+
+// SocketPath is the proxy's control socket in a data folder.
+func SocketPath(data string) string { return filepath.Join(data, "proxy", "control.sock") }
+
+// StateFile is the proxy's route state file in a data folder.
+func StateFile(data string) string { return filepath.Join(data, "proxy", "routes.json") }
+
+// AdminToken reads the admin token a server wrote in its data folder.
+func AdminToken(data string) (string, error) {
+	b, err := os.ReadFile(tokenPath(data))
+	if err != nil {
+		return "", err
+	}
+	return string(trimNL(b)), nil
+}
+
+func trimNL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// Run serves until ctx ends. Stopping it stops the control plane only: the
+// proxy and the instances keep serving, and the next Run adopts them.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.defaults()
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data folder: %w", err)
+	}
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	st, err := store.Open(ctx, storePath(cfg.DataDir))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := bootstrapAdmin(ctx, st, cfg); err != nil {
+		return err
+	}
+
+	px, err := ensureProxy(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer px.Close()
+
+	rt, err := process.New(process.Options{Dir: instancesDir(cfg.DataDir), Logger: log})
+	if err != nil {
+		return fmt.Errorf("process runtime: %w", err)
+	}
+	defer rt.Close()
+
+	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix})
+	defer engine.Close()
+
+	ln, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
+	}
+	handler := api.New(api.Config{
+		Store: st, Engine: engine, Runtime: rt, Proxy: px, Logger: log,
+		TempDir: filepath.Join(cfg.DataDir, "tmp"), ProxyURL: "http://" + cfg.HTTPAddr, Version: cfg.Version,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		// No WriteTimeout: event and log streams stay open for minutes.
+	}
+	os.RemoveAll(filepath.Join(cfg.DataDir, "tmp"))
+
+	if err := engine.Recover(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("recover apps: %w", err)
+	}
+
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		watchProxy(watchCtx, cfg, px, engine)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	apiURL := "http://" + ln.Addr().String()
+	log.Info("nonstop server ready", "api", apiURL, "apps", "http://APP."+cfg.DomainSuffix+portOf(cfg.HTTPAddr), "data", cfg.DataDir)
+	if cfg.Ready != nil {
+		cfg.Ready(apiURL)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopWatch()
+		<-watchDone
+		return fmt.Errorf("API server: %w", err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(shutCtx)
+	stopWatch()
+	<-watchDone
+	log.Info("control plane stopped; apps keep serving (`nonstop shutdown` stops them)")
+	return nil
+}
+
+func portOf(addr string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "80" {
+		return ""
+	}
+	return ":" + port
+}
+
+// bootstrapAdmin creates the admin and its token at first start, prints the
+// token once and writes it to DATA/admin.token (0600).
+func bootstrapAdmin(ctx context.Context, st *store.Store, cfg Config) error {
+	token := auth.NewToken()
+	created, err := st.Bootstrap(ctx, auth.Hash(token))
+	if err != nil || !created {
+		return err
+	}
+	if err := writeFileAtomic(tokenPath(cfg.DataDir), []byte(token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
+	fmt.Fprintf(cfg.Out, "nonstop: created the admin token (shown once, also in %s):\n\n    %s\n\n", tokenPath(cfg.DataDir), token)
+	return nil
+}
+
+// writeFileAtomic writes a file so that readers see the old or the new
+// content, never a part: temp file, fsync, rename.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+var errProxyDown = errors.New("proxy is not answering")

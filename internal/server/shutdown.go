@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/runtime/process"
+)
+
+// Shutdown stops everything a data folder runs: the control plane first (so
+// nothing restarts instances), then the proxy (which drains its requests),
+// then every instance.
+func Shutdown(ctx context.Context, data string, out io.Writer) error {
+	if pid := ServerPID(data); pid > 0 {
+		fmt.Fprintf(out, "stopping the control plane (pid %d)\n", pid)
+		syscall.Kill(pid, syscall.SIGTERM)
+		for i := 0; ServerPID(data) > 0; i++ {
+			if i == 300 {
+				return fmt.Errorf("the control plane (pid %d) did not stop in 30s", pid)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	c := proxy.NewClient(SocketPath(data))
+	defer c.Close()
+	if proxyAlive(ctx, c) {
+		fmt.Fprintln(out, "stopping the proxy (in-flight requests finish first)")
+		if err := c.Shutdown(ctx); err != nil {
+			return fmt.Errorf("stop proxy: %w", err)
+		}
+		for i := 0; proxyAlive(ctx, c); i++ {
+			if i == 600 {
+				return fmt.Errorf("the proxy did not stop in 60s")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	rt, err := process.New(process.Options{Dir: instancesDir(data), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	list, _ := rt.List(ctx)
+	fmt.Fprintf(out, "stopping %d instance(s)\n", len(list))
+	if err := rt.StopAll(ctx, 10*time.Second); err != nil {
+		return fmt.Errorf("stop instances: %w", err)
+	}
+	if _, err := os.Stat(data); err == nil {
+		fmt.Fprintln(out, "everything stopped; `nonstop server` brings the apps back")
+	}
+	return nil
+}

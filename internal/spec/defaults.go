@@ -1,0 +1,59 @@
+package spec
+
+import "time"
+
+// ApplyDefaults fills in every setting that nonstop.yaml leaves out.
+// runtime defaults to docker when the source has a Dockerfile, else to
+// process. The canary analysis gets defaults when a canary section is
+// present, and a bluegreen section is added when the strategy is bluegreen.
+//
+// A setting is left out when it is zero and Parse did not find its key,
+// so an explicit "max_unavailable: 0" stays 0, and an explicit
+// "instances: 0" stays for Validate to report. In a Spec built in code
+// every zero is left out, except max_surge, which is then defaulted only
+// when max_unavailable is 0 too: 0 is a good value for either, not both.
+func (s *Spec) ApplyDefaults(hasDockerfile bool) {
+	runtime := RuntimeProcess
+	if hasDockerfile {
+		runtime = RuntimeDocker
+	}
+	setDefault(s, "runtime", &s.Runtime, runtime)
+	setDefault(s, "instances", &s.Instances, 1)
+
+	h := &s.Health
+	setDefault(s, "health.path", &h.Path, "/")
+	setDefault(s, "health.interval", &h.Interval, time.Second)
+	setDefault(s, "health.timeout", &h.Timeout, 2*time.Second)
+	setDefault(s, "health.start_timeout", &h.StartTimeout, 60*time.Second)
+	setDefault(s, "health.healthy_threshold", &h.HealthyThreshold, 1)
+	setDefault(s, "health.unhealthy_threshold", &h.UnhealthyThreshold, 2)
+
+	d := &s.Deploy
+	setDefault(s, "deploy.strategy", &d.Strategy, StrategyRolling)
+	if s.lines != nil || d.MaxUnavailable == 0 {
+		setDefault(s, "deploy.max_surge", &d.MaxSurge, 1)
+	}
+	setDefault(s, "deploy.drain_timeout", &d.DrainTimeout, 30*time.Second)
+	setDefault(s, "deploy.stop_timeout", &d.StopTimeout, 10*time.Second)
+
+	if c := d.Canary; c != nil {
+		a := &c.Analysis
+		setDefault(s, "deploy.canary.analysis.interval", &a.Interval, 5*time.Second)
+		setDefault(s, "deploy.canary.analysis.min_requests", &a.MinRequests, 50)
+		setDefault(s, "deploy.canary.analysis.max_error_rate", &a.MaxErrorRate, 0.05)
+	}
+	if d.Strategy == StrategyBlueGreen && d.BlueGreen == nil {
+		d.BlueGreen = &BlueGreen{}
+	}
+	if bg := d.BlueGreen; bg != nil {
+		setDefault(s, "deploy.bluegreen.keep_old_for", &bg.KeepOldFor, 10*time.Minute)
+	}
+}
+
+// setDefault sets *p to v when *p is zero and key was not in the file.
+func setDefault[T comparable](s *Spec, key string, p *T, v T) {
+	var zero T
+	if _, set := s.lines[key]; *p == zero && !set {
+		*p = v
+	}
+}

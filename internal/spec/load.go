@@ -1,0 +1,46 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Load reads the app spec of the source in dir: its nonstop.yaml (none is
+// the same as an empty one), then, when run is not set, the "web:" line of
+// its Procfile. It applies the defaults, with runtime docker when dir has
+// a Dockerfile, and validates the result.
+func Load(dir string) (*Spec, error) {
+	s, err := readFile(dir)
+	if err != nil {
+		return nil, err
+	}
+	if s.Run == "" {
+		if s.Run, err = procfileWeb(dir); err != nil {
+			return nil, err
+		}
+	}
+	s.ApplyDefaults(exists(filepath.Join(dir, "Dockerfile")))
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func readFile(dir string) (*Spec, error) {
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Parse(nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", FileName, err)
+	}
+	return Parse(data)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,120 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Parse reads a nonstop.yaml strictly: unknown or repeated keys and values
+// of the wrong type are errors, each naming its key and line, all joined
+// with errors.Join. An empty file is an empty spec.
+//
+// Parse neither applies defaults nor validates: Load does both, and so
+// must a caller of Parse, with ApplyDefaults then Validate.
+func Parse(data []byte) (*Spec, error) {
+	s := &Spec{lines: make(map[string]int)}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return s, nil
+	} else if err != nil {
+		return nil, syntaxError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &Error{File: FileName, Line: extra.Line, Msg: "a second YAML document: nonstop.yaml holds one (remove the ---)"}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, syntaxError(err)
+	}
+	if len(doc.Content) == 0 {
+		return s, nil
+	}
+	d := &decoder{lines: s.lines}
+	d.mapping("", doc.Content[0], d.specFields(s))
+	if err := errors.Join(d.errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// The schema of nonstop.yaml: which keys each mapping accepts, in the
+// order the known keys are listed in messages.
+
+func (d *decoder) specFields(s *Spec) []field {
+	return []field{
+		{"name", d.str(&s.Name)},
+		{"runtime", d.str((*string)(&s.Runtime))},
+		{"build", d.str(&s.Build)},
+		{"run", d.str(&s.Run)},
+		{"port", d.integer(&s.Port, "a whole number from 0 to 65535")},
+		{"instances", d.integer(&s.Instances, "a whole number >= 1")},
+		{"health", d.object(d.healthFields(&s.Health))},
+		{"deploy", d.object(d.deployFields(&s.Deploy))},
+		{"env", d.env(&s.Env)},
+	}
+}
+
+func (d *decoder) healthFields(h *Health) []field {
+	return []field{
+		{"path", d.str(&h.Path)},
+		{"interval", d.duration(&h.Interval)},
+		{"timeout", d.duration(&h.Timeout)},
+		{"start_timeout", d.duration(&h.StartTimeout)},
+		{"healthy_threshold", d.integer(&h.HealthyThreshold, "a whole number >= 1")},
+		{"unhealthy_threshold", d.integer(&h.UnhealthyThreshold, "a whole number >= 1")},
+	}
+}
+
+func (d *decoder) deployFields(dep *Deploy) []field {
+	return []field{
+		{"strategy", d.str((*string)(&dep.Strategy))},
+		{"max_surge", d.integer(&dep.MaxSurge, "a whole number >= 0")},
+		{"max_unavailable", d.integer(&dep.MaxUnavailable, "a whole number >= 0")},
+		{"drain_timeout", d.duration(&dep.DrainTimeout)},
+		{"stop_timeout", d.duration(&dep.StopTimeout)},
+		{"canary", func(path string, n *yaml.Node) {
+			dep.Canary = &Canary{}
+			d.mapping(path, n, d.canaryFields(dep.Canary))
+		}},
+		{"bluegreen", func(path string, n *yaml.Node) {
+			dep.BlueGreen = &BlueGreen{}
+			d.mapping(path, n, []field{
+				{"auto_promote_after", d.duration(&dep.BlueGreen.AutoPromoteAfter)},
+				{"keep_old_for", d.duration(&dep.BlueGreen.KeepOldFor)},
+			})
+		}},
+	}
+}
+
+func (d *decoder) canaryFields(c *Canary) []field {
+	a := &c.Analysis
+	return []field{
+		{"steps", d.steps(&c.Steps)},
+		{"analysis", d.object([]field{
+			{"interval", d.duration(&a.Interval)},
+			{"min_requests", d.integer(&a.MinRequests, "a whole number >= 0")},
+			{"max_error_rate", d.number(&a.MaxErrorRate, "a number from 0 to 1, e.g. 0.05")},
+			{"max_p99_latency", d.duration(&a.MaxP99Latency)},
+		})},
+	}
+}
+
+// syntaxError turns yaml.v3's "yaml: line 3: did not find expected key"
+// into an Error on line 3. yaml.v3 gives the line only in its text.
+func syntaxError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, after, ok := strings.Cut(rest, ": "); ok {
+			if n, err := strconv.Atoi(num); err == nil {
+				line, msg = n, after
+			}
+		}
+	}
+	return &Error{File: FileName, Line: line, Msg: "invalid YAML: " + msg}
+}
