@@ -20,6 +20,9 @@ func main() {
 	if os.Getenv("CRASH_ON_START") != "" {
 		log.Fatalf("v%s: cannot start: CRASH_ON_START is set (a stand-in for a missing database)", version)
 	}
+	if ms, _ := strconv.Atoi(os.Getenv("STARTUP_DELAY_MS")); ms > 0 {
+		time.Sleep(time.Duration(ms) * time.Millisecond) // a slow start, e.g. warming a cache
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Version", version)

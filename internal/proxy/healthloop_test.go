@@ -71,15 +71,23 @@ func TestHealthLoop_StopsWhenTheBackendLeavesEveryRoute(t *testing.T) {
 	}
 }
 
-func TestHealthLoop_PassiveEjectionNeedsFreshSuccesses(t *testing.T) {
-	b := newBackend("127.0.0.1:1")
-	b.checked.Store(true)
-	if !b.eject("connect: refused") || b.healthy.Load() {
+func TestHealthLoop_ReadmitsAfterPassiveEjectionOnlyOnFreshSuccesses(t *testing.T) {
+	b := startBackend(t, "b", nil)
+	p := newTestProxy(t, Options{})
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{b.backend()},
+		Health: Health{Path: "/healthz", Interval: 5 * time.Millisecond, HealthyThreshold: 3}})
+	eventually(t, 5*time.Second, "several passing checks", func() bool { return b.healthHits.Load() >= 5 })
+
+	be := p.table.Load().byApp["app"].backends[0]
+	before := b.healthHits.Load()
+	if !be.eject("dial tcp: connection refused") {
 		t.Fatal("eject did not mark the backend unhealthy")
 	}
-	if b.ejections.Load() != 1 {
-		t.Fatal("eject did not count")
+	eventually(t, 5*time.Second, "re-admission", func() bool { return be.healthy.Load() })
+	if n := b.healthHits.Load() - before; n < 3 {
+		t.Fatalf("re-admitted after %d checks, want at least 3 after the ejection", n)
 	}
+
 	unchecked := newBackend("127.0.0.1:2")
 	if unchecked.eject("x") || !unchecked.healthy.Load() {
 		t.Fatal("a backend with no health loop was ejected: nothing would re-admit it")

@@ -24,6 +24,7 @@ type testBackend struct {
 	last *http.Request // the last request other than a health check
 	// healthCode is what /healthz answers.
 	healthCode atomic.Int32
+	healthHits atomic.Int64
 }
 
 // startBackend starts a backend answering its name to every request; h, if
@@ -34,6 +35,7 @@ func startBackend(t *testing.T, name string, h http.HandlerFunc) *testBackend {
 	b.healthCode.Store(200)
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" {
+			b.healthHits.Add(1)
 			w.WriteHeader(int(b.healthCode.Load()))
 			return
 		}

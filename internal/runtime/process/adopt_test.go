@@ -2,9 +2,13 @@ package process
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nonstopdev/nonstop/internal/runtime"
 )
@@ -86,5 +90,51 @@ func TestAdopt_DeadProcessIsNotFound(t *testing.T) {
 	}
 	if st := status(t, b, spec.ID); st.State != runtime.StateExited {
 		t.Fatalf("status %+v: want exited", st)
+	}
+}
+
+func TestInstance_OutlivesAKilledControlPlane(t *testing.T) {
+	dir := t.TempDir()
+	b := newRuntime(t, dir, Options{}) // its cleanup stops what the helper started
+
+	cp := exec.Command(os.Args[0], "-test.run=^$")
+	cp.Env = append(os.Environ(), controlPlaneEnv+"="+dir)
+	cp.Stderr = os.Stderr
+	stdout, err := cp.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cp.Process.Kill()
+		cp.Wait()
+	})
+	var pid int
+	if _, err := fmt.Fscan(stdout, &pid); err != nil {
+		t.Fatalf("read the instance pid from the control plane: %v", err)
+	}
+
+	if err := cp.Process.Kill(); err != nil { // kill -9 the control plane
+		t.Fatal(err)
+	}
+	cp.Wait()
+	ticks := func() int { return strings.Count(logText(t, b, "survivor-1", 0), "tick\n") }
+	n := ticks()
+	waitFor(t, "output after the control plane died", func() bool { return ticks() > n })
+	if processGone(pid) {
+		t.Fatalf("instance %d died with the control plane", pid)
+	}
+
+	got, err := b.Adopt(t.Context(), "survivor-1")
+	if err != nil || got.PID != pid {
+		t.Fatalf("adopt: %+v, %v: want pid %d", got, err, pid)
+	}
+	if err := b.Stop(t.Context(), "survivor-1", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !processGone(pid) {
+		t.Fatalf("instance %d still running after stop", pid)
 	}
 }

@@ -1,0 +1,177 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// socketPath returns a path for a unix socket short enough for the
+// 108-byte limit.
+func socketPath(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nsctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "proxy.sock")
+}
+
+// serveControl serves h on ln until the test ends.
+func serveControl(t *testing.T, ln net.Listener, h http.Handler) {
+	t.Helper()
+	srv := &http.Server{Handler: h}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+}
+
+func TestControl_ClientDrivesTheProxyOverTheSocket(t *testing.T) {
+	release := make(chan struct{})
+	slow := slowBackend(t, release)
+	p := newTestProxy(t, Options{})
+	path := socketPath(t)
+	ln, err := ListenControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveControl(t, ln, ControlHandler(p))
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	c := NewClient(path)
+	defer c.Close()
+	ctx := context.Background()
+
+	route := Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{slow.backend()}, Health: Health{Interval: time.Second}}
+	setRoute(t, c, route)
+	routes, err := c.Routes(ctx)
+	if err != nil || len(routes) != 1 || routes[0].App != "app" || routes[0].Health.Interval != time.Second {
+		t.Fatalf("routes %+v, %v", routes, err)
+	}
+
+	result := startSlowRequest(t, p, slow)
+	st, err := c.Status(ctx, "app")
+	if err != nil || len(st) != 1 || st[0].InFlight != 1 || !st[0].Healthy || st[0].ID != "slow" {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	n, err := c.Drain(ctx, []string{slow.addr}, 20*time.Millisecond)
+	if err != nil || n != 1 {
+		t.Fatalf("drain with the request in flight: %d, %v", n, err)
+	}
+	close(release)
+	<-result
+	if n, err := c.Drain(ctx, []string{slow.addr}, 5*time.Second); err != nil || n != 0 {
+		t.Fatalf("drain: %d, %v", n, err)
+	}
+
+	if _, err := c.Status(ctx, "nope"); !errors.Is(err, ErrUnknownApp) {
+		t.Fatalf("status of an unknown app: %v, want ErrUnknownApp", err)
+	}
+	if err := c.SetRoute(ctx, Route{App: "bad", Backends: []Backend{{Addr: "nohost"}}}); !errors.Is(err, ErrInvalidRoute) {
+		t.Fatalf("invalid route: %v, want ErrInvalidRoute", err)
+	}
+	if err := c.DeleteRoute(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if routes, _ := c.Routes(ctx); len(routes) != 0 {
+		t.Fatalf("routes after delete: %+v", routes)
+	}
+	if err := c.Shutdown(ctx); err == nil {
+		t.Fatal("shutdown without WithShutdown must fail")
+	}
+}
+
+func TestControl_ShutdownCallsTheCallback(t *testing.T) {
+	called := make(chan struct{}, 1)
+	path := socketPath(t)
+	ln, err := ListenControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveControl(t, ln, ControlHandler(newTestProxy(t, Options{}), WithShutdown(func() { called <- struct{}{} })))
+	c := NewClient(path)
+	defer c.Close()
+	if err := c.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-called:
+	default:
+		t.Fatal("callback not called")
+	}
+}
+
+func TestListenControl_ReplacesAStaleSocketOnly(t *testing.T) {
+	path := socketPath(t)
+	stale, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.SetUnlinkOnClose(false)
+	stale.Close() // a proxy that died leaves its socket behind
+
+	ln, err := ListenControl(path)
+	if err != nil {
+		t.Fatalf("over a stale socket: %v", err)
+	}
+	if _, err := ListenControl(path); err == nil {
+		t.Fatal("a second proxy took over a live socket")
+	}
+	ln.Close()
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("closing the listener left the socket: %v", err)
+	}
+
+	file := filepath.Join(filepath.Dir(path), "not-a-socket")
+	os.WriteFile(file, []byte("keep me"), 0o600)
+	if _, err := ListenControl(file); err == nil {
+		t.Fatal("listened over a regular file")
+	}
+	if b, _ := os.ReadFile(file); string(b) != "keep me" {
+		t.Fatal("the regular file was touched")
+	}
+}
+
+func TestListenControl_RejectsOtherUsers(t *testing.T) {
+	path := socketPath(t)
+	ln, err := ListenControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This process's own uid is accepted...
+	serveControl(t, ln, ControlHandler(newTestProxy(t, Options{})))
+	c := NewClient(path)
+	defer c.Close()
+	if _, err := c.Routes(context.Background()); err != nil {
+		t.Fatalf("same user refused: %v", err)
+	}
+	// ...and a listener that expects another uid closes the connection.
+	other := socketPath(t)
+	oln, err := ListenControl(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oln.(*peerListener).uid = os.Getuid() + 1
+	serveControl(t, oln, ControlHandler(newTestProxy(t, Options{})))
+	oc := NewClient(other)
+	defer oc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := oc.Routes(ctx); err == nil {
+		t.Fatal("a peer with another uid was served")
+	}
+}
