@@ -32,7 +32,8 @@ type DrainResponse struct {
 	Remaining int64 `json:"remaining"`
 }
 
-// Duration is a time.Duration written in JSON as a string ("30s").
+// Duration is a time.Duration written in JSON as a string ("30s"); a
+// number is read as nanoseconds, like Route's durations.
 type Duration time.Duration
 
 func (d Duration) MarshalJSON() ([]byte, error) {
@@ -40,9 +41,14 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 }
 
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	var ns int64
+	if err := json.Unmarshal(b, &ns); err == nil {
+		*d = Duration(ns)
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string like \"30s\": %w", err)
+		return fmt.Errorf("duration must be a string like \"30s\" or nanoseconds: %s", b)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {

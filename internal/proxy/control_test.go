@@ -175,3 +175,16 @@ func TestListenControl_RejectsOtherUsers(t *testing.T) {
 		t.Fatal("a peer with another uid was served")
 	}
 }
+
+func TestDuration_ReadsStringsAndNanoseconds(t *testing.T) {
+	for in, want := range map[string]time.Duration{`"30s"`: 30 * time.Second, `1500000000`: 1500 * time.Millisecond} {
+		var d Duration
+		if err := d.UnmarshalJSON([]byte(in)); err != nil || time.Duration(d) != want {
+			t.Errorf("%s: %v, %v; want %v", in, time.Duration(d), err, want)
+		}
+	}
+	var d Duration
+	if err := d.UnmarshalJSON([]byte(`"soon"`)); err == nil {
+		t.Error("want an error for a bad duration")
+	}
+}

@@ -27,6 +27,10 @@ type Backend struct {
 }
 
 // Health is the active health check the proxy runs against each backend.
+// An empty Path means no active check: the backends are then never ejected
+// (a failed connect is still retried on another backend). With a Path,
+// fields left at zero default to a 1s interval, a 2s timeout and
+// thresholds of 2.
 type Health struct {
 	Path               string        `json:"path"`
 	Interval           time.Duration `json:"interval"`

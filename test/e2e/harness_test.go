@@ -252,3 +252,9 @@ func (c *cluster) waitRollout(app string, timeout time.Duration) *store.Rollout 
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// runBinary runs nonstop without a server or token.
+func runBinary(args ...string) (string, error) {
+	out, err := exec.Command(binary, args...).CombinedOutput()
+	return string(out), err
+}
