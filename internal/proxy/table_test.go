@@ -1,9 +1,6 @@
 package proxy
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 func TestNormalizeHost(t *testing.T) {
 	for in, want := range map[string]string{
@@ -17,31 +14,5 @@ func TestNormalizeHost(t *testing.T) {
 		if got := normalizeHost(in); got != want {
 			t.Errorf("normalizeHost(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestRegistry_KeepsALeftBackendForTheRetentionThenPrunes(t *testing.T) {
-	reg := registry{}
-	now := time.Now()
-	b := reg.acquire("a:1")
-	b.healthy.Store(false)
-	reg.release(b, now)
-	reg.prune(now.Add(registryRetention / 2))
-	if reg["a:1"] != b {
-		t.Fatal("pruned before the retention")
-	}
-	if again := reg.acquire("a:1"); again != b || !b.healthy.Load() {
-		t.Fatal("a backend coming back must keep its counters and start healthy")
-	}
-	reg.release(b, now)
-	b.inflight.Store(1)
-	reg.prune(now.Add(2 * registryRetention))
-	if reg["a:1"] == nil {
-		t.Fatal("pruned with a request in flight")
-	}
-	b.inflight.Store(0)
-	reg.prune(now.Add(2 * registryRetention))
-	if reg["a:1"] != nil {
-		t.Fatal("not pruned")
 	}
 }
