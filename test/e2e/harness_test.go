@@ -225,8 +225,13 @@ env:
 
 // get sends one request through the proxy to an app.
 func (c *cluster) get(app, path string) (int, string, error) {
+	return c.getHost(app+".localhost", path)
+}
+
+// getHost sends one request through the proxy with the given Host header.
+func (c *cluster) getHost(host, path string) (int, string, error) {
 	req, _ := http.NewRequest("GET", "http://"+c.http+path, nil)
-	req.Host = app + ".localhost"
+	req.Host = host
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, "", err
