@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/api"
+	"github.com/nonstopdev/nonstop/internal/atomicfile"
 	"github.com/nonstopdev/nonstop/internal/auth"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
@@ -191,37 +192,11 @@ func bootstrapAdmin(ctx context.Context, st *store.Store, cfg Config) error {
 	if err != nil || !created {
 		return err
 	}
-	if err := writeFileAtomic(tokenPath(cfg.DataDir), []byte(token+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(tokenPath(cfg.DataDir), []byte(token+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write admin token: %w", err)
 	}
 	fmt.Fprintf(cfg.Out, "nonstop: created the admin token (shown once, also in %s):\n\n    %s\n\n", tokenPath(cfg.DataDir), token)
 	return nil
-}
-
-// writeFileAtomic writes a file so that readers see the old or the new
-// content, never a part: temp file, fsync, rename.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 var errProxyDown = errors.New("proxy is not answering")

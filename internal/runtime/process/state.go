@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/atomicfile"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 )
 
@@ -71,45 +72,8 @@ func (r *Runtime) saveRecord(rec record) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(r.instDir(rec.Spec.ID), stateFile), append(b, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(r.instDir(rec.Spec.ID), stateFile), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write state: %w", err)
-	}
-	return nil
-}
-
-// writeFileAtomic replaces path with data (mode 0600): a temp file in the
-// same folder, fsync, rename, fsync of the folder. A reader sees the old
-// content or the new one, never a part.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }
