@@ -47,6 +47,7 @@ func (e *Engine) runToTarget(ctx context.Context, r *store.Rollout) {
 	err := e.forward(ctx, r)
 	switch {
 	case err == nil:
+		e.prune(ctx, r.AppID)
 		return
 	case errors.Is(err, errStopped):
 		e.event(r, "state", fmt.Sprintf("rollout #%d interrupted: nonstop is stopping; it resumes at the next start", r.ID), nil)

@@ -1,0 +1,77 @@
+package rollout
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// Housekeeping limits: what is kept of an app's past.
+const (
+	// KeepReleases is how many recent releases keep their folder, so that
+	// `nonstop rollback --to vN` can return to them.
+	KeepReleases = 10
+	// keepStoppedInstances is how many stopped instances keep their logs.
+	keepStoppedInstances = 20
+)
+
+// prune removes build folders no kept release uses, and the logs of old
+// stopped instances. It never touches what the live release or an active
+// instance needs.
+func (e *Engine) prune(ctx context.Context, appID int64) {
+	app, err := e.Store.AppByID(ctx, appID)
+	if err != nil {
+		return
+	}
+	rels, err := e.Store.Releases(ctx, appID)
+	if err != nil {
+		return
+	}
+	active, err := e.Store.ActiveInstances(ctx, appID)
+	if err != nil {
+		return
+	}
+	needed := map[int]bool{app.LiveRelease: true}
+	for _, in := range active {
+		needed[in.Release] = true
+	}
+	keep := map[string]bool{}
+	for i, r := range rels {
+		if i < KeepReleases || needed[r.Version] {
+			keep[filepath.Dir(r.Dir)] = true
+		}
+	}
+	newest := 0
+	for _, r := range rels {
+		newest = max(newest, r.Build)
+	}
+	buildsDir := filepath.Join(e.DataDir, "apps", app.Name, "builds")
+	entries, _ := os.ReadDir(buildsDir)
+	for _, ent := range entries {
+		n, err := strconv.Atoi(ent.Name())
+		dir := filepath.Join(buildsDir, ent.Name())
+		// Keep recent builds (their logs), builds of kept releases, and any
+		// build newer than the newest release: it may be in progress.
+		if err != nil || n > newest-KeepReleases || keep[dir] {
+			continue
+		}
+		if err := os.RemoveAll(dir); err == nil {
+			e.Logger.Info("removed an old build", "app", app.Name, "build", n)
+		}
+	}
+	all, err := e.Store.Instances(ctx, appID, 1000)
+	if err != nil {
+		return
+	}
+	stopped := 0
+	for _, in := range all {
+		if in.State == store.InstanceStopped || in.State == store.InstanceFailed {
+			if stopped++; stopped > keepStoppedInstances {
+				e.Runtime.Remove(ctx, in.ID)
+			}
+		}
+	}
+}
