@@ -46,6 +46,9 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		if errors.As(err, &tooBig) {
 			return fmt.Errorf("source archive: larger than %d bytes: %w", a.Limits.MaxBytes, errTooLarge)
 		}
+		if errors.Is(err, archive.ErrTooLarge) {
+			return fmt.Errorf("source archive: %v: %w", err, errTooLarge)
+		}
 		return fmt.Errorf("source archive: %v: %w", err, errBadRequest)
 	}
 	sp, err := spec.Load(dir)

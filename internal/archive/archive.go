@@ -9,7 +9,10 @@
 // failures to read or write.
 package archive
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Limits bound what one extraction may write. A zero field takes its
 // value from DefaultLimits.
@@ -51,6 +54,20 @@ func (l Limits) withDefaults() Limits {
 type RefusedError struct {
 	Entry  string // the entry's name as the archive gives it; "" for the whole archive
 	Reason string
+	// TooLarge marks an archive over a limit (bytes, files, ratio): it
+	// matches ErrTooLarge.
+	TooLarge bool
+}
+
+// ErrTooLarge matches a RefusedError for an archive over one of the limits.
+var ErrTooLarge = errors.New("archive over the limits")
+
+// Unwrap lets errors.Is(err, ErrTooLarge) tell a size refusal.
+func (e *RefusedError) Unwrap() error {
+	if e.TooLarge {
+		return ErrTooLarge
+	}
+	return nil
 }
 
 func (e *RefusedError) Error() string {
@@ -62,4 +79,8 @@ func (e *RefusedError) Error() string {
 
 func refuse(entry, format string, args ...any) error {
 	return &RefusedError{Entry: entry, Reason: fmt.Sprintf(format, args...)}
+}
+
+func refuseTooLarge(entry, format string, args ...any) error {
+	return &RefusedError{Entry: entry, Reason: fmt.Sprintf(format, args...), TooLarge: true}
 }

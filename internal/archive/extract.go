@@ -45,7 +45,7 @@ func extractZipStream(r io.Reader, dest string, lim Limits) error {
 		return fmt.Errorf("buffer zip: %w", err)
 	}
 	if n > lim.MaxBytes {
-		return refuse("", "zip archive larger than %d bytes", lim.MaxBytes)
+		return refuseTooLarge("", "zip archive larger than %d bytes", lim.MaxBytes)
 	}
 	return ExtractZip(tmp, n, dest, lim)
 }

@@ -43,7 +43,7 @@ func (x *extractor) close() { x.root.Close() }
 func (x *extractor) entry(name string) (string, error) {
 	x.files++
 	if x.files > x.lim.MaxFiles {
-		return "", refuse(name, "more than %d files in the archive", x.lim.MaxFiles)
+		return "", refuseTooLarge(name, "more than %d files in the archive", x.lim.MaxFiles)
 	}
 	clean, err := cleanName(name)
 	if err != nil {
@@ -202,10 +202,10 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	x := c.x
 	x.written += int64(n)
 	if x.written > x.lim.MaxBytes {
-		return n, refuse(c.entry, "the archive expands to more than %d bytes", x.lim.MaxBytes)
+		return n, refuseTooLarge(c.entry, "the archive expands to more than %d bytes", x.lim.MaxBytes)
 	}
 	if allowed := max(ratioSlack, int64(x.lim.MaxRatio*float64(x.compressed()))); x.written > allowed {
-		return n, refuse(c.entry, "the archive expands more than %g times its compressed size", x.lim.MaxRatio)
+		return n, refuseTooLarge(c.entry, "the archive expands more than %g times its compressed size", x.lim.MaxRatio)
 	}
 	return n, err
 }

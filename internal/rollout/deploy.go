@@ -49,8 +49,7 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout,
 		e.transition(r, store.RolloutFailed, err.Error())
 		return nil, err
 	}
-	e.start(r.ID, func(ctx context.Context) { e.runDeploy(ctx, r, req, b) })
-	return r, nil
+	return e.run(r, func(ctx context.Context) { e.runDeploy(ctx, r, req, b) }), nil
 }
 
 func supported(sp *spec.Spec) error {

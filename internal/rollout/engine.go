@@ -12,7 +12,6 @@ package rollout
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -133,22 +132,23 @@ func (e *Engine) event(r *store.Rollout, kind, msg string, data map[string]any) 
 	e.Logger.Info(msg, "app", r.App, "rollout", r.ID, "kind", kind)
 }
 
-// transition records a state change of r, then updates r.
+// transition records a state change of r, with its event, then updates r.
 func (e *Engine) transition(r *store.Rollout, to store.RolloutState, reason string) error {
+	return e.transitionNote(r, to, reason, "")
+}
+
+// transitionNote is transition with a note added to the state event.
+func (e *Engine) transitionNote(r *store.Rollout, to store.RolloutState, reason, note string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.Store.Transition(ctx, r.ID, to, r.Step, reason); err != nil {
+	if err := e.Store.TransitionNote(ctx, r.ID, to, r.Step, reason, note); err != nil {
 		return err
 	}
 	r.State = to
 	if reason != "" {
 		r.Reason = reason
 	}
-	msg := fmt.Sprintf("rollout #%d: %s", r.ID, to)
-	if reason != "" {
-		msg += ": " + reason
-	}
-	e.event(r, "state", msg, map[string]any{"state": string(to)})
+	e.Logger.Info("rollout "+string(to), "app", r.App, "rollout", r.ID, "reason", reason, "note", note)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -72,8 +73,10 @@ func (e *Engine) Start(ctx context.Context, app *store.App, by string) (*store.R
 	return e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindStart, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease, Instances: desired(app, rel), CreatedBy: by}, rel)
 }
 
-// SetEnv changes the app's environment and, when it has a live release,
-// rolls out a new release of the same build with it.
+// SetEnv changes the app's environment. When the app has a live release it
+// rolls out a new release of the same build with it, and the new env becomes
+// the app's only once that release is live: a refused or rolled back change
+// leaves the env as it was.
 func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]string, unset []string, by string) (*store.Rollout, error) {
 	env := maps.Clone(app.Env)
 	if env == nil {
@@ -83,28 +86,32 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 	for _, k := range unset {
 		delete(env, k)
 	}
-	if err := e.Store.SetAppEnv(ctx, app.ID, env); err != nil {
-		return nil, err
-	}
 	if app.LiveRelease == 0 {
-		return nil, nil
+		return nil, e.Store.SetAppEnv(ctx, app.ID, env)
 	}
 	live, err := e.Store.Release(ctx, app.ID, app.LiveRelease)
 	if err != nil {
 		return nil, err
 	}
-	// The spec's own env stays the base; the app's overrides go on top.
-	base := live.Spec
-	rel, err := e.Store.CreateRelease(ctx, app.ID, live.Build, live.Dir, base, releaseEnv(&base, env), fmt.Sprintf("env change of v%d", live.Version))
+	if err := supported(&live.Spec); err != nil {
+		return nil, err
+	}
+	r, err := e.Store.CreateRollout(ctx, store.Rollout{AppID: app.ID, Kind: store.KindEnv, FromRelease: app.LiveRelease,
+		Strategy: string(live.Spec.Deploy.Strategy), CreatedBy: by, Env: env})
 	if err != nil {
 		return nil, err
 	}
-	app.Env = env
-	r, err := e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindEnv, FromRelease: app.LiveRelease, ToRelease: rel.Version, Instances: desired(app, rel), CreatedBy: by}, rel)
-	if err != nil {
-		e.Store.SetReleaseStatus(ctx, app.ID, rel.Version, store.ReleaseFailed)
+	// The spec's own env stays the base; the app's overrides go on top.
+	rel, err := e.Store.CreateRelease(ctx, app.ID, live.Build, live.Dir, live.Spec, releaseEnv(&live.Spec, env), fmt.Sprintf("env change of v%d", live.Version))
+	if err == nil {
+		r.ToRelease, r.Instances = rel.Version, desired(app, rel)
+		err = e.Store.SetRolloutTarget(ctx, r.ID, r.ToRelease, r.Instances)
 	}
-	return r, err
+	if err != nil {
+		e.transition(r, store.RolloutFailed, err.Error())
+		return nil, err
+	}
+	return e.run(r, func(ctx context.Context) { e.runToTarget(ctx, r) }), nil
 }
 
 // launch records a rollout whose target is known and runs it.
@@ -117,8 +124,15 @@ func (e *Engine) launch(ctx context.Context, want store.Rollout, rel *store.Rele
 	if err != nil {
 		return nil, err
 	}
-	e.start(r.ID, func(ctx context.Context) { e.runToTarget(ctx, r) })
-	return r, nil
+	return e.run(r, func(ctx context.Context) { e.runToTarget(ctx, r) }), nil
+}
+
+// run starts fn, which owns r from now on, and returns a copy of r for the
+// caller.
+func (e *Engine) run(r *store.Rollout, fn func(ctx context.Context)) *store.Rollout {
+	caller := *r
+	e.start(r.ID, fn)
+	return &caller
 }
 
 // Stop takes the app's instances down and serves its maintenance page.
@@ -130,8 +144,7 @@ func (e *Engine) Stop(ctx context.Context, app *store.App, by string) (*store.Ro
 	if err != nil {
 		return nil, err
 	}
-	e.start(r.ID, func(ctx context.Context) { e.runStop(ctx, r) })
-	return r, nil
+	return e.run(r, func(ctx context.Context) { e.runStop(ctx, r) }), nil
 }
 
 func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
@@ -179,7 +192,7 @@ func (e *Engine) Delete(ctx context.Context, app *store.App) error {
 	if err != nil {
 		return err
 	}
-	if err := e.Proxy.DeleteRoute(ctx, app.Name); err != nil {
+	if err := e.Proxy.DeleteRoute(ctx, app.Name); err != nil && !errors.Is(err, proxy.ErrUnknownApp) {
 		return fmt.Errorf("delete route of %s: %w", app.Name, err)
 	}
 	for _, in := range active {

@@ -123,7 +123,7 @@ func (e *Engine) syncRoutes(ctx context.Context, apps []*store.App) error {
 
 // resume continues an interrupted rollout from its recorded state.
 func (e *Engine) resume(r *store.Rollout) {
-	e.event(r, "state", fmt.Sprintf("rollout #%d resumed after a restart of nonstop, from %s", r.ID, r.State), nil)
+	e.event(r, "note", fmt.Sprintf("rollout #%d resumed after a restart of nonstop, from %s", r.ID, r.State), nil)
 	switch {
 	case r.State == store.RolloutRollingBack:
 		e.start(r.ID, func(ctx context.Context) { e.rollBack(ctx, r, errors.New(r.Reason)) })

@@ -50,7 +50,7 @@ func (e *Engine) runToTarget(ctx context.Context, r *store.Rollout) {
 		e.prune(ctx, r.AppID)
 		return
 	case errors.Is(err, errStopped):
-		e.event(r, "state", fmt.Sprintf("rollout #%d interrupted: nonstop is stopping; it resumes at the next start", r.ID), nil)
+		e.event(r, "note", fmt.Sprintf("rollout #%d interrupted: nonstop is stopping; it resumes at the next start", r.ID), nil)
 	default:
 		e.rollBack(ctx, r, err)
 	}
@@ -90,8 +90,18 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	if err := e.Store.MakeLive(ctx, g.app.ID, g.version()); err != nil {
 		return err
 	}
+	// A stopped app that was deployed or rolled back is running again: its
+	// route leaves the maintenance page.
+	if err := e.pushRoute(ctx, g.app.ID); err != nil {
+		return err
+	}
 	if r.Kind == store.KindScale {
 		if err := e.Store.SetAppInstances(ctx, g.app.ID, g.n); err != nil {
+			return err
+		}
+	}
+	if r.Kind == store.KindEnv {
+		if err := e.Store.SetAppEnv(ctx, g.app.ID, r.Env); err != nil {
 			return err
 		}
 	}
@@ -178,10 +188,9 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 	if r.FromRelease == 0 {
 		msg = "no release was live before: nothing serves"
 	}
-	if err := e.transition(r, store.RolloutRolledBack, ""); err != nil {
+	if err := e.transitionNote(r, store.RolloutRolledBack, "", msg); err != nil {
 		e.Logger.Error("record rolled back", "rollout", r.ID, "err", err)
 	}
-	e.event(r, "state", msg, nil)
 }
 
 func (e *Engine) finishFailed(r *store.Rollout, err error) {

@@ -34,7 +34,7 @@ func (s *Store) AddEvent(ctx context.Context, e Event) (int64, error) {
 		when = s.now()
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO events (app_id, rollout_id, time, kind, message, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.AppID, e.RolloutID, when.UTC().Format(time.RFC3339Nano), e.Kind, e.Message, string(data))
+		e.AppID, e.RolloutID, when.UTC().Format(timeFormat), e.Kind, e.Message, string(data))
 	if err != nil {
 		return 0, fmt.Errorf("add event: %w", err)
 	}

@@ -66,12 +66,12 @@ func (s *Store) SetInstanceState(ctx context.Context, id string, state InstanceS
 
 // ActiveInstances lists an app's instances that are starting, serving or draining.
 func (s *Store) ActiveInstances(ctx context.Context, appID int64) ([]*Instance, error) {
-	return s.queryInstances(ctx, `WHERE app_id = ? AND state IN ('starting', 'serving', 'draining') ORDER BY created_at, id`, appID)
+	return s.queryInstances(ctx, `WHERE app_id = ? AND state IN ('starting', 'serving', 'draining') ORDER BY created_at, rowid`, appID)
 }
 
 // Instances lists an app's recent instances, active ones and the last stopped.
 func (s *Store) Instances(ctx context.Context, appID int64, limit int) ([]*Instance, error) {
-	return s.queryInstances(ctx, `WHERE app_id = ? ORDER BY CASE WHEN state IN ('starting', 'serving', 'draining') THEN 0 ELSE 1 END, updated_at DESC LIMIT ?`, appID, limit)
+	return s.queryInstances(ctx, `WHERE app_id = ? ORDER BY CASE WHEN state IN ('starting', 'serving', 'draining') THEN 0 ELSE 1 END, updated_at DESC, rowid DESC LIMIT ?`, appID, limit)
 }
 
 func (s *Store) queryInstances(ctx context.Context, where string, args ...any) ([]*Instance, error) {

@@ -111,6 +111,8 @@ CREATE TABLE events (
 );
 CREATE INDEX events_rollout ON events(rollout_id, id);
 `,
+	// 2: an env rollout carries the app env it makes current once done.
+	`ALTER TABLE rollouts ADD COLUMN env TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

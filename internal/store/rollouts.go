@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -99,19 +100,27 @@ type Rollout struct {
 	Step        int          `json:"step"`
 	Reason      string       `json:"reason,omitempty"`
 	CreatedBy   string       `json:"created_by"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
-	FinishedAt  time.Time    `json:"finished_at,omitempty"`
+	// Env is, for an env rollout, the app env it makes current once done.
+	Env        map[string]string `json:"-"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	FinishedAt time.Time         `json:"finished_at,omitempty"`
 }
 
-const rolloutColumns = `r.id, r.app_id, a.name, r.kind, r.from_release, r.to_release, r.instances, r.strategy, r.state, r.step, r.reason, r.created_by, r.created_at, r.updated_at, r.finished_at`
+const rolloutColumns = `r.id, r.app_id, a.name, r.kind, r.from_release, r.to_release, r.instances, r.strategy, r.state, r.step, r.reason, r.created_by, r.created_at, r.updated_at, r.finished_at, r.env`
 
 func scanRollout(row interface{ Scan(...any) error }) (*Rollout, error) {
 	var r Rollout
 	var created, updated, finished sql.NullString
-	err := row.Scan(&r.ID, &r.AppID, &r.App, &r.Kind, &r.FromRelease, &r.ToRelease, &r.Instances, &r.Strategy, &r.State, &r.Step, &r.Reason, &r.CreatedBy, &created, &updated, &finished)
+	var env string
+	err := row.Scan(&r.ID, &r.AppID, &r.App, &r.Kind, &r.FromRelease, &r.ToRelease, &r.Instances, &r.Strategy, &r.State, &r.Step, &r.Reason, &r.CreatedBy, &created, &updated, &finished, &env)
 	if err != nil {
 		return nil, err
+	}
+	if env != "" {
+		if err := json.Unmarshal([]byte(env), &r.Env); err != nil {
+			return nil, fmt.Errorf("rollout #%d env: %w", r.ID, err)
+		}
 	}
 	r.CreatedAt, r.UpdatedAt, r.FinishedAt = parseTime(created), parseTime(updated), parseTime(finished)
 	return &r, nil
@@ -131,8 +140,13 @@ func (s *Store) CreateRollout(ctx context.Context, r Rollout) (*Rollout, error) 
 			return err
 		}
 		now := s.stamp()
-		res, err := tx.ExecContext(ctx, `INSERT INTO rollouts (app_id, kind, from_release, to_release, instances, strategy, state, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
-			r.AppID, r.Kind, r.FromRelease, r.ToRelease, r.Instances, r.Strategy, r.CreatedBy, now, now)
+		env := ""
+		if r.Env != nil {
+			b, _ := json.Marshal(r.Env)
+			env = string(b)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO rollouts (app_id, kind, from_release, to_release, instances, strategy, state, created_by, created_at, updated_at, env) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+			r.AppID, r.Kind, r.FromRelease, r.ToRelease, r.Instances, r.Strategy, r.CreatedBy, now, now, env)
 		if err != nil {
 			return err
 		}
@@ -195,20 +209,27 @@ func (s *Store) queryRollouts(ctx context.Context, where string, args ...any) ([
 }
 
 // Transition moves a rollout to state `to`, checking inside the transaction
-// that the move is allowed from its current state. step and reason are
-// recorded with it (reason only when not empty).
+// that the move is allowed from its current state, and records the "state"
+// event that says so in the same transaction: a reader who sees the new
+// state sees its event too. step and reason are recorded with it (reason
+// only when not empty).
 func (s *Store) Transition(ctx context.Context, id int64, to RolloutState, step int, reason string) error {
+	return s.TransitionNote(ctx, id, to, step, reason, "")
+}
+
+// TransitionNote is Transition with a note appended to the state event.
+func (s *Store) TransitionNote(ctx context.Context, id int64, to RolloutState, step int, reason, note string) error {
 	if !to.Valid() {
 		return fmt.Errorf("rollout #%d: unknown state %q", id, to)
 	}
 	froms := from(to)
 	ph := strings.TrimSuffix(strings.Repeat("?,", len(froms)), ",")
-	args := []any{to, step, reason, reason, s.stamp()}
+	now := s.stamp()
 	finished := sql.NullString{}
 	if to.Terminal() {
-		finished = sql.NullString{String: s.stamp(), Valid: true}
+		finished = sql.NullString{String: now, Valid: true}
 	}
-	args = append(args, finished, id)
+	args := []any{to, step, reason, reason, now, finished, id}
 	for _, f := range froms {
 		args = append(args, f)
 	}
@@ -219,10 +240,21 @@ func (s *Store) Transition(ctx context.Context, id int64, to RolloutState, step 
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var cur string
-			tx.QueryRowContext(ctx, `SELECT state FROM rollouts WHERE id = ?`, id).Scan(&cur)
+			if err := tx.QueryRowContext(ctx, `SELECT state FROM rollouts WHERE id = ?`, id).Scan(&cur); err != nil {
+				return notFound(err, fmt.Sprintf("rollout #%d", id))
+			}
 			return fmt.Errorf("rollout #%d cannot move from %q to %q: %w", id, cur, to, ErrConflict)
 		}
-		return nil
+		msg := fmt.Sprintf("rollout #%d: %s", id, to)
+		if reason != "" {
+			msg += ": " + reason
+		}
+		if note != "" {
+			msg += "; " + note
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO events (app_id, rollout_id, time, kind, message, data) SELECT app_id, id, ?, 'state', ?, ? FROM rollouts WHERE id = ?`,
+			now, msg, fmt.Sprintf(`{"state":%q}`, to), id)
+		return err
 	})
 }
 

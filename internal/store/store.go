@@ -71,7 +71,10 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-func (s *Store) stamp() string { return s.now().Format(time.RFC3339Nano) }
+// timeFormat is fixed-width, so that stored times sort as text in time order.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+func (s *Store) stamp() string { return s.now().UTC().Format(timeFormat) }
 
 func parseTime(v sql.NullString) time.Time {
 	if !v.Valid || v.String == "" {

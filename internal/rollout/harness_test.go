@@ -1,0 +1,386 @@
+package rollout_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/rollout"
+	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/runtime/process"
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// helloBin is examples/hello, built once for the whole test binary.
+var helloBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "nonstop-rollout-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	helloBin = filepath.Join(dir, "app")
+	build := exec.Command("go", "build", "-o", helloBin, "../../examples/hello")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build examples/hello:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// rig is one control plane made of real parts: a SQLite file, the process
+// runtime, the in-process proxy served on loopback, and the engine.
+type rig struct {
+	t      *testing.T
+	data   string
+	st     *store.Store
+	rt     *process.Runtime
+	px     *proxy.Proxy
+	srv    *httptest.Server
+	eng    *rollout.Engine
+	client *http.Client
+	team   int64
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx := context.Background()
+	r := &rig{t: t, data: t.TempDir()}
+	st, err := store.Open(ctx, filepath.Join(r.data, "nonstop.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.st = st
+	if _, err := st.Bootstrap(ctx, "admin-hash"); err != nil {
+		t.Fatal(err)
+	}
+	if r.team, err = st.TeamID(ctx, store.DefaultTeam); err != nil {
+		t.Fatal(err)
+	}
+	r.px = proxy.New(proxy.Options{})
+	r.srv = httptest.NewServer(r.px)
+	r.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	r.rt = r.newRuntime()
+	r.eng = r.newEngine(r.rt)
+	t.Cleanup(r.cleanup)
+	return r
+}
+
+func (r *rig) newRuntime() *process.Runtime {
+	rt, err := process.New(process.Options{Dir: filepath.Join(r.data, "instances"), BackoffMin: 200 * time.Millisecond, BackoffMax: time.Second})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return rt
+}
+
+func (r *rig) newEngine(rt runtime.Runtime) *rollout.Engine {
+	return rollout.New(rollout.Config{
+		Store: r.st, Runtime: rt, Proxy: r.px, DataDir: r.data,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+}
+
+// restart closes the engine and the runtime as a stopping nonstop does, and
+// wires new ones on the same store, runtime folder and proxy. It does not
+// call Recover.
+func (r *rig) restart() {
+	r.eng.Close()
+	r.rt.Close()
+	r.rt = r.newRuntime()
+	r.eng = r.newEngine(r.rt)
+}
+
+func (r *rig) cleanup() {
+	if r.t.Failed() {
+		r.dumpHistory()
+	}
+	r.eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.rt.StopAll(ctx, 2*time.Second); err != nil {
+		r.t.Errorf("stop all instances: %v", err)
+	}
+	r.rt.Close()
+	r.srv.Close()
+	r.px.Close()
+	r.st.Close()
+}
+
+// dumpHistory logs every rollout and its events, to read a failure.
+func (r *rig) dumpHistory() {
+	ctx := context.Background()
+	apps, _ := r.st.Apps(ctx)
+	for _, app := range apps {
+		rs, _ := r.st.Rollouts(ctx, app.ID, 100)
+		for i := len(rs) - 1; i >= 0; i-- {
+			ro := rs[i]
+			r.t.Logf("%s rollout #%d %s v%d→v%d: %s (%s)", app.Name, ro.ID, ro.Kind, ro.FromRelease, ro.ToRelease, ro.State, ro.Reason)
+			evs, _ := r.st.RolloutEvents(ctx, ro.ID, 0, 1000)
+			for _, e := range evs {
+				r.t.Logf("    %s %s: %s", e.Time.Format("15:04:05.000"), e.Kind, e.Message)
+			}
+		}
+	}
+}
+
+func (r *rig) createApp(name string) *store.App {
+	r.t.Helper()
+	app, err := r.st.CreateApp(context.Background(), name, r.team, nil)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return app
+}
+
+// app reads an app back: the engine acts on the app as the store has it.
+func (r *rig) app(name string) *store.App {
+	r.t.Helper()
+	app, err := r.st.App(context.Background(), name)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return app
+}
+
+// release describes one version of the hello app.
+type release struct {
+	Version      int
+	Instances    int
+	StartTimeout string            // default 10s
+	Env          map[string]string // added to VERSION
+}
+
+func (rel release) yaml(name string) string {
+	if rel.Instances == 0 {
+		rel.Instances = 1
+	}
+	if rel.StartTimeout == "" {
+		rel.StartTimeout = "10s"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `name: %s
+run: ./app
+instances: %d
+health:
+  path: /healthz
+  interval: 100ms
+  timeout: 1s
+  start_timeout: %s
+deploy:
+  strategy: rolling
+  max_surge: 1
+  max_unavailable: 0
+  drain_timeout: 2s
+  stop_timeout: 3s
+env:
+  VERSION: "%d"
+`, name, rel.Instances, rel.StartTimeout, rel.Version)
+	keys := make([]string, 0, len(rel.Env))
+	for k := range rel.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %s: %q\n", k, rel.Env[k])
+	}
+	return b.String()
+}
+
+// source prepares a source folder as an upload would leave it: the hello
+// binary and a nonstop.yaml, and loads its spec.
+func (r *rig) source(name string, rel release) (string, *spec.Spec) {
+	r.t.Helper()
+	dir, err := os.MkdirTemp(r.data, "upload-")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.Link(helloBin, filepath.Join(dir, "app")); err != nil {
+		data, err := os.ReadFile(helloBin)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "app"), data, 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, spec.FileName), []byte(rel.yaml(name)), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	sp, err := spec.Load(dir)
+	if err != nil {
+		r.t.Fatalf("spec: %v\n%s", err, rel.yaml(name))
+	}
+	return dir, sp
+}
+
+// deploy starts a deploy of rel to the app as the store has it now.
+func (r *rig) deploy(name string, rel release) *store.Rollout {
+	r.t.Helper()
+	dir, sp := r.source(name, rel)
+	ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app(name), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
+	if err != nil {
+		r.t.Fatalf("deploy v%d: %v", rel.Version, err)
+	}
+	return ro
+}
+
+// wait waits (bounded) for a rollout to end.
+func (r *rig) wait(id int64) *store.Rollout {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	ro, err := r.eng.Wait(ctx, id)
+	if err != nil {
+		r.t.Fatalf("rollout #%d did not end: %v (state %v)", id, err, ro)
+	}
+	return ro
+}
+
+// deployLive deploys rel and fails the test unless it goes live.
+func (r *rig) deployLive(name string, rel release) *store.Rollout {
+	r.t.Helper()
+	ro := r.wait(r.deploy(name, rel).ID)
+	if ro.State != store.RolloutDone {
+		r.t.Fatalf("deploy v%d ended %s: %s", rel.Version, ro.State, ro.Reason)
+	}
+	return ro
+}
+
+// get sends one request for the app through the proxy.
+func (r *rig) get(app, path string) (int, string, http.Header) {
+	r.t.Helper()
+	req, err := http.NewRequest("GET", r.srv.URL+path, nil)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	req.Host = app + ".localhost"
+	resp, err := r.client.Do(req)
+	if err != nil {
+		r.t.Fatalf("GET %s through the proxy: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+// mustServe checks that the app answers through the proxy from version v.
+func (r *rig) mustServe(app string, v int) {
+	r.t.Helper()
+	for range 4 { // every backend, likely
+		code, body, h := r.get(app, "/")
+		if code != http.StatusOK || h.Get("X-Version") != fmt.Sprint(v) {
+			r.t.Fatalf("GET / = %d %q (X-Version %q), want 200 from v%d", code, strings.TrimSpace(body), h.Get("X-Version"), v)
+		}
+	}
+}
+
+// route returns the app's route in the proxy.
+func (r *rig) route(app string) (proxy.Route, bool) {
+	r.t.Helper()
+	routes, err := r.px.Routes(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, rt := range routes {
+		if rt.App == app {
+			return rt, true
+		}
+	}
+	return proxy.Route{}, false
+}
+
+// backendReleases lists the release of each backend of the app's route.
+func (r *rig) backendReleases(app string) []int {
+	r.t.Helper()
+	rt, ok := r.route(app)
+	if !ok {
+		r.t.Fatalf("the proxy has no route for %s", app)
+	}
+	var out []int
+	for _, b := range rt.Backends {
+		out = append(out, b.Release)
+	}
+	sort.Ints(out)
+	return out
+}
+
+func (r *rig) active(app string) []*store.Instance {
+	r.t.Helper()
+	list, err := r.st.ActiveInstances(context.Background(), r.app(app).ID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return list
+}
+
+// events returns a rollout's events.
+func (r *rig) events(id int64) []store.Event {
+	r.t.Helper()
+	evs, err := r.st.RolloutEvents(context.Background(), id, 0, 10000)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return evs
+}
+
+// eventually polls cond every 50ms, up to d.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func repeat(v, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// rolloutRequest is a deploy of a prepared source to the app hello.
+func rolloutRequest(r *rig, dir string, sp *spec.Spec) rollout.DeployRequest {
+	return rollout.DeployRequest{App: r.app("hello"), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"}
+}
+
+// sameIDs reports whether a and b hold the same instances, in any order.
+func sameIDs(a, b []*store.Instance) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, in := range a {
+		seen[in.ID] = true
+	}
+	for _, in := range b {
+		if !seen[in.ID] {
+			return false
+		}
+	}
+	return true
+}
