@@ -26,6 +26,10 @@ type backend struct {
 	// counts its successes again from zero.
 	ejections atomic.Uint64
 	lastErr   atomic.Pointer[string]
+	// stats are the measurements of the release this backend serves.
+	stats atomic.Pointer[releaseStats]
+	// pool keeps the fast path's connections to the backend.
+	pool connPool
 
 	refs   int       // routes naming this backend (Proxy.mu)
 	leftAt time.Time // when refs dropped to 0 (Proxy.mu)

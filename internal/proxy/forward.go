@@ -149,7 +149,7 @@ func requestID(in string) string {
 	return hex.EncodeToString(b[:])
 }
 
-func saneRequestID(s string) bool {
+func saneRequestID[T string | []byte](s T) bool {
 	if len(s) == 0 || len(s) > 128 {
 		return false
 	}

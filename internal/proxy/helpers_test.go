@@ -71,17 +71,34 @@ func newTestProxy(t *testing.T, opts Options) *Proxy {
 	return p
 }
 
-// serveProxy serves p on 127.0.0.1 with NewServer's settings and returns its
+// serveProxy serves p on 127.0.0.1 as the daemon does (a *Proxy through
+// FastServer, another handler with NewServer's settings) and returns its
 // address and a client that talks to it.
 func serveProxy(t *testing.T, p http.Handler) (addr string, client *http.Client) {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(p)
-	srv.Config = NewServer("", p)
-	srv.Start()
-	t.Cleanup(srv.Close)
+	if px, ok := p.(*Proxy); ok {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := NewFastServer(px, NewServer("", px))
+		go fs.Serve(ln)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			fs.Shutdown(ctx)
+		})
+		addr = ln.Addr().String()
+	} else {
+		srv := httptest.NewUnstartedServer(p)
+		srv.Config = NewServer("", p)
+		srv.Start()
+		t.Cleanup(srv.Close)
+		addr = srv.Listener.Addr().String()
+	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 16}
 	t.Cleanup(tr.CloseIdleConnections)
-	return srv.Listener.Addr().String(), &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	return addr, &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
 // do sends method to http://addr/path with Host host and returns the

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"slices"
@@ -85,6 +86,10 @@ type Proxy struct {
 	routes   map[string]Route
 	reg      registry
 	checkers map[string]*checker
+	stats    map[releaseKey]*releaseStats
+	holds    map[string]*holdGate
+	metrics  metrics
+	dialer   net.Dialer
 }
 
 var _ Controller = (*Proxy)(nil)
@@ -101,6 +106,9 @@ func New(opts Options) *Proxy {
 		routes:       map[string]Route{},
 		reg:          registry{},
 		checkers:     map[string]*checker{},
+		stats:        map[releaseKey]*releaseStats{},
+		holds:        map[string]*holdGate{},
+		dialer:       net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second},
 	}
 	p.table.Store(emptyTable)
 	p.transport = newRetryTransport(p, opts)
@@ -186,8 +194,15 @@ func (p *Proxy) install(next map[string]Route) {
 			p.reg.release(p.reg[b.Addr], now)
 		}
 	}
+	for _, r := range next {
+		for _, be := range r.Backends {
+			p.reg[be.Addr].stats.Store(p.statsFor(r.App, be.Release))
+		}
+	}
 	p.routes = next
-	p.table.Store(buildTable(next, p.reg))
+	t := buildTable(next, p.reg)
+	p.syncHolds(t)
+	p.table.Store(t)
 	p.syncCheckers()
 	p.reg.prune(now)
 }

@@ -17,6 +17,8 @@ type Route struct {
 	Maintenance bool `json:"maintenance,omitempty"`
 	// MaxBodyBytes limits request bodies (413 past it); 0 means no limit.
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
+	// Hold, when set, holds new requests until a route without it comes.
+	Hold *Hold `json:"hold,omitempty"`
 }
 
 // Backend is one instance the proxy may send requests to.

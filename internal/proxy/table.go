@@ -23,6 +23,7 @@ type routeEntry struct {
 	route    Route
 	backends []*backend
 	next     atomic.Uint64 // round-robin start, for the balancer
+	hold     *holdGate     // set while the route holds requests
 }
 
 var emptyTable = &table{byHost: map[string]*routeEntry{}, byApp: map[string]*routeEntry{}}

@@ -1,0 +1,130 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// fastConn is one client connection on the fast path: HTTP/1.1 requests
+// read into reused buffers and forwarded to kept-alive backend connections,
+// one at a time, without allocating.
+type fastConn struct {
+	s    *FastServer
+	conn net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	req  head
+	resp head
+
+	clientIP []byte
+	hostBuf  []byte // the normalized host of the current request
+	idBuf    [32]byte
+	tried    [4]*backend
+	active   atomic.Bool // a request is being served (not waiting for the next)
+}
+
+func newFastConn(s *FastServer, c net.Conn) *fastConn {
+	fc := &fastConn{s: s, conn: c, br: bufio.NewReaderSize(c, 8<<10), bw: bufio.NewWriterSize(c, 8<<10)}
+	if tcp, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		fc.clientIP = []byte(tcp.IP.String())
+	}
+	return fc
+}
+
+// serve handles requests until the client leaves, asks to close, or the
+// connection is handed to net/http. It reports whether it handed it off
+// (then the connection is no longer its to close).
+func (c *fastConn) serve() (handedOff bool) {
+	for {
+		if c.s.closing.Load() {
+			return false
+		}
+		c.conn.SetReadDeadline(time.Now().Add(c.s.IdleTimeout))
+		if _, err := c.br.Peek(1); err != nil {
+			return false
+		}
+		c.active.Store(true)
+		c.conn.SetReadDeadline(time.Now().Add(c.s.ReadHeaderTimeout))
+		err := c.req.read(c.br, c.s.MaxHeaderBytes)
+		c.conn.SetReadDeadline(time.Time{})
+		switch {
+		case errors.Is(err, errHeadTooLarge):
+			c.answerRaw(http.StatusRequestHeaderFieldsTooLarge, "request head too large")
+			return false
+		case err != nil:
+			c.answerRaw(http.StatusBadRequest, "malformed request")
+			return false
+		case c.req.ambiguous():
+			c.answerRaw(http.StatusBadRequest, "both Content-Length and Transfer-Encoding")
+			return false
+		}
+		method, target, proto, ok := requestLine(c.req.bytes(c.req.line))
+		if !ok || !bytes.Equal(proto, []byte("HTTP/1.1")) || c.req.unusual || c.req.host[1] == 0 ||
+			len(target) == 0 || target[0] != '/' {
+			// HTTP/1.0, upgrades, Expect, odd framing, absolute targets:
+			// rare, and net/http knows them all.
+			c.s.handOff(c)
+			return true
+		}
+		keep := c.proxy(method, target)
+		c.active.Store(false)
+		if !keep {
+			return false
+		}
+	}
+}
+
+// answerRaw writes a minimal error response before the connection closes,
+// and lingers a moment, reading what the client still sends, so that the
+// close does not reset the connection before the client reads the answer.
+func (c *fastConn) answerRaw(code int, msg string) {
+	c.bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(msg)+1) + "\r\n\r\n" + msg + "\n")
+	if c.bw.Flush() != nil {
+		return
+	}
+	if tcp, ok := c.conn.(*net.TCPConn); ok {
+		tcp.CloseWrite()
+	}
+	c.conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	io.CopyN(io.Discard, c.conn, 4<<20)
+}
+
+// requestID returns the request's X-Request-ID if sane, else a new one:
+// the process's random prefix and a counter, so it costs no syscall.
+func (c *fastConn) requestID() []byte {
+	if r := c.req.requestID; r[1] != 0 && saneRequestID(c.req.bytes(r)) {
+		return c.req.bytes(r)
+	}
+	n := c.s.ids.Add(1)
+	copy(c.idBuf[:16], c.s.idPrefix[:])
+	const hexdigits = "0123456789abcdef"
+	for i := 31; i >= 16; i-- {
+		c.idBuf[i] = hexdigits[n&15]
+		n >>= 4
+	}
+	return c.idBuf[:]
+}
+
+// normalizedHost lowercases the Host header and strips its port, into a
+// buffer of the connection's.
+func (c *fastConn) normalizedHost() []byte {
+	h := c.req.bytes(c.req.host)
+	if i := bytes.LastIndexByte(h, ':'); i >= 0 && !bytes.Contains(h[i:], []byte("]")) {
+		h = h[:i]
+	}
+	h = bytes.TrimSuffix(bytes.TrimSuffix(bytes.TrimPrefix(h, []byte("[")), []byte("]")), []byte("."))
+	c.hostBuf = append(c.hostBuf[:0], h...)
+	for i, ch := range c.hostBuf {
+		if 'A' <= ch && ch <= 'Z' {
+			c.hostBuf[i] = ch + 'a' - 'A'
+		}
+	}
+	return c.hostBuf
+}

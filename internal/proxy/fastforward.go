@@ -1,0 +1,303 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// errClientGone marks a failure on the client's side of a request.
+var errClientGone = errors.New("client connection failed")
+
+// proxy forwards the request in c.req to a backend of its app and copies
+// the response back. It reports whether the client connection may serve
+// another request.
+func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
+	h := &c.req
+	e := c.s.p.table.Load().byHost[string(c.normalizedHost())]
+	hasBody := h.chunked || h.contentLength > 0
+	switch {
+	case e == nil:
+		return c.page(http.StatusNotFound, "no app is served at host "+string(c.hostBuf), "", hasBody)
+	case e.route.Maintenance:
+		return c.page(http.StatusServiceUnavailable, "app "+e.route.App+" is down for maintenance", "30", hasBody)
+	case e.route.MaxBodyBytes > 0 && h.contentLength > e.route.MaxBodyBytes:
+		return c.page(http.StatusRequestEntityTooLarge, "app "+e.route.App+" accepts request bodies of at most "+strconv.FormatInt(e.route.MaxBodyBytes, 10)+" bytes", "", true)
+	}
+	if e.route.Hold != nil {
+		if err := c.s.p.waitHold(e); err != nil {
+			return c.page(http.StatusServiceUnavailable, err.Error(), "1", hasBody)
+		}
+		e = c.s.p.current(e) // the route may have changed while held
+	}
+	start := time.Now()
+	isHead := eq(method, "head")
+	idempotent := isIdempotent(method, h)
+	tried := c.tried[:0]
+	var lastErr error
+	for attempt := 0; attempt < c.s.p.opts.MaxAttempts; attempt++ {
+		b := e.pick(tried)
+		if b == nil {
+			break
+		}
+		tried = append(tried, b)
+		u := b.pool.get(start, c.s.p.opts.IdleConnTimeout)
+		if u == nil {
+			var err error
+			if u, err = c.s.p.dialUpstream(context.Background(), b); err != nil {
+				lastErr = err
+				b.fail(err.Error())
+				if b.eject(err.Error()) {
+					c.s.p.log.Warn("backend ejected: connect failed", "addr", b.addr, "err", err)
+				}
+				c.s.p.metrics.connError(e, b)
+				continue // never reached it: try another
+			}
+		}
+		b.inflight.Add(1)
+		b.requests.Add(1)
+		keep, reached, err := c.exchange(e, b, u, method, target, isHead)
+		b.inflight.Add(-1)
+		if err == nil {
+			c.s.p.metrics.observe(e, b, c.resp.status, time.Since(start))
+			return keep
+		}
+		if errors.Is(err, errClientGone) {
+			return false
+		}
+		if errors.Is(err, errBodyTooLarge) {
+			return c.page(http.StatusRequestEntityTooLarge, "app "+e.route.App+" accepts request bodies of at most "+strconv.FormatInt(e.route.MaxBodyBytes, 10)+" bytes", "", true)
+		}
+		lastErr = err
+		b.fail(err.Error())
+		c.s.p.metrics.connError(e, b)
+		if reached && (hasBody || !idempotent) {
+			break // it may have acted on it: not safe to send twice
+		}
+	}
+	if lastErr == nil {
+		return c.page(http.StatusServiceUnavailable, "app "+e.route.App+" has no healthy instance", "1", hasBody)
+	}
+	c.s.p.log.Warn("no answer from backend", "app", e.route.App, "err", lastErr)
+	return c.page(http.StatusBadGateway, "app "+e.route.App+": the instance did not answer ("+reason(lastErr)+")", "", true)
+}
+
+// current returns the app's route in the table now, or e if it is gone.
+func (p *Proxy) current(e *routeEntry) *routeEntry {
+	if now := p.table.Load().byApp[e.route.App]; now != nil {
+		return now
+	}
+	return e
+}
+
+func isIdempotent(method []byte, h *head) bool {
+	if eq(method, "get") || eq(method, "head") || eq(method, "options") || eq(method, "trace") {
+		return true
+	}
+	for _, f := range h.fields {
+		if n := h.name(f); eq(n, "idempotency-key") || eq(n, "x-idempotency-key") {
+			return true
+		}
+	}
+	return false
+}
+
+// exchange sends the request on u and copies the response to the client.
+// reached reports whether the backend may have seen any of the request.
+// An error wrapping errClientGone means the client failed.
+func (c *fastConn) exchange(e *routeEntry, b *backend, u *upstream, method, target []byte, isHead bool) (keepAlive, reached bool, err error) {
+	cc := u.conn.(*countingConn)
+	written := cc.written.Load()
+	c.writeRequestHead(u, method, target)
+	if err := c.copyRequestBody(e, u); err != nil {
+		b.pool.discard(u)
+		if errors.Is(err, errRead) {
+			return false, true, errClientGone
+		}
+		return false, cc.written.Load() != written, err
+	}
+	if err := u.bw.Flush(); err != nil {
+		b.pool.discard(u)
+		return false, cc.written.Load() != written, err
+	}
+	// Informational answers (103 Early Hints) go through; the final one follows.
+	for {
+		if err := c.resp.read(u.br, 64<<10); err != nil {
+			b.pool.discard(u)
+			return false, true, err
+		}
+		code, _, ok := statusLine(c.resp.bytes(c.resp.line))
+		if !ok || code == http.StatusSwitchingProtocols || c.resp.unusual && code >= 200 {
+			b.pool.discard(u)
+			return false, true, errBadHead
+		}
+		c.resp.status = code
+		if code >= 200 {
+			break
+		}
+		c.writeResponseHead(true, false)
+	}
+	if c.resp.status >= 500 {
+		b.fail("response " + strconv.Itoa(c.resp.status))
+	}
+	code := c.resp.status
+	noBody := isHead || code == http.StatusNoContent || code == http.StatusNotModified
+	untilEOF := !noBody && !c.resp.chunked && c.resp.contentLength < 0
+	keepAlive = !c.req.close && !untilEOF && !c.s.closing.Load()
+	if err := c.writeResponseHead(keepAlive, untilEOF); err != nil {
+		b.pool.discard(u)
+		return false, true, errClientGone
+	}
+	switch {
+	case noBody:
+	case c.resp.chunked:
+		err = copyChunked(c.bw, u.br, 0)
+	case untilEOF:
+		err = copyUntilEOF(c.bw, u.br)
+	default:
+		err = copyN(c.bw, u.br, c.resp.contentLength)
+	}
+	if err == nil {
+		err = c.bw.Flush()
+		if err != nil {
+			err = errClientGone
+		}
+	}
+	if err != nil || c.resp.close || untilEOF {
+		b.pool.discard(u)
+		if err != nil {
+			// The answer is cut: the client must not take it as whole.
+			return false, true, errClientGone
+		}
+		return keepAlive, true, nil
+	}
+	b.pool.put(u, time.Now(), c.s.p.opts.MaxIdleConnsPerHost)
+	return keepAlive, true, nil
+}
+
+// writeRequestHead writes the request line and headers for the backend:
+// hop-by-hop headers dropped, X-Forwarded-* and X-Request-ID set.
+func (c *fastConn) writeRequestHead(u *upstream, method, target []byte) {
+	w, h := u.bw, &c.req
+	w.Write(method)
+	w.WriteByte(' ')
+	w.Write(target)
+	w.WriteString(" HTTP/1.1\r\n")
+	for _, f := range h.fields {
+		n := h.name(f)
+		if hopByHop(n) || eq(n, "x-forwarded-for") || eq(n, "x-forwarded-host") || eq(n, "x-forwarded-proto") || eq(n, "x-request-id") {
+			continue
+		}
+		w.Write(h.raw[f.ns:f.ve])
+		w.WriteString("\r\n")
+	}
+	// The proxy is the edge: what clients claim in X-Forwarded-* is not
+	// passed on, so backends can trust these.
+	w.WriteString("X-Forwarded-For: ")
+	w.Write(c.clientIP)
+	w.WriteString("\r\nX-Forwarded-Host: ")
+	w.Write(h.bytes(h.host))
+	w.WriteString("\r\nX-Forwarded-Proto: ")
+	w.WriteString(c.s.Scheme)
+	w.WriteString("\r\nX-Request-ID: ")
+	w.Write(c.requestID())
+	w.WriteString("\r\n\r\n")
+}
+
+// writeResponseHead writes the backend's status line and headers to the
+// client, without hop-by-hop headers, with the request's id.
+func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
+	w, h := c.bw, &c.resp
+	w.WriteString("HTTP/1.1 ")
+	_, rest, _ := statusLine(h.bytes(h.line))
+	w.Write(rest)
+	w.WriteString("\r\n")
+	for _, f := range h.fields {
+		if n := h.name(f); hopByHop(n) || eq(n, "x-request-id") {
+			continue
+		}
+		w.Write(h.raw[f.ns:f.ve])
+		w.WriteString("\r\n")
+	}
+	w.WriteString("X-Request-ID: ")
+	w.Write(c.requestID())
+	if !keepAlive {
+		w.WriteString("\r\nConnection: close")
+	}
+	_, err := w.WriteString("\r\n\r\n")
+	if h.status < 200 {
+		err = w.Flush()
+	}
+	return err
+}
+
+// copyRequestBody streams the request body to the backend with its framing,
+// within the route's size limit.
+func (c *fastConn) copyRequestBody(e *routeEntry, u *upstream) error {
+	h := &c.req
+	switch {
+	case h.chunked:
+		return copyChunked(u.bw, c.br, e.route.MaxBodyBytes)
+	case h.contentLength > 0:
+		return copyN(u.bw, c.br, h.contentLength)
+	}
+	return nil
+}
+
+// page answers with one of the proxy's own pages. A request body that was
+// not read means the connection cannot be reused.
+func (c *fastConn) page(code int, msg, retryAfter string, closeConn bool) bool {
+	w := &rawWriter{bw: c.bw, header: http.Header{}, close: closeConn || c.req.close}
+	if retryAfter != "" {
+		w.header.Set("Retry-After", retryAfter)
+	}
+	w.header.Set("X-Request-ID", string(c.requestID()))
+	r := &http.Request{Method: string(c.method()), Header: http.Header{}}
+	for _, f := range c.req.fields {
+		if eq(c.req.name(f), "accept") {
+			r.Header.Set("Accept", string(c.req.value(f)))
+		}
+	}
+	writePage(w, r, code, msg)
+	if c.bw.Flush() != nil {
+		return false
+	}
+	return !w.close
+}
+
+func (c *fastConn) method() []byte {
+	m, _, _, _ := requestLine(c.req.bytes(c.req.line))
+	return m
+}
+
+// rawWriter is an http.ResponseWriter over a client connection's buffer,
+// for the proxy's own pages on the fast path.
+type rawWriter struct {
+	bw     *bufio.Writer
+	header http.Header
+	close  bool
+	wrote  bool
+}
+
+func (w *rawWriter) Header() http.Header { return w.header }
+
+func (w *rawWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	if w.close {
+		w.header.Set("Connection", "close")
+	}
+	w.bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\n")
+	w.header.Write(w.bw)
+	w.bw.WriteString("\r\n")
+}
+
+func (w *rawWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.bw.Write(p)
+}
