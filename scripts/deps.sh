@@ -15,4 +15,17 @@ if ((${#need[@]})); then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
-echo "deps: ok (go $(go env GOVERSION), git $(git --version | cut -d' ' -f3))"
+# The ACME tests (internal/proxy/tls_test.go) run Pebble, Let's Encrypt's
+# test CA, and its DNS server on loopback. Installed into $(go env GOPATH)/bin
+# unless that version is already there.
+pebble_version=v2.10.1
+gobin="$(go env GOBIN)"
+gobin="${gobin:-$(go env GOPATH | cut -d: -f1)/bin}"
+for tool in pebble pebble-challtestsrv; do
+	if ! go version -m "$gobin/$tool" 2>/dev/null | grep -q "github.com/letsencrypt/pebble/v2[[:space:]]*$pebble_version"; then
+		echo "deps: installing $tool $pebble_version"
+		GOFLAGS= go install "github.com/letsencrypt/pebble/v2/cmd/$tool@$pebble_version"
+	fi
+done
+
+echo "deps: ok (go $(go env GOVERSION), git $(git --version | cut -d' ' -f3), pebble $pebble_version)"

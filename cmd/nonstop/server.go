@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 	"github.com/nonstopdev/nonstop/internal/server"
 )
 
@@ -17,6 +20,9 @@ func newServerCmd() *cobra.Command {
 		Short: "Run the control plane (API, rollouts); starts the proxy when it is not running",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkHTTPSFlags(cfg.HTTPSAddr, cfg.RedirectHTTPS, cfg.TLS); err != nil {
+				return err
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			cfg.Out = os.Stderr
 			cfg.Version = version
@@ -27,27 +33,64 @@ func newServerCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.APIAddr, "api", "127.0.0.1:7070", "API and dashboard listen address")
 	cmd.Flags().StringVar(&cfg.HTTPAddr, "http", ":8080", "proxy listen address for the apps")
 	cmd.Flags().StringVar(&cfg.DomainSuffix, "domain-suffix", "localhost", "app NAME is served at NAME.SUFFIX")
+	addHTTPSFlags(cmd.Flags(), &cfg.HTTPSAddr, &cfg.RedirectHTTPS, &cfg.TLS)
 	return cmd
 }
 
 func newProxyCmd() *cobra.Command {
-	var data, httpAddr string
+	var data, httpAddr, httpsAddr string
+	var redirect bool
+	var tlsCfg certs.Config
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Run the data plane alone (`nonstop server` starts it by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkHTTPSFlags(httpsAddr, redirect, tlsCfg); err != nil {
+				return err
+			}
+			tlsCfg.CacheDir = server.CertsDir(data)
 			return proxy.RunDaemon(cmd.Context(), proxy.DaemonConfig{
-				HTTPAddr:   httpAddr,
-				SocketPath: server.SocketPath(data),
-				StateFile:  server.StateFile(data),
-				Logger:     slog.New(slog.NewTextHandler(os.Stderr, nil)),
+				HTTPAddr:      httpAddr,
+				SocketPath:    server.SocketPath(data),
+				StateFile:     server.StateFile(data),
+				Logger:        slog.New(slog.NewTextHandler(os.Stderr, nil)),
+				HTTPSAddr:     httpsAddr,
+				RedirectHTTPS: redirect,
+				TLS:           tlsCfg,
 			})
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", defaultDataDir(), "data folder")
 	cmd.Flags().StringVar(&httpAddr, "http", ":8080", "listen address for the apps")
+	cmd.Flags().StringVar(&tlsCfg.DomainSuffix, "domain-suffix", "localhost", "hosts NAME.SUFFIX get no ACME certificate (serve them with a wildcard --tls-cert)")
+	addHTTPSFlags(cmd.Flags(), &httpsAddr, &redirect, &tlsCfg)
 	return cmd
+}
+
+// addHTTPSFlags adds the HTTPS flags, which `server` passes on to the
+// proxy it starts.
+func addHTTPSFlags(f *pflag.FlagSet, addr *string, redirect *bool, c *certs.Config) {
+	f.StringVar(addr, "https", "", "HTTPS listen address for the apps, e.g. :443 (off when empty)")
+	f.StringVar(&c.CertFile, "tls-cert", "", "certificate chain (PEM) to serve for the names it covers, e.g. a wildcard; without --acme-email, the only certificate")
+	f.StringVar(&c.KeyFile, "tls-key", "", "private key (PEM) of --tls-cert")
+	f.StringVar(&c.Email, "acme-email", "", "contact email of the ACME account (certificates are issued by ACME unless --tls-cert is given without it)")
+	f.StringVar(&c.Directory, "acme-directory", certs.LetsEncrypt, "ACME directory URL")
+	f.StringVar(&c.CARoots, "acme-ca-roots", "", "PEM file of extra roots to trust the ACME server with (a test CA such as Pebble)")
+	f.BoolVar(redirect, "redirect-https", false, "redirect (308) HTTP requests to HTTPS for hosts that have a certificate")
+}
+
+func checkHTTPSFlags(addr string, redirect bool, c certs.Config) error {
+	if addr == "" {
+		if redirect {
+			return errors.New("--redirect-https needs --https")
+		}
+		return nil
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	return nil
 }
 
 func newShutdownCmd() *cobra.Command {

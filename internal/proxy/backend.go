@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -26,6 +27,8 @@ type backend struct {
 	// counts its successes again from zero.
 	ejections atomic.Uint64
 	lastErr   atomic.Pointer[string]
+	// failStreak counts 5xx answers in a row, for passive ejection.
+	failStreak atomic.Int64
 	// stats are the measurements of the release this backend serves.
 	stats atomic.Pointer[releaseStats]
 	// pool keeps the fast path's connections to the backend.
@@ -56,6 +59,28 @@ func (b *backend) eject(msg string) bool {
 	b.ejections.Add(1)
 	b.lastErr.Store(&msg)
 	return b.healthy.Swap(false)
+}
+
+// passiveEjectAfter is how many 5xx answers in a row take a backend out of
+// the pool until its health checks re-admit it.
+const passiveEjectAfter = 5
+
+// answered notes a backend's answer status for passive ejection: after
+// passiveEjectAfter 5xx in a row it is ejected, unless it is the last
+// healthy backend of its route (then its 5xx are the app's answer, better
+// than none). It reports whether it ejected b.
+func (b *backend) answered(e *routeEntry, status int) bool {
+	if status < 500 {
+		if b.failStreak.Load() != 0 {
+			b.failStreak.Store(0)
+		}
+		return false
+	}
+	if b.failStreak.Add(1) < passiveEjectAfter || !e.anotherHealthy(b) {
+		return false
+	}
+	b.failStreak.Store(0)
+	return b.eject(strconv.Itoa(passiveEjectAfter) + " answers in a row with status 5xx, the last " + strconv.Itoa(status))
 }
 
 func (b *backend) status(be Backend) BackendStatus {
@@ -111,6 +136,7 @@ func (r registry) release(b *backend, now time.Time) {
 func (r registry) prune(now time.Time) {
 	for addr, b := range r {
 		if b.refs == 0 && now.Sub(b.leftAt) > registryRetention && b.inflight.Load() == 0 {
+			b.pool.closeAll()
 			delete(r, addr)
 		}
 	}

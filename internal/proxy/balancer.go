@@ -52,3 +52,13 @@ func contains(bs []*backend, b *backend) bool {
 	}
 	return false
 }
+
+// anotherHealthy reports whether a backend other than b may take requests.
+func (e *routeEntry) anotherHealthy(b *backend) bool {
+	for _, o := range e.backends {
+		if o != b && o.healthy.Load() {
+			return true
+		}
+	}
+	return false
+}

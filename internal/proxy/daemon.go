@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 )
 
 // DaemonConfig configures RunDaemon, the data plane as its own process
@@ -25,6 +27,15 @@ type DaemonConfig struct {
 	HTTPListener net.Listener
 	// ShutdownTimeout bounds the graceful stop; default 30s.
 	ShutdownTimeout time.Duration
+
+	// HTTPSAddr, when set (or HTTPSListener), serves the apps over HTTPS
+	// too, with HTTP/2 and certificates as TLS says (see tls.go).
+	HTTPSAddr     string
+	HTTPSListener net.Listener // like HTTPListener; RunDaemon closes it
+	TLS           certs.Config
+	// RedirectHTTPS answers plain-HTTP requests for hosts that have a
+	// certificate with a 308 to HTTPS; ACME challenges are still answered.
+	RedirectHTTPS bool
 }
 
 // RunDaemon runs the proxy until ctx is done or a client calls
@@ -47,6 +58,9 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 		if cfg.HTTPListener != nil {
 			cfg.HTTPListener.Close()
 		}
+		if cfg.HTTPSListener != nil {
+			cfg.HTTPSListener.Close()
+		}
 		return err
 	}
 
@@ -54,12 +68,18 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			if cfg.HTTPSListener != nil {
+				cfg.HTTPSListener.Close()
+			}
 			return fmt.Errorf("listen for traffic: %w", err)
 		}
 	}
 	ctlLn, err := ListenControl(cfg.SocketPath)
 	if err != nil {
 		ln.Close()
+		if cfg.HTTPSListener != nil {
+			cfg.HTTPSListener.Close()
+		}
 		return err
 	}
 
@@ -81,13 +101,33 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 
-	errc := make(chan error, 2)
-	go func() { errc <- serve("traffic", srv, ln) }()
+	https, err := newHTTPSFront(cfg, p, srv) // nil when HTTPS is off
+	if err != nil {
+		ln.Close()
+		ctlLn.Close()
+		return err
+	}
+
+	errc := make(chan error, 3)
+	fast := NewFastServer(p, srv)
+	serveHTTP := https.httpServe(fast.Serve, srv)
+	go func() {
+		if err := serveHTTP(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve traffic: %w", err)
+			return
+		}
+		errc <- nil
+	}()
 	go func() { errc <- serve("control", ctl, ctlLn) }()
+	pending := 2
+	if https != nil {
+		pending++
+		go func() { errc <- https.serve() }()
+		log.Info("proxy serving https", "https", https.ln.Addr().String(), "acme", cfg.TLS.UsesACME(), "redirect", cfg.RedirectHTTPS)
+	}
 	routes, _ := p.Routes(ctx)
 	log.Info("proxy serving", "http", ln.Addr().String(), "control", cfg.SocketPath, "routes", len(routes))
 
-	pending := 2
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -101,10 +141,12 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	httpsStopped := https.shutdown(sctx)
+	if err := fast.Shutdown(sctx); err != nil {
 		log.Warn("requests still in flight at the end of the grace period", "err", err)
 		srv.Close()
 	}
+	<-httpsStopped
 	if n, _ := p.Drain(sctx, p.allAddrs(), cfg.ShutdownTimeout); n > 0 {
 		log.Warn("closing upgraded connections at the end of the grace period", "in_flight", n)
 	}

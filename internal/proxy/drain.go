@@ -10,9 +10,12 @@ import (
 const drainPoll = 10 * time.Millisecond
 
 // Drain waits until no request is in flight to the backends at addrs, or
-// until timeout, and returns how many were still in flight. It does not
-// stop new requests: remove the backends from their routes first. Unknown
-// addresses count as drained. It returns ctx's error if ctx ends first.
+// until timeout, and returns how many were still in flight then. At the
+// timeout it closes every connection still open to those backends: long
+// streams (SSE, WebSockets, long polls) end there, and their clients
+// reconnect, to the backends now in the route. Drain does not stop new
+// requests: remove the backends from their routes first. Unknown addresses
+// count as drained. It returns ctx's error if ctx ends first.
 func (p *Proxy) Drain(ctx context.Context, addrs []string, timeout time.Duration) (int64, error) {
 	backends := p.lookupBackends(addrs)
 	remaining := func() int64 {
@@ -34,7 +37,15 @@ func (p *Proxy) Drain(ctx context.Context, addrs []string, timeout time.Duration
 		case <-ctx.Done():
 			return remaining(), ctx.Err()
 		case <-deadline.C:
-			return remaining(), nil
+			n := remaining()
+			if n > 0 {
+				for _, b := range backends {
+					if closed := b.pool.closeAll(); closed > 0 {
+						p.log.Info("drain deadline: closed connections still open", "addr", b.addr, "connections", closed)
+					}
+				}
+			}
+			return n, nil
 		case <-tick.C:
 			if n := remaining(); n == 0 {
 				return 0, nil
@@ -53,4 +64,16 @@ func (p *Proxy) lookupBackends(addrs []string) []*backend {
 		}
 	}
 	return out
+}
+
+// backendAt returns the backend at addr in the current routes, or nil.
+func (p *Proxy) backendAt(addr string) *backend {
+	for _, e := range p.table.Load().byApp {
+		for _, b := range e.backends {
+			if b.addr == addr {
+				return b
+			}
+		}
+	}
+	return nil
 }

@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -81,25 +84,85 @@ func TestDrain_WaitsForTheSlowRequestWhichSucceeds(t *testing.T) {
 	}
 }
 
-func TestDrain_TimeoutReportsRemaining(t *testing.T) {
+func TestDrain_AtTheTimeoutClosesWhatIsLeft_ARequestIsRetriedOnTheNewRoute(t *testing.T) {
 	release := make(chan struct{})
+	defer close(release)
 	slow := slowBackend(t, release)
+	fresh := startBackend(t, "fresh", nil)
 	p := newTestProxy(t, Options{})
 	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{slow.backend()}})
 	result := startSlowRequest(t, p, slow)
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{fresh.backend()}})
 
 	n, err := p.Drain(context.Background(), []string{slow.addr, "127.0.0.1:1"}, 50*time.Millisecond)
 	if err != nil || n != 1 {
 		t.Fatalf("drain = %d, %v; want 1 remaining", n, err)
 	}
+	// Cut at the deadline, the GET had no answer yet: it is idempotent, so
+	// it goes again, to the backend the route has now.
+	select {
+	case got := <-result:
+		if got != "200 OK fresh" {
+			t.Fatalf("the request in flight at the drain deadline: %q, want it answered by the new backend", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request in flight at the drain deadline goes on")
+	}
+}
+
+func TestDrain_AtTheTimeoutAStreamIsClosedSoItsClientReconnects(t *testing.T) {
+	stream := startBackend(t, "stream", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: hello\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	fresh := startBackend(t, "fresh", nil)
+	p := newTestProxy(t, Options{})
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{stream.backend()}})
+	addr, c := serveProxy(t, p)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/events", nil)
+	req.Host = "app.test"
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if line, _ := br.ReadString('\n'); line != "data: hello\n" {
+		t.Fatalf("first event: %q", line)
+	}
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{fresh.backend()}})
+	if n, _ := p.Drain(context.Background(), []string{stream.addr}, 100*time.Millisecond); n != 1 {
+		t.Fatalf("drain left %d streams, want 1", n)
+	}
+	ended := make(chan error, 1)
+	go func() { _, err := io.ReadAll(br); ended <- err }()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream goes on after the drain deadline")
+	}
+	if code, body := get(t, c, addr, "app.test", "/events"); code != 200 || body != "fresh" {
+		t.Fatalf("reconnect: %d %q", code, body)
+	}
+}
+
+func TestDrain_EndsWithItsContext(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	slow := slowBackend(t, release)
+	p := newTestProxy(t, Options{})
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{slow.backend()}})
+	result := startSlowRequest(t, p, slow)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := p.Drain(ctx, []string{slow.addr}, time.Minute); err != context.Canceled {
 		t.Fatalf("drain with a cancelled context: %v", err)
 	}
-	close(release)
+	release <- struct{}{}
 	if got := <-result; got != "200 OK slow" {
-		t.Fatalf("slow request: %q", got)
+		t.Fatalf("a drain that ended with its context cut a request: %q", got)
 	}
 }
 

@@ -39,6 +39,9 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 	tried := c.tried[:0]
 	var lastErr error
 	for attempt := 0; attempt < c.s.p.opts.MaxAttempts; attempt++ {
+		if attempt > 0 {
+			e = c.s.p.current(e) // a retry goes to the route as it is now
+		}
 		b := e.pick(tried)
 		if b == nil {
 			break
@@ -142,6 +145,9 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *upstream, method, targ
 	}
 	if c.resp.status >= 500 {
 		b.fail("response " + strconv.Itoa(c.resp.status))
+	}
+	if b.answered(e, c.resp.status) {
+		c.s.p.log.Warn("backend ejected: failing answers", "app", e.route.App, "addr", b.addr)
 	}
 	code := c.resp.status
 	noBody := isHead || code == http.StatusNoContent || code == http.StatusNotModified

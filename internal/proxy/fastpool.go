@@ -19,87 +19,97 @@ type upstream struct {
 }
 
 // connPool keeps a backend's idle connections (most recent first) and
-// knows every connection it made, so that a drain past its deadline can
-// close them all.
+// knows every connection made to the backend, by either path, so that a
+// drain past its deadline can close them all.
 type connPool struct {
 	mu   sync.Mutex
 	idle []*upstream
-	all  map[net.Conn]struct{}
+	all  map[*countingConn]struct{}
 }
 
 // get returns an idle connection younger than maxIdle, or nil.
 func (p *connPool) get(now time.Time, maxIdle time.Duration) *upstream {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for n := len(p.idle); n > 0; n = len(p.idle) {
+	var stale []*upstream
+	var found *upstream
+	for n := len(p.idle); n > 0 && found == nil; n = len(p.idle) {
 		u := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		if now.Sub(u.idleSince) < maxIdle {
-			u.reused = true
-			return u
+			found = u
+		} else {
+			stale = append(stale, u)
 		}
-		p.forget(u)
 	}
-	return nil
+	p.mu.Unlock()
+	for _, u := range stale {
+		u.conn.Close()
+	}
+	if found != nil {
+		found.reused = true
+	}
+	return found
 }
 
 // put keeps u for reuse, or closes it when max are idle already.
 func (p *connPool) put(u *upstream, now time.Time, max int) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if len(p.idle) >= max {
-		p.forget(u)
+		p.mu.Unlock()
+		u.conn.Close()
 		return
 	}
 	u.idleSince = now
 	p.idle = append(p.idle, u)
-}
-
-// forget closes u and drops it. Caller holds p.mu.
-func (p *connPool) forget(u *upstream) {
-	u.conn.Close()
-	delete(p.all, u.conn)
+	p.mu.Unlock()
 }
 
 // discard closes a connection that is not reusable.
-func (p *connPool) discard(u *upstream) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.forget(u)
-}
+func (p *connPool) discard(u *upstream) { u.conn.Close() }
 
-// track records a new connection.
-func (p *connPool) track(c net.Conn) {
+// track records a new connection; it forgets itself when closed.
+func (p *connPool) track(c *countingConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.all == nil {
-		p.all = map[net.Conn]struct{}{}
+		p.all = map[*countingConn]struct{}{}
 	}
 	p.all[c] = struct{}{}
+	c.pool = p
+}
+
+func (p *connPool) untrack(c *countingConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.all, c)
 }
 
 // closeAll closes every connection to the backend, idle or in use: the
-// requests on them end, and their clients reconnect elsewhere.
+// requests on them end, and their clients reconnect elsewhere. It returns
+// how many it closed.
 func (p *connPool) closeAll() int {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := len(p.all)
+	conns := make([]*countingConn, 0, len(p.all))
 	for c := range p.all {
+		conns = append(conns, c)
+	}
+	p.idle = nil
+	p.mu.Unlock()
+	for _, c := range conns {
 		c.Close()
 	}
-	p.all = nil
-	p.idle = nil
-	return n
+	return len(conns)
 }
 
 // closeIdle closes the idle connections only.
 func (p *connPool) closeIdle() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, u := range p.idle {
-		p.forget(u)
-	}
+	idle := p.idle
 	p.idle = nil
+	p.mu.Unlock()
+	for _, u := range idle {
+		u.conn.Close()
+	}
 }
 
 // dialUpstream opens a new connection to b.

@@ -40,7 +40,11 @@ func newRetryTransport(p *Proxy, o Options) *retryTransport {
 			if err != nil {
 				return nil, err
 			}
-			return &countingConn{Conn: c}, nil
+			cc := &countingConn{Conn: c}
+			if b := p.backendAt(addr); b != nil {
+				b.pool.track(cc)
+			}
+			return cc, nil
 		},
 		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
 		IdleConnTimeout:       o.IdleConnTimeout,
@@ -122,6 +126,9 @@ func (t *retryTransport) try(req *http.Request, b *backend, body io.ReadCloser) 
 	if resp.StatusCode >= 500 {
 		b.fail("response " + resp.Status)
 	}
+	if e := t.p.entryFor(stateOf(req.Context())); b.answered(e, resp.StatusCode) {
+		t.p.log.Warn("backend ejected: failing answers", "app", e.route.App, "addr", b.addr)
+	}
 	counted := countBody(resp.Body, b)
 	resp.Body = counted
 	if resp.StatusCode == http.StatusSwitchingProtocols {
@@ -162,10 +169,22 @@ func isDialError(err error) bool {
 }
 
 // countingConn counts the bytes written to a backend connection, which is
-// how an attempt knows whether any of its request went out.
+// how an attempt knows whether any of its request went out. Its backend's
+// pool tracks it until it is closed.
 type countingConn struct {
 	net.Conn
 	written atomic.Int64
+	pool    *connPool
+	once    sync.Once
+}
+
+func (c *countingConn) Close() error {
+	c.once.Do(func() {
+		if c.pool != nil {
+			c.pool.untrack(c)
+		}
+	})
+	return c.Conn.Close()
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {

@@ -60,6 +60,7 @@ func startProxy(cfg Config) error {
 		args = []string{exe, "proxy"}
 	}
 	args = append(args, "--data", cfg.DataDir, "--http", cfg.HTTPAddr)
+	args = append(args, httpsArgs(cfg)...)
 	if err := os.MkdirAll(filepath.Dir(proxyLog(cfg.DataDir)), 0o700); err != nil {
 		return err
 	}
@@ -113,4 +114,24 @@ func watchProxy(ctx context.Context, cfg Config, c *proxy.Client, engine *rollou
 		}
 		misses = 0
 	}
+}
+
+// httpsArgs are the proxy's HTTPS flags for cfg (none when HTTPS is off).
+func httpsArgs(cfg Config) []string {
+	if cfg.HTTPSAddr == "" {
+		return nil
+	}
+	args := []string{"--https", cfg.HTTPSAddr, "--domain-suffix", cfg.DomainSuffix}
+	for _, f := range []struct{ name, val string }{
+		{"--tls-cert", cfg.TLS.CertFile}, {"--tls-key", cfg.TLS.KeyFile},
+		{"--acme-email", cfg.TLS.Email}, {"--acme-directory", cfg.TLS.Directory}, {"--acme-ca-roots", cfg.TLS.CARoots},
+	} {
+		if f.val != "" {
+			args = append(args, f.name, f.val)
+		}
+	}
+	if cfg.RedirectHTTPS {
+		args = append(args, "--redirect-https")
+	}
+	return args
 }

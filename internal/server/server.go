@@ -18,6 +18,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/api"
 	"github.com/nonstopdev/nonstop/internal/atomicfile"
 	"github.com/nonstopdev/nonstop/internal/auth"
+	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
 	"github.com/nonstopdev/nonstop/internal/store"
@@ -29,7 +30,14 @@ type Config struct {
 	APIAddr      string // default 127.0.0.1:7070
 	HTTPAddr     string // the proxy's listener, default :8080
 	DomainSuffix string // default localhost
-	Logger       *slog.Logger
+
+	// HTTPS for the apps, passed on to the proxy (see docs/tls.md). The
+	// proxy sets TLS.CacheDir and TLS.DomainSuffix itself.
+	HTTPSAddr     string // off when empty
+	RedirectHTTPS bool
+	TLS           certs.Config
+
+	Logger *slog.Logger
 	// Out receives the messages meant for the operator (the admin token).
 	Out io.Writer
 	// ProxyCommand starts `nonstop proxy`; default: this executable.
@@ -64,6 +72,9 @@ func instancesDir(data string) string { return filepath.Join(data, "instances") 
 
 // SocketPath is the proxy's control socket in a data folder.
 func SocketPath(data string) string { return filepath.Join(data, "proxy", "control.sock") }
+
+// CertsDir is where the proxy keeps ACME certificates in a data folder.
+func CertsDir(data string) string { return filepath.Join(data, "proxy", "certs") }
 
 // StateFile is the proxy's route state file in a data folder.
 func StateFile(data string) string { return filepath.Join(data, "proxy", "routes.json") }
