@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -38,7 +39,7 @@ func newServerCmd() *cobra.Command {
 }
 
 func newProxyCmd() *cobra.Command {
-	var data, httpAddr, httpsAddr string
+	var data, httpAddr, httpsAddr, accessLog string
 	var redirect bool
 	var tlsCfg certs.Config
 	cmd := &cobra.Command{
@@ -58,11 +59,13 @@ func newProxyCmd() *cobra.Command {
 				HTTPSAddr:     httpsAddr,
 				RedirectHTTPS: redirect,
 				TLS:           tlsCfg,
+				AccessLog:     accessLogPath(data, accessLog),
 			})
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", defaultDataDir(), "data folder")
 	cmd.Flags().StringVar(&httpAddr, "http", ":8080", "listen address for the apps")
+	cmd.Flags().StringVar(&accessLog, "access-log", "", `file for one JSON line per request (default DATA/proxy/access.log; "off": none)`)
 	cmd.Flags().StringVar(&tlsCfg.DomainSuffix, "domain-suffix", "localhost", "hosts NAME.SUFFIX get no ACME certificate (serve them with a wildcard --tls-cert)")
 	addHTTPSFlags(cmd.Flags(), &httpsAddr, &redirect, &tlsCfg)
 	return cmd
@@ -105,4 +108,15 @@ func newShutdownCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&data, "data", defaultDataDir(), "data folder")
 	return cmd
+}
+
+// accessLogPath is where the proxy writes its access log, or "" for none.
+func accessLogPath(data, flag string) string {
+	switch flag {
+	case "off":
+		return ""
+	case "":
+		return filepath.Join(data, "proxy", "access.log")
+	}
+	return flag
 }

@@ -36,6 +36,9 @@ type DaemonConfig struct {
 	// RedirectHTTPS answers plain-HTTP requests for hosts that have a
 	// certificate with a 308 to HTTPS; ACME challenges are still answered.
 	RedirectHTTPS bool
+	// AccessLog, when set, is the file that gets one JSON line per request
+	// (rotated at 100 MiB to AccessLog.1).
+	AccessLog string
 }
 
 // RunDaemon runs the proxy until ctx is done or a client calls
@@ -52,7 +55,21 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
-	p := New(Options{Logger: log, StateFile: cfg.StateFile})
+	opts := Options{Logger: log, StateFile: cfg.StateFile}
+	if cfg.AccessLog != "" {
+		f, err := OpenRotatingFile(cfg.AccessLog, 100<<20)
+		if err != nil {
+			return fmt.Errorf("open access log: %w", err)
+		}
+		logCtx, stopLog := context.WithCancel(context.Background())
+		opts.AccessLog = NewAccessLog(logCtx, f)
+		defer func() {
+			stopLog()
+			opts.AccessLog.Wait()
+			f.Close()
+		}()
+	}
+	p := New(opts)
 	defer p.Close()
 	if err := p.Load(); err != nil {
 		if cfg.HTTPListener != nil {

@@ -26,8 +26,10 @@ type fastConn struct {
 	clientIP []byte
 	hostBuf  []byte // the normalized host of the current request
 	idBuf    [32]byte
+	id       []byte // the current request's X-Request-ID
 	tried    [4]*backend
-	active   atomic.Bool // a request is being served (not waiting for the next)
+	access   accessRecord // reused for each request's access log record
+	active   atomic.Bool  // a request is being served (not waiting for the next)
 }
 
 func newFastConn(s *FastServer, c net.Conn) *fastConn {
@@ -73,6 +75,7 @@ func (c *fastConn) serve() (handedOff bool) {
 			c.s.handOff(c)
 			return true
 		}
+		c.id = c.requestID()
 		keep := c.proxy(method, target)
 		c.active.Store(false)
 		if !keep {
@@ -97,7 +100,8 @@ func (c *fastConn) answerRaw(code int, msg string) {
 }
 
 // requestID returns the request's X-Request-ID if sane, else a new one:
-// the process's random prefix and a counter, so it costs no syscall.
+// the process's random prefix and a counter, so it costs no syscall. It is
+// called once per request; c.id keeps the result.
 func (c *fastConn) requestID() []byte {
 	if r := c.req.requestID; r[1] != 0 && saneRequestID(c.req.bytes(r)) {
 		return c.req.bytes(r)

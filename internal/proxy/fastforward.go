@@ -65,7 +65,9 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 		keep, reached, err := c.exchange(e, b, u, method, target, isHead)
 		b.inflight.Add(-1)
 		if err == nil {
-			c.s.p.metrics.observe(e, b, c.resp.status, time.Since(start))
+			d := time.Since(start)
+			c.s.p.metrics.observe(e, b, c.resp.status, d)
+			c.logAccess(e, b, method, target, c.resp.status, start, d)
 			return keep
 		}
 		if errors.Is(err, errClientGone) {
@@ -209,7 +211,7 @@ func (c *fastConn) writeRequestHead(u *upstream, method, target []byte) {
 	w.WriteString("\r\nX-Forwarded-Proto: ")
 	w.WriteString(c.s.Scheme)
 	w.WriteString("\r\nX-Request-ID: ")
-	w.Write(c.requestID())
+	w.Write(c.id)
 	w.WriteString("\r\n\r\n")
 }
 
@@ -229,7 +231,7 @@ func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
 		w.WriteString("\r\n")
 	}
 	w.WriteString("X-Request-ID: ")
-	w.Write(c.requestID())
+	w.Write(c.id)
 	if !keepAlive {
 		w.WriteString("\r\nConnection: close")
 	}
@@ -260,7 +262,7 @@ func (c *fastConn) page(code int, msg, retryAfter string, closeConn bool) bool {
 	if retryAfter != "" {
 		w.header.Set("Retry-After", retryAfter)
 	}
-	w.header.Set("X-Request-ID", string(c.requestID()))
+	w.header.Set("X-Request-ID", string(c.id))
 	r := &http.Request{Method: string(c.method()), Header: http.Header{}}
 	for _, f := range c.req.fields {
 		if eq(c.req.name(f), "accept") {
@@ -306,4 +308,19 @@ func (w *rawWriter) WriteHeader(code int) {
 func (w *rawWriter) Write(p []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	return w.bw.Write(p)
+}
+
+// logAccess records the request in the access log, if there is one.
+func (c *fastConn) logAccess(e *routeEntry, b *backend, method, target []byte, status int, start time.Time, d time.Duration) {
+	l := c.s.p.opts.AccessLog
+	if l == nil {
+		return
+	}
+	r := &c.access
+	r.at, r.app, r.status, r.dur, r.release = start, e.route.App, status, d, 0
+	if s := b.stats.Load(); s != nil {
+		r.release = s.release
+	}
+	r.fill(method, target, c.id, c.clientIP)
+	l.record(r)
 }

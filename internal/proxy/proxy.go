@@ -49,6 +49,8 @@ type Options struct {
 	MaxIdleConnsPerHost   int           // default 64
 	ResponseHeaderTimeout time.Duration // default 0: none (long polls)
 	MaxAttempts           int           // tries per request, default 3
+	// AccessLog, if set, gets one record per proxied request.
+	AccessLog *AccessLog
 }
 
 func (o Options) withDefaults() Options {
