@@ -127,7 +127,7 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 
 	errc := make(chan error, 3)
 	fast := NewFastServer(p, srv)
-	serveHTTP := https.httpServe(fast.Serve, srv)
+	serveHTTP := https.httpServe(fast, srv)
 	go func() {
 		if err := serveHTTP(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve traffic: %w", err)

@@ -75,6 +75,10 @@ func (c *fastConn) serve() (handedOff bool) {
 			c.s.handOff(c)
 			return true
 		}
+		if c.s.Divert != nil && c.s.Divert(string(c.normalizedHost()), target) {
+			c.s.handOff(c)
+			return true
+		}
 		c.id = c.requestID()
 		keep := c.proxy(method, target)
 		c.active.Store(false)

@@ -28,6 +28,10 @@ type FastServer struct {
 	IdleTimeout       time.Duration
 	ReadHeaderTimeout time.Duration
 	MaxHeaderBytes    int
+	// Divert, if set, picks requests (by normalized host and target) that
+	// the slow server's handler answers instead: their connection is handed
+	// off.
+	Divert func(host string, target []byte) bool
 
 	idPrefix [16]byte
 	ids      atomic.Uint64

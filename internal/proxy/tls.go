@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,9 @@ type httpsFront struct {
 	ln  net.Listener
 	// http is the plain-HTTP listener's handler when it must answer
 	// challenges or redirect; nil when the Proxy alone serves it.
-	http http.Handler
+	http     http.Handler
+	certs    *certs.Manager
+	redirect bool
 }
 
 // newHTTPSFront listens for HTTPS (or takes cfg.HTTPSListener, which it
@@ -55,7 +58,7 @@ func newHTTPSFront(cfg DaemonConfig, p *Proxy, plain *http.Server) (*httpsFront,
 	srv := NewServer(cfg.HTTPSAddr, p)
 	srv.TLSConfig = m.TLSConfig()
 	srv.ErrorLog, srv.BaseContext = plain.ErrorLog, plain.BaseContext
-	f := &httpsFront{srv: srv, ln: ln}
+	f := &httpsFront{srv: srv, ln: ln, certs: m, redirect: cfg.RedirectHTTPS}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	if h := m.HTTPHandler(p, cfg.RedirectHTTPS, port); h != http.Handler(p) {
 		f.http = h
@@ -63,18 +66,22 @@ func newHTTPSFront(cfg DaemonConfig, p *Proxy, plain *http.Server) (*httpsFront,
 	return f, nil
 }
 
-// httpServe returns how the plain-HTTP listener is served: by fast, the
-// fast path, unless that listener must answer ACME challenges or
-// redirect; then by plain (net/http) with that handler.
-//
-// TODO: let the fast path hand such requests to plain instead, so that
-// plain HTTP keeps its speed when HTTPS is on.
-func (f *httpsFront) httpServe(fast func(net.Listener) error, plain *http.Server) func(net.Listener) error {
+// httpServe returns how the plain-HTTP listener is served: by the fast
+// path, which hands the requests that ACME challenges or redirects concern
+// to plain (net/http), whose handler then answers them.
+func (f *httpsFront) httpServe(fast *FastServer, plain *http.Server) func(net.Listener) error {
 	if f == nil || f.http == nil {
-		return fast
+		return fast.Serve
 	}
 	plain.Handler = f.http
-	return plain.Serve
+	fast.Divert = f.divert
+	return fast.Serve
+}
+
+// divert reports whether a plain-HTTP request is for the HTTPS side: an
+// ACME challenge, or a host redirected to HTTPS.
+func (f *httpsFront) divert(host string, target []byte) bool {
+	return bytes.HasPrefix(target, []byte("/.well-known/acme-challenge/")) || f.redirect && f.certs.HasCert(host)
 }
 
 // serve serves HTTPS until the server is shut down.
