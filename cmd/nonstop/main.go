@@ -62,7 +62,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newServerCmd(), newProxyCmd(), newShutdownCmd(), newDemoCmd(),
 		newAppsCmd(), newDeployCmd(), newStatusCmd(), newReleasesCmd(), newLogsCmd(),
-		newRollbackCmd(), newScaleCmd(), newStopCmd(), newStartCmd(), newEnvCmd(), newLoginCmd(),
+		newRollbackCmd(), newScaleCmd(), newStopCmd(), newStartCmd(), newHoldCmd(), newUnholdCmd(), newEnvCmd(), newLoginCmd(),
 	)
 	return root
 }

@@ -27,6 +27,10 @@ func newStatusCmd() *cobra.Command {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "app:      %s (%s)\n", st.Name, st.State)
 			fmt.Fprintf(out, "urls:     %s\n", strings.Join(st.URLs, " "))
+			if h := st.Hold; h != nil {
+				fmt.Fprintf(out, "hold:     new requests held since %s (at most %s each, %d at once); `nonstop unhold %s` lets them through\n",
+					h.Since.Local().Format(time.TimeOnly), h.MaxWait, h.MaxQueue, st.Name)
+			}
 			if st.Live != nil {
 				fmt.Fprintf(out, "live:     v%d, %s, %s\n", st.Live.Version, st.Live.Description, st.Live.CreatedAt.Local().Format(time.DateTime))
 			} else {

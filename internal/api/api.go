@@ -32,6 +32,8 @@ type Config struct {
 	ProxyURL string
 	Limits   archive.Limits
 	Version  string
+	// Metrics, when set, serves GET /metrics (Prometheus) to admins.
+	Metrics http.Handler
 }
 
 // API is the HTTP handler of the control plane.
@@ -73,8 +75,13 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/apps/{app}/scale", a.scale)
 	a.handle("POST /api/v1/apps/{app}/stop", a.stop)
 	a.handle("POST /api/v1/apps/{app}/start", a.start)
+	a.handle("POST /api/v1/apps/{app}/hold", a.hold)
+	a.handle("POST /api/v1/apps/{app}/unhold", a.unhold)
 	a.handle("GET /api/v1/apps/{app}/env", a.getEnv)
 	a.handle("POST /api/v1/apps/{app}/env", a.setEnv)
+	if a.Metrics != nil {
+		a.handle("GET /metrics", a.metrics)
+	}
 	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("no such API route: %s %s: %w", r.Method, r.URL.Path, errNoRoute))
 	})
@@ -107,6 +114,7 @@ func (a *API) handle(pattern string, h handler) {
 
 var (
 	errUnauthorized = errors.New("unauthorized")
+	errForbidden    = errors.New("forbidden")
 	errBadRequest   = errors.New("bad request")
 	errNoRoute      = errors.New("no route")
 	errTooLarge     = errors.New("too large")
@@ -118,6 +126,8 @@ func status(err error) int {
 	switch {
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, errNoRoute):
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrConflict):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 )
 
 // errAttemptOver is what an abandoned attempt reads from the request body.
@@ -77,8 +78,10 @@ func (a *attemptBody) Close() error { return nil }
 // flight on its backend until it is closed, so streams count too.
 type countedBody struct {
 	io.ReadCloser
-	b    *backend
-	once sync.Once
+	b      *backend
+	status int
+	start  time.Time
+	once   sync.Once
 }
 
 func (c *countedBody) Read(p []byte) (int, error) {
@@ -91,7 +94,10 @@ func (c *countedBody) Read(p []byte) (int, error) {
 
 func (c *countedBody) Close() error {
 	err := c.ReadCloser.Close()
-	c.once.Do(func() { c.b.inflight.Add(-1) })
+	c.once.Do(func() {
+		c.b.inflight.Add(-1)
+		metrics{}.observe(nil, c.b, c.status, time.Since(c.start))
+	})
 	return err
 }
 
@@ -108,10 +114,12 @@ func (c *countedConn) Write(p []byte) (int, error) { return c.w.Write(p) }
 // Read does not count errors: an upgraded connection ends with one.
 func (c *countedConn) Read(p []byte) (int, error) { return c.ReadCloser.Read(p) }
 
-// countBody wraps a response body from b; release runs once when it closes.
-func countBody(body io.ReadCloser, b *backend) io.ReadCloser {
+// countBody wraps a response body from b, answered with status to a
+// request sent at start: when it closes, the request leaves b's in-flight
+// count and enters its release's measurements.
+func countBody(body io.ReadCloser, b *backend, status int, start time.Time) io.ReadCloser {
 	if rw, ok := body.(io.ReadWriteCloser); ok {
-		return &countedConn{countedBody: countedBody{ReadCloser: body, b: b}, w: rw}
+		return &countedConn{countedBody: countedBody{ReadCloser: body, b: b, status: status, start: start}, w: rw}
 	}
-	return &countedBody{ReadCloser: body, b: b}
+	return &countedBody{ReadCloser: body, b: b, status: status, start: start}
 }

@@ -71,6 +71,12 @@ func (c *Client) Routes(ctx context.Context) ([]Route, error) {
 	return routes, err
 }
 
+func (c *Client) Metrics(ctx context.Context, app string) ([]ReleaseMetrics, error) {
+	var m []ReleaseMetrics
+	err := c.do(ctx, http.MethodGet, "/metrics?app="+url.QueryEscape(app), nil, &m)
+	return m, err
+}
+
 // Shutdown asks the proxy to stop: it stops accepting, lets requests in
 // flight finish (within its bound), and exits. It returns once the proxy
 // has accepted the request, not when it has stopped.

@@ -14,6 +14,7 @@ import (
 //	DELETE /routes/{app}                              → 204
 //	GET    /routes                                    → 200 []Route
 //	GET    /routes/{app}/status                       → 200 []BackendStatus
+//	GET    /metrics?app={app}    (no app: all apps)   → 200 []ReleaseMetrics
 //	POST   /drain                body: DrainRequest   → 200 DrainResponse
 //	POST   /shutdown                                  → 202 (with WithShutdown)
 //
@@ -122,6 +123,14 @@ func ControlHandler(c Controller, opts ...ControlOption) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		m, err := c.Metrics(r.Context(), r.URL.Query().Get("app"))
+		if err != nil {
+			writeJSONError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, m)
 	})
 	mux.HandleFunc("POST /drain", func(w http.ResponseWriter, r *http.Request) {
 		var req DrainRequest

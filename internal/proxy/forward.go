@@ -49,11 +49,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeNotFound(w, r, normalizeHost(r.Host))
 		return
 	}
-	rt := &e.route
-	if rt.Maintenance {
-		writeMaintenance(w, r, rt.App)
+	if e.route.Maintenance {
+		writeMaintenance(w, r, e.route.App)
 		return
 	}
+	if e.hold != nil {
+		if err := e.hold.wait(); err != nil {
+			w.Header().Set("Retry-After", "1")
+			writePage(w, r, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		e = p.current(e) // the route may have changed while held
+	}
+	rt := &e.route
 	if !e.anyHealthy() {
 		writeNoHealthy(w, r, rt.App)
 		return

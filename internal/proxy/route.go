@@ -69,4 +69,8 @@ type Controller interface {
 	Status(ctx context.Context, app string) ([]BackendStatus, error)
 	// Routes returns every installed route.
 	Routes(ctx context.Context) ([]Route, error)
+	// Metrics returns the measurements of every release of app the proxy
+	// has served (app "" for all apps), by app and release; an app it
+	// has not seen has none (not an error).
+	Metrics(ctx context.Context, app string) ([]ReleaseMetrics, error)
 }

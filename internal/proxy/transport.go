@@ -110,6 +110,7 @@ func (t *retryTransport) try(req *http.Request, b *backend, body io.ReadCloser) 
 	out.Body = body
 	out.GetBody = nil
 
+	start := time.Now()
 	b.inflight.Add(1)
 	b.requests.Add(1)
 	resp, err = t.base.RoundTrip(out)
@@ -117,6 +118,7 @@ func (t *retryTransport) try(req *http.Request, b *backend, body io.ReadCloser) 
 		b.inflight.Add(-1)
 		if req.Context().Err() == nil {
 			b.fail(err.Error())
+			metrics{}.connError(nil, b)
 			if isDialError(err) && b.eject(err.Error()) {
 				t.p.log.Warn("backend ejected: connect failed", "addr", b.addr, "err", err)
 			}
@@ -129,7 +131,7 @@ func (t *retryTransport) try(req *http.Request, b *backend, body io.ReadCloser) 
 	if e := t.p.entryFor(stateOf(req.Context())); b.answered(e, resp.StatusCode) {
 		t.p.log.Warn("backend ejected: failing answers", "app", e.route.App, "addr", b.addr)
 	}
-	counted := countBody(resp.Body, b)
+	counted := countBody(resp.Body, b, resp.StatusCode, start)
 	resp.Body = counted
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgraded connection ends with its request; make sure it is

@@ -15,7 +15,8 @@ func (e *Engine) Hosts(app *store.App) []string {
 }
 
 // pushRoute gives the proxy the app's route as the store has it: every
-// serving instance, or the maintenance page when the app is stopped.
+// serving instance, or the maintenance page when the app is stopped, and
+// the app's request hold, so that a rollout during a hold keeps it.
 func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 	unlock := e.lockApp(appID)
 	defer unlock()
@@ -28,6 +29,9 @@ func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 		return err
 	}
 	route := proxy.Route{App: app.Name, Hosts: e.Hosts(app), Maintenance: app.State == store.AppStopped}
+	if app.Hold != nil {
+		route.Hold = &proxy.Hold{MaxWait: app.Hold.MaxWait, MaxQueue: app.Hold.MaxQueue}
+	}
 	newest := 0
 	for _, in := range active {
 		if in.State == store.InstanceServing {

@@ -18,6 +18,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/api"
 	"github.com/nonstopdev/nonstop/internal/atomicfile"
 	"github.com/nonstopdev/nonstop/internal/auth"
+	"github.com/nonstopdev/nonstop/internal/metrics"
 	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
@@ -137,9 +138,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
 	}
+	promReg := metrics.NewRegistry(metrics.NewCollector(px, st, metrics.Options{}))
 	handler := api.New(api.Config{
 		Store: st, Engine: engine, Runtime: rt, Proxy: px, Logger: log,
 		TempDir: filepath.Join(cfg.DataDir, "tmp"), ProxyURL: "http://" + cfg.HTTPAddr, Version: cfg.Version,
+		Metrics: metrics.Handler(promReg, log),
 	})
 	srv := &http.Server{
 		Handler:           handler,

@@ -28,17 +28,19 @@ type App struct {
 	State       AppState          `json:"state"`
 	LiveRelease int               `json:"live_release"`
 	// Instances overrides the spec's instance count once the app was scaled (0: the spec's).
-	Instances int       `json:"instances,omitempty"`
+	Instances int `json:"instances,omitempty"`
+	// Hold, when set, says the proxy holds the app's incoming requests.
+	Hold      *Hold     `json:"hold,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
-const appColumns = `id, name, team_id, domains, env, state, live_release, instances, created_at`
+const appColumns = `id, name, team_id, domains, env, state, live_release, instances, hold, created_at`
 
 func scanApp(row interface{ Scan(...any) error }) (*App, error) {
 	var a App
 	var domains, env string
-	var created sql.NullString
-	if err := row.Scan(&a.ID, &a.Name, &a.TeamID, &domains, &env, &a.State, &a.LiveRelease, &a.Instances, &created); err != nil {
+	var hold, created sql.NullString
+	if err := row.Scan(&a.ID, &a.Name, &a.TeamID, &domains, &env, &a.State, &a.LiveRelease, &a.Instances, &hold, &created); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(domains), &a.Domains); err != nil {
@@ -46,6 +48,12 @@ func scanApp(row interface{ Scan(...any) error }) (*App, error) {
 	}
 	if err := json.Unmarshal([]byte(env), &a.Env); err != nil {
 		return nil, fmt.Errorf("app %s env: %w", a.Name, err)
+	}
+	if hold.Valid {
+		a.Hold = &Hold{}
+		if err := json.Unmarshal([]byte(hold.String), a.Hold); err != nil {
+			return nil, fmt.Errorf("app %s hold: %w", a.Name, err)
+		}
 	}
 	a.CreatedAt = parseTime(created)
 	return &a, nil

@@ -113,6 +113,8 @@ CREATE INDEX events_rollout ON events(rollout_id, id);
 `,
 	// 2: an env rollout carries the app env it makes current once done.
 	`ALTER TABLE rollouts ADD COLUMN env TEXT NOT NULL DEFAULT '';`,
+	// 3: an app's incoming requests may be held (JSON of a Hold; NULL: not held).
+	`ALTER TABLE apps ADD COLUMN hold TEXT;`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
