@@ -92,6 +92,8 @@ type Proxy struct {
 	holds    map[string]*holdGate
 	metrics  metrics
 	dialer   net.Dialer
+	// prewarming counts the goroutines opening connections ahead of time.
+	prewarming sync.WaitGroup
 }
 
 var _ Controller = (*Proxy)(nil)
@@ -123,14 +125,23 @@ func New(opts Options) *Proxy {
 // http.Server stops. Close is idempotent.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return nil
 	}
 	p.closed = true
 	for addr, c := range p.checkers {
 		c.stop()
 		delete(p.checkers, addr)
+	}
+	backends := make([]*backend, 0, len(p.reg))
+	for _, b := range p.reg {
+		backends = append(backends, b)
+	}
+	p.mu.Unlock()
+	p.prewarming.Wait()
+	for _, b := range backends {
+		b.pool.closeIdle()
 	}
 	p.transport.closeIdle()
 	p.healthClient.CloseIdleConnections()
@@ -186,10 +197,16 @@ func (p *Proxy) DeleteRoute(ctx context.Context, app string) error {
 // Caller holds p.mu.
 func (p *Proxy) install(next map[string]Route) {
 	now := time.Now()
+	var joined []*backend
 	for _, r := range next {
 		for _, b := range r.Backends {
-			p.reg.acquire(b.Addr)
+			if be := p.reg.acquire(b.Addr); be.refs == 1 {
+				joined = append(joined, be)
+			}
 		}
+	}
+	for _, b := range joined {
+		p.prewarm(b)
 	}
 	for _, r := range p.routes {
 		for _, b := range r.Backends {
@@ -247,4 +264,25 @@ func cloneRoute(r Route) Route {
 	r.Hosts = slices.Clone(r.Hosts)
 	r.Backends = slices.Clone(r.Backends)
 	return r
+}
+
+// prewarmConns is how many connections a backend that joins a route gets
+// opened ahead of its first requests, so that a cut-over does not begin
+// with a wave of connects.
+const prewarmConns = 4
+
+// prewarm opens connections to a backend that just joined, in the
+// background; each dial is bounded by the dial timeout.
+func (p *Proxy) prewarm(b *backend) {
+	p.prewarming.Add(1)
+	go func() {
+		defer p.prewarming.Done()
+		for range prewarmConns {
+			u, err := p.dialUpstream(context.Background(), b)
+			if err != nil {
+				return
+			}
+			b.pool.put(u, time.Now(), p.opts.MaxIdleConnsPerHost)
+		}
+	}()
 }
