@@ -1,121 +1,157 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"os"
 	"strconv"
-	"sync/atomic"
+	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // AccessLog writes one JSON line per request, off the request path: a
-// request copies a fixed-size record into a buffered channel and goes on;
-// a goroutine of the log's own encodes and writes. When the writer falls
-// behind, records are dropped and counted, never waited for.
+// request appends its line to a shared buffer in memory (no system call,
+// no waiting for a writer, nothing woken), and the log's own goroutine
+// writes the buffer out every flushEvery. When the writer falls behind and
+// the buffer is full, lines are dropped and counted, never waited for.
 type AccessLog struct {
-	ch      chan accessRecord
-	out     io.Writer
-	dropped atomic.Int64
-	done    chan struct{}
+	out  io.Writer
+	done chan struct{}
+
+	mu      sync.Mutex
+	buf     []byte
+	dropped int64
 }
 
-// accessRecord is one request, in fixed-size fields so that recording it
-// allocates nothing.
-type accessRecord struct {
-	at       time.Time
-	app      string
-	release  int
-	status   int
-	dur      time.Duration
-	method   [16]byte
-	methodN  uint8
-	target   [128]byte
-	targetN  uint8
-	id       [64]byte
-	idN      uint8
-	clientIP [46]byte
-	clientN  uint8
-}
+const (
+	accessFlushEvery = 100 * time.Millisecond
+	accessMaxBuffer  = 8 << 20
+)
 
-// NewAccessLog starts writing records to out until ctx ends (then it
-// writes what is queued and stops). Close out after Wait.
+// NewAccessLog starts writing to out until ctx ends (then it writes what is
+// buffered and stops). Close out after Wait.
 func NewAccessLog(ctx context.Context, out io.Writer) *AccessLog {
-	l := &AccessLog{ch: make(chan accessRecord, 4096), out: out, done: make(chan struct{})}
+	l := &AccessLog{out: out, done: make(chan struct{}), buf: make([]byte, 0, 64<<10)}
 	go l.run(ctx)
 	return l
 }
 
-// Wait returns once the log has written its last record.
+// Wait returns once the log has written its last line.
 func (l *AccessLog) Wait() { <-l.done }
 
-// Dropped is how many records were dropped because the writer fell behind.
-func (l *AccessLog) Dropped() int64 { return l.dropped.Load() }
-
-func (l *AccessLog) record(r *accessRecord) {
-	select {
-	case l.ch <- *r:
-	default:
-		l.dropped.Add(1)
-	}
+// Dropped is how many lines were dropped since the last report line.
+func (l *AccessLog) Dropped() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dropped
 }
 
-type accessLine struct {
-	Time     string  `json:"time"`
-	App      string  `json:"app"`
-	Release  int     `json:"release,omitempty"`
-	Status   int     `json:"status"`
-	Duration float64 `json:"duration_ms"`
-	Method   string  `json:"method"`
-	Target   string  `json:"target"`
-	ID       string  `json:"request_id"`
-	Client   string  `json:"client"`
+// accessRecord is one request's line, as the request path knows it.
+type accessRecord struct {
+	at                         time.Time
+	app                        string
+	release, status            int
+	dur                        time.Duration
+	method, target, id, client []byte
+}
+
+func (l *AccessLog) record(r *accessRecord) {
+	l.mu.Lock()
+	if len(l.buf) > accessMaxBuffer {
+		l.dropped++
+	} else {
+		l.buf = r.appendJSON(l.buf)
+	}
+	l.mu.Unlock()
 }
 
 func (l *AccessLog) run(ctx context.Context) {
 	defer close(l.done)
-	w := bufio.NewWriterSize(l.out, 64<<10)
-	enc := json.NewEncoder(w)
-	flush := time.NewTicker(200 * time.Millisecond)
-	defer flush.Stop()
-	write := func(r accessRecord) {
-		enc.Encode(accessLine{
-			Time: r.at.UTC().Format(time.RFC3339Nano), App: r.app, Release: r.release, Status: r.status,
-			Duration: float64(r.dur.Microseconds()) / 1000, Method: string(r.method[:r.methodN]),
-			Target: string(r.target[:r.targetN]), ID: string(r.id[:r.idN]), Client: string(r.clientIP[:r.clientN]),
-		})
+	spare := make([]byte, 0, 64<<10)
+	flush := func() {
+		l.mu.Lock()
+		spare, l.buf = l.buf, spare[:0]
+		dropped := l.dropped
+		l.dropped = 0
+		l.mu.Unlock()
+		if dropped > 0 {
+			spare = append(spare, `{"time":"`...)
+			spare = time.Now().UTC().AppendFormat(spare, time.RFC3339Nano)
+			spare = append(spare, `","dropped":`...)
+			spare = strconv.AppendInt(spare, dropped, 10)
+			spare = append(spare, "}\n"...)
+		}
+		if len(spare) > 0 {
+			l.out.Write(spare)
+		}
 	}
+	t := time.NewTicker(accessFlushEvery)
+	defer t.Stop()
 	for {
 		select {
-		case r := <-l.ch:
-			write(r)
-		case <-flush.C:
-			if n := l.dropped.Swap(0); n > 0 {
-				w.WriteString(`{"time":"` + time.Now().UTC().Format(time.RFC3339Nano) + `","dropped":` + strconv.FormatInt(n, 10) + "}\n")
-			}
-			w.Flush()
+		case <-t.C:
+			flush()
 		case <-ctx.Done():
-			for {
-				select {
-				case r := <-l.ch:
-					write(r)
-				default:
-					w.Flush()
-					return
-				}
-			}
+			flush()
+			return
 		}
 	}
 }
 
-// fill sets a record's fixed fields from byte slices, truncating.
-func (r *accessRecord) fill(method, target, id, client []byte) {
-	r.methodN = uint8(copy(r.method[:], method))
-	r.targetN = uint8(copy(r.target[:], target))
-	r.idN = uint8(copy(r.id[:], id))
-	r.clientN = uint8(copy(r.clientIP[:], client))
+// appendJSON appends the record as one JSON line.
+func (r *accessRecord) appendJSON(b []byte) []byte {
+	b = append(b, `{"time":"`...)
+	b = r.at.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","app":`...)
+	b = appendJSONString(b, r.app)
+	if r.release > 0 {
+		b = append(b, `,"release":`...)
+		b = strconv.AppendInt(b, int64(r.release), 10)
+	}
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.status), 10)
+	b = append(b, `,"duration_ms":`...)
+	b = strconv.AppendFloat(b, float64(r.dur.Microseconds())/1000, 'f', 3, 64)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, r.method)
+	b = append(b, `,"target":`...)
+	b = appendJSONString(b, r.target)
+	b = append(b, `,"request_id":`...)
+	b = appendJSONString(b, r.id)
+	b = append(b, `,"client":`...)
+	b = appendJSONString(b, r.client)
+	return append(b, "}\n"...)
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced.
+func appendJSONString[T string | []byte](b []byte, s T) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+			i++
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			i++
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return append(b, '"')
 }
 
 // RotatingFile is an append-only file that, past MaxBytes, is renamed to

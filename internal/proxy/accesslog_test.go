@@ -45,7 +45,17 @@ func TestAccessLog_OneJSONLinePerRequestWithTheRequestIDTheBackendSaw(t *testing
 	cancel()
 	log.Wait()
 
-	var line accessLine
+	var line struct {
+		Time     string  `json:"time"`
+		App      string  `json:"app"`
+		Release  int     `json:"release"`
+		Status   int     `json:"status"`
+		Duration float64 `json:"duration_ms"`
+		Method   string  `json:"method"`
+		Target   string  `json:"target"`
+		ID       string  `json:"request_id"`
+		Client   string  `json:"client"`
+	}
 	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &line); err != nil {
 		t.Fatalf("access log %q: %v", out.String(), err)
 	}
@@ -58,14 +68,37 @@ func TestAccessLog_OneJSONLinePerRequestWithTheRequestIDTheBackendSaw(t *testing
 	}
 }
 
-func TestAccessLog_DropsRatherThanWaits(t *testing.T) {
-	log := &AccessLog{ch: make(chan accessRecord, 1), done: make(chan struct{})}
-	r := &accessRecord{}
+func TestAccessLog_DropsRatherThanWaitsAndSaysHowMany(t *testing.T) {
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	log := NewAccessLog(ctx, &out)
+	r := &accessRecord{at: time.Now(), app: "app", status: 200, method: []byte("GET"), target: []byte(strings.Repeat("x", 1000))}
 	start := time.Now()
-	for range 1000 {
+	n := 0
+	for log.Dropped() == 0 {
 		log.record(r)
+		if n++; n > 100000 {
+			t.Fatal("the buffer never filled")
+		}
 	}
-	if log.Dropped() != 999 || time.Since(start) > time.Second {
-		t.Fatalf("dropped %d in %s", log.Dropped(), time.Since(start))
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("recording took %s", d)
+	}
+	cancel()
+	log.Wait()
+	if !strings.Contains(out.String(), `"dropped":`) {
+		t.Fatal("the log does not say lines were dropped")
+	}
+}
+
+func TestAccessLog_EscapesWhatClientsSend(t *testing.T) {
+	r := &accessRecord{at: time.Unix(0, 0), app: "app", status: 404, method: []byte("GET"),
+		target: []byte("/a\"b\x01\xffé"), id: []byte("x"), client: []byte("127.0.0.1")}
+	var line map[string]any
+	if err := json.Unmarshal(r.appendJSON(nil), &line); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if line["target"] != "/a\"b\x01\ufffdé" {
+		t.Fatalf("target %q", line["target"])
 	}
 }

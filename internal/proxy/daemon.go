@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -54,6 +56,13 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	for _, f := range []string{cfg.StateFile, cfg.SocketPath, cfg.AccessLog} {
+		if f != "" {
+			if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+				return fmt.Errorf("create the proxy's folder: %w", err)
+			}
+		}
 	}
 	opts := Options{Logger: log, StateFile: cfg.StateFile}
 	if cfg.AccessLog != "" {

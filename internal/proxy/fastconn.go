@@ -53,9 +53,17 @@ func (c *fastConn) serve() (handedOff bool) {
 			return false
 		}
 		c.active.Store(true)
-		c.conn.SetReadDeadline(time.Now().Add(c.s.ReadHeaderTimeout))
+		// Deadlines cost a timer update each: set the head's only when the
+		// head is not all here yet, and lift the idle one only when a body
+		// is to be read (nothing else is read from the client until the
+		// next request, which sets its own).
+		if !headBuffered(c.br) {
+			c.conn.SetReadDeadline(time.Now().Add(c.s.ReadHeaderTimeout))
+		}
 		err := c.req.read(c.br, c.s.MaxHeaderBytes)
-		c.conn.SetReadDeadline(time.Time{})
+		if err == nil && (c.req.chunked || c.req.contentLength > 0 || c.req.unusual) {
+			c.conn.SetReadDeadline(time.Time{})
+		}
 		switch {
 		case errors.Is(err, errHeadTooLarge):
 			c.answerRaw(http.StatusRequestHeaderFieldsTooLarge, "request head too large")
@@ -70,12 +78,14 @@ func (c *fastConn) serve() (handedOff bool) {
 		method, target, proto, ok := requestLine(c.req.bytes(c.req.line))
 		if !ok || !bytes.Equal(proto, []byte("HTTP/1.1")) || c.req.unusual || c.req.host[1] == 0 ||
 			len(target) == 0 || target[0] != '/' {
+			c.conn.SetReadDeadline(time.Time{}) // net/http sets its own
 			// HTTP/1.0, upgrades, Expect, odd framing, absolute targets:
 			// rare, and net/http knows them all.
 			c.s.handOff(c)
 			return true
 		}
 		if c.s.Divert != nil && c.s.Divert(string(c.normalizedHost()), target) {
+			c.conn.SetReadDeadline(time.Time{})
 			c.s.handOff(c)
 			return true
 		}
@@ -135,4 +145,10 @@ func (c *fastConn) normalizedHost() []byte {
 		}
 	}
 	return c.hostBuf
+}
+
+// headBuffered reports whether a whole request head is already buffered.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n"))
 }

@@ -321,6 +321,6 @@ func (c *fastConn) logAccess(e *routeEntry, b *backend, method, target []byte, s
 	if s := b.stats.Load(); s != nil {
 		r.release = s.release
 	}
-	r.fill(method, target, c.id, c.clientIP)
+	r.method, r.target, r.id, r.client = method, target, c.id, c.clientIP
 	l.record(r)
 }

@@ -103,4 +103,3 @@ func readRawAnswer(br *bufio.Reader) (int, error) {
 	_, err := br.Discard(n)
 	return n, err
 }
-
