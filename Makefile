@@ -12,6 +12,7 @@ build:
 # deps installs what the suite needs and is not there yet, idempotently.
 deps:
 	@./scripts/deps.sh
+	@./scripts/docker.sh
 
 vet:
 	$(GO) vet ./...
