@@ -22,7 +22,14 @@ type InstanceSpec struct {
 	Dir     string            // working directory (process runtime: the release directory)
 	Command string            // start command, run with `sh -c`; it must listen on $PORT
 	Env     map[string]string // the app's environment; the runtime adds PORT
-	Port    int               // 0: the runtime picks a free loopback port
+	// Port: process runtime: the port to listen on (0: a free loopback port
+	// is picked). Container runtimes: the port the app listens on inside
+	// its container (0: 8080); it is published on a free loopback port.
+	Port int
+	// Image is what container runtimes run: a pinned reference
+	// (REGISTRY/APP@sha256:...) or a local image ID. The process runtime
+	// ignores it.
+	Image string
 }
 
 // Instance is a started instance, where the proxy can reach it.
@@ -51,6 +58,9 @@ type Status struct {
 	Restarts int       `json:"restarts"`
 	ExitCode int       `json:"exit_code,omitempty"`
 	LastExit time.Time `json:"last_exit,omitempty"`
+	// Resource use, when the runtime measures it (0: unknown).
+	CPUPercent  float64 `json:"cpu_percent,omitempty"`
+	MemoryBytes int64   `json:"memory_bytes,omitempty"`
 }
 
 // Runtime starts, supervises and stops instances.
