@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"github.com/nonstopdev/nonstop/internal/build"
 	"github.com/nonstopdev/nonstop/internal/spec"
@@ -34,7 +35,7 @@ type DeployRequest struct {
 // Deploy records a deploy rollout and runs it in the background: build,
 // release, rolling replacement. The returned rollout can be watched.
 func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout, error) {
-	if err := supported(req.Spec); err != nil {
+	if err := e.supported(req.Spec); err != nil {
 		return nil, err
 	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{
@@ -52,9 +53,12 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout,
 	return e.run(r, func(ctx context.Context) { e.runDeploy(ctx, r, req, b) }), nil
 }
 
-func supported(sp *spec.Spec) error {
-	if sp.Runtime != spec.RuntimeProcess {
-		return fmt.Errorf("runtime %q: %w yet: this server runs the process runtime", sp.Runtime, ErrUnsupported)
+func (e *Engine) supported(sp *spec.Spec) error {
+	switch {
+	case sp.Runtime == spec.RuntimeDocker && e.Images == nil:
+		return fmt.Errorf("runtime docker: %w: this server has no Docker Engine (is dockerd running? see --docker-host)", ErrUnsupported)
+	case sp.Runtime != spec.RuntimeProcess && sp.Runtime != spec.RuntimeDocker:
+		return fmt.Errorf("runtime %q: %w yet: this server runs the process and docker runtimes", sp.Runtime, ErrUnsupported)
 	}
 	if sp.Deploy.Strategy != spec.StrategyRolling {
 		return fmt.Errorf("deploy.strategy %q: %w yet: use rolling", sp.Deploy.Strategy, ErrUnsupported)
@@ -86,16 +90,16 @@ func (e *Engine) runDeploy(ctx context.Context, r *store.Rollout, req DeployRequ
 		return
 	}
 	env := releaseEnv(req.Spec, req.App.Env)
-	if err := e.build(ctx, r, b, req.Spec, env); err != nil {
+	image, err := e.build(ctx, r, b, req.App.Name, req.Spec, env)
+	if err != nil {
 		e.Store.FinishBuild(context.WithoutCancel(ctx), b.ID, store.BuildFailed, err.Error())
 		e.transition(r, store.RolloutFailed, fmt.Sprintf("build #%d failed: %v", b.Number, err))
 		return
 	}
-	if err := e.Store.FinishBuild(ctx, b.ID, store.BuildSucceeded, ""); err != nil {
-		e.transition(r, store.RolloutFailed, err.Error())
-		return
+	rel, err := e.Store.CreateImageRelease(ctx, req.App.ID, b.Number, b.Dir, image, *req.Spec, env, fmt.Sprintf("build #%d (%s)", b.Number, req.Source))
+	if err == nil {
+		err = e.Store.FinishBuild(ctx, b.ID, store.BuildSucceeded, "")
 	}
-	rel, err := e.Store.CreateRelease(ctx, req.App.ID, b.Number, b.Dir, *req.Spec, env, fmt.Sprintf("build #%d (%s)", b.Number, req.Source))
 	if err == nil {
 		err = e.Store.SetRolloutTarget(ctx, r.ID, rel.Version, desired(req.App, rel))
 	}
@@ -108,19 +112,43 @@ func (e *Engine) runDeploy(ctx context.Context, r *store.Rollout, req DeployRequ
 	e.runToTarget(ctx, r)
 }
 
-// build runs the spec's build command in the build's folder, keeping its
-// output in build.log and in the rollout's events.
-func (e *Engine) build(ctx context.Context, r *store.Rollout, b *store.Build, sp *spec.Spec, env map[string]string) error {
+// build runs the spec's build command in the build's folder and, for the
+// docker runtime, builds the image from the Dockerfile. The output goes to
+// build.log and to the rollout's events, line by line. It returns the image
+// the release runs ("" for the process runtime).
+func (e *Engine) build(ctx context.Context, r *store.Rollout, b *store.Build, app string, sp *spec.Spec, env map[string]string) (string, error) {
 	logFile, err := os.OpenFile(filepath.Join(filepath.Dir(b.Dir), "build.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("open build log: %w", err)
+		return "", fmt.Errorf("open build log: %w", err)
 	}
 	defer logFile.Close()
-	if sp.Build == "" {
-		e.event(r, "log", fmt.Sprintf("build #%d: no build command; the source runs as it is", b.Number), nil)
-		return nil
+	lines := e.lineWriter(r)
+	defer lines.Close()
+	out := io.MultiWriter(logFile, lines)
+	switch {
+	case sp.Build != "":
+		fmt.Fprintf(out, "build #%d: %s\n", b.Number, sp.Build)
+		if err := build.Command(ctx, b.Dir, sp.Build, env, out); err != nil {
+			return "", err
+		}
+	case sp.Runtime != spec.RuntimeDocker:
+		fmt.Fprintf(out, "build #%d: no build command; the source runs as it is\n", b.Number)
 	}
-	e.event(r, "log", fmt.Sprintf("build #%d: %s", b.Number, sp.Build), nil)
+	if sp.Runtime != spec.RuntimeDocker {
+		return "", nil
+	}
+	fmt.Fprintf(out, "build #%d: image from the Dockerfile\n", b.Number)
+	ref, err := e.Images.BuildImage(ctx, ImageBuild{App: app, Number: b.Number, Dir: b.Dir, Log: out})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "image %s\n", ref)
+	return ref, nil
+}
+
+// lineWriter turns what is written to it into "log" events of r, one per
+// line; Close flushes the last line and waits for it.
+func (e *Engine) lineWriter(r *store.Rollout) io.WriteCloser {
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
@@ -132,10 +160,23 @@ func (e *Engine) build(ctx context.Context, r *store.Rollout, b *store.Build, sp
 		}
 		io.Copy(io.Discard, pr)
 	}()
-	err = build.Command(ctx, b.Dir, sp.Build, env, io.MultiWriter(logFile, pw))
-	pw.Close()
-	<-done
-	return err
+	return &lineWriter{pw: pw, done: done}
+}
+
+type lineWriter struct {
+	pw   *io.PipeWriter
+	done chan struct{}
+	once sync.Once
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) { return w.pw.Write(p) }
+
+func (w *lineWriter) Close() error {
+	w.once.Do(func() {
+		w.pw.Close()
+		<-w.done
+	})
+	return nil
 }
 
 // releaseEnv is the spec's env overridden by the app's own (`nonstop env set`).

@@ -33,6 +33,8 @@ type Config struct {
 	DomainSuffix string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Images builds container images; nil: the docker runtime is off.
+	Images Images
 }
 
 // Engine runs rollouts, one at a time per app.

@@ -49,7 +49,7 @@ func (e *Engine) startInstance(ctx context.Context, r *store.Rollout, g *goal) e
 	}
 	inst, err := e.Runtime.Start(ctx, runtime.InstanceSpec{
 		ID: id, App: g.app.Name, Release: g.release.Version,
-		Dir: g.release.Dir, Command: sp.Run, Env: g.release.Env, Port: sp.Port,
+		Dir: g.release.Dir, Command: sp.Run, Env: g.release.Env, Port: sp.Port, Image: g.release.Image,
 	})
 	if err != nil {
 		e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, "")

@@ -39,7 +39,7 @@ func (e *Engine) Rollback(ctx context.Context, app *store.App, toVersion int, by
 	if rel.Status == store.ReleaseFailed {
 		return nil, fmt.Errorf("v%d failed its rollout; pick a release that served: %w", toVersion, ErrInvalid)
 	}
-	if _, err := os.Stat(rel.Dir); err != nil {
+	if _, err := os.Stat(rel.Dir); rel.Image == "" && err != nil {
 		return nil, fmt.Errorf("v%d is no longer kept (%v): %w", toVersion, err, ErrInvalid)
 	}
 	return e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRollback, FromRelease: app.LiveRelease, ToRelease: toVersion, Instances: desired(app, rel), CreatedBy: by}, rel)
@@ -93,7 +93,7 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	if err := supported(&live.Spec); err != nil {
+	if err := e.supported(&live.Spec); err != nil {
 		return nil, err
 	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{AppID: app.ID, Kind: store.KindEnv, FromRelease: app.LiveRelease,
@@ -116,7 +116,7 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 
 // launch records a rollout whose target is known and runs it.
 func (e *Engine) launch(ctx context.Context, want store.Rollout, rel *store.Release) (*store.Rollout, error) {
-	if err := supported(&rel.Spec); err != nil {
+	if err := e.supported(&rel.Spec); err != nil {
 		return nil, err
 	}
 	want.Strategy = string(rel.Spec.Deploy.Strategy)

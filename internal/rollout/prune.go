@@ -39,9 +39,18 @@ func (e *Engine) prune(ctx context.Context, appID int64) {
 		needed[in.Release] = true
 	}
 	keep := map[string]bool{}
+	var images []string
 	for i, r := range rels {
 		if i < KeepReleases || needed[r.Version] {
 			keep[filepath.Dir(r.Dir)] = true
+			if r.Image != "" {
+				images = append(images, r.Image)
+			}
+		}
+	}
+	if e.Images != nil {
+		if err := e.Images.PruneImages(ctx, app.Name, images); err != nil {
+			e.Logger.Warn("remove old images", "app", app.Name, "err", err)
 		}
 	}
 	newest := 0

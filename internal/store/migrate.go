@@ -115,6 +115,8 @@ CREATE INDEX events_rollout ON events(rollout_id, id);
 	`ALTER TABLE rollouts ADD COLUMN env TEXT NOT NULL DEFAULT '';`,
 	// 3: an app's incoming requests may be held (JSON of a Hold; NULL: not held).
 	`ALTER TABLE apps ADD COLUMN hold TEXT;`,
+	// 4: a release of a container app pins its image.
+	`ALTER TABLE releases ADD COLUMN image TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -22,11 +22,14 @@ const (
 
 // Release is an immutable artifact plus its configuration.
 type Release struct {
-	ID          int64             `json:"-"`
-	AppID       int64             `json:"-"`
-	Version     int               `json:"version"`
-	Build       int               `json:"build"`
-	Dir         string            `json:"-"`
+	ID      int64  `json:"-"`
+	AppID   int64  `json:"-"`
+	Version int    `json:"version"`
+	Build   int    `json:"build"`
+	Dir     string `json:"-"`
+	// Image is what container runtimes run: a pinned REPO@sha256:... (or a
+	// local image ID when no registry is set); "" for the process runtime.
+	Image       string            `json:"image,omitempty"`
 	Spec        spec.Spec         `json:"spec"`
 	Env         map[string]string `json:"-"`
 	Description string            `json:"description"`
@@ -34,13 +37,13 @@ type Release struct {
 	CreatedAt   time.Time         `json:"created_at"`
 }
 
-const releaseColumns = `id, app_id, version, build, dir, spec, env, description, status, created_at`
+const releaseColumns = `id, app_id, version, build, dir, spec, env, description, status, created_at, image`
 
 func scanRelease(row interface{ Scan(...any) error }) (*Release, error) {
 	var r Release
 	var specJSON, envJSON string
 	var created sql.NullString
-	if err := row.Scan(&r.ID, &r.AppID, &r.Version, &r.Build, &r.Dir, &specJSON, &envJSON, &r.Description, &r.Status, &created); err != nil {
+	if err := row.Scan(&r.ID, &r.AppID, &r.Version, &r.Build, &r.Dir, &specJSON, &envJSON, &r.Description, &r.Status, &created, &r.Image); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(specJSON), &r.Spec); err != nil {
@@ -55,6 +58,11 @@ func scanRelease(row interface{ Scan(...any) error }) (*Release, error) {
 
 // CreateRelease records a new release with the next version number.
 func (s *Store) CreateRelease(ctx context.Context, appID int64, build int, dir string, sp spec.Spec, env map[string]string, description string) (*Release, error) {
+	return s.CreateImageRelease(ctx, appID, build, dir, "", sp, env, description)
+}
+
+// CreateImageRelease records a new release that runs image (see Release.Image).
+func (s *Store) CreateImageRelease(ctx context.Context, appID int64, build int, dir, image string, sp spec.Spec, env map[string]string, description string) (*Release, error) {
 	specJSON, err := json.Marshal(sp)
 	if err != nil {
 		return nil, fmt.Errorf("encode spec: %w", err)
@@ -69,8 +77,8 @@ func (s *Store) CreateRelease(ctx context.Context, appID int64, build int, dir s
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app_id = ?`, appID).Scan(&version); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO releases (app_id, version, build, dir, spec, env, description, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
-			appID, version, build, dir, string(specJSON), string(envJSON), description, s.stamp())
+		res, err := tx.ExecContext(ctx, `INSERT INTO releases (app_id, version, build, dir, spec, env, description, status, created_at, image) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+			appID, version, build, dir, string(specJSON), string(envJSON), description, s.stamp(), image)
 		if err != nil {
 			return err
 		}
