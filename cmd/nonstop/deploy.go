@@ -25,7 +25,7 @@ func newDeployCmd() *cobra.Command {
 				dir = args[0]
 			}
 			if image != "" {
-				return fmt.Errorf("--image: deploying a prebuilt image needs the docker runtime, which this version does not have yet")
+				return deployImage(cmd, dir, appName, image, detach)
 			}
 			sp, err := spec.Load(dir)
 			if err != nil {
@@ -75,4 +75,38 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// deployImage rolls out a prebuilt image with DIR's nonstop.yaml when it
+// has one, else with the app's live spec.
+func deployImage(cmd *cobra.Command, dir, appName, image string, detach bool) error {
+	specYAML, err := os.ReadFile(filepath.Join(dir, spec.FileName))
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if len(specYAML) > 0 {
+		sp, err := spec.Parse(specYAML)
+		if err != nil {
+			return err
+		}
+		if appName == "" {
+			appName = sp.Name
+		}
+	}
+	if appName == "" {
+		return fmt.Errorf("which app? pass --app (or set `name:` in %s)", filepath.Join(dir, spec.FileName))
+	}
+	c, err := apiClient(cmd)
+	if err != nil {
+		return err
+	}
+	ro, err := c.DeployImage(cmd.Context(), appName, image, string(specYAML))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "deploy #%d of image %s started\n", ro.ID, image)
+	if detach {
+		return nil
+	}
+	return follow(cmd, c, appName, ro.ID)
 }

@@ -25,7 +25,7 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		return err
 	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		return fmt.Errorf("deploying an image or a git revision: %w yet: upload the source as a tar.gz or zip", rollout.ErrUnsupported)
+		return a.deployJSON(w, r, u, app)
 	}
 	if err := os.MkdirAll(a.TempDir, 0o700); err != nil {
 		return err
@@ -173,4 +173,60 @@ func (a *API) rolloutEvents(w http.ResponseWriter, r *http.Request, u *store.Use
 		case <-tick.C:
 		}
 	}
+}
+
+// deployJSONRequest deploys a prebuilt image with a spec: the given
+// nonstop.yaml text, or else the live release's spec.
+type deployJSONRequest struct {
+	Image string `json:"image"`
+	Spec  string `json:"spec,omitempty"`
+	Git   *struct {
+		URL string `json:"url"`
+		Ref string `json:"ref"`
+	} `json:"git,omitempty"`
+}
+
+func (a *API) deployJSON(w http.ResponseWriter, r *http.Request, u *store.User, app *store.App) error {
+	var req deployJSONRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Git != nil {
+		return fmt.Errorf("deploying a git revision: %w yet: upload the source as a tar.gz or zip", rollout.ErrUnsupported)
+	}
+	if strings.TrimSpace(req.Image) == "" {
+		return fmt.Errorf(`want {"image": "REF"} or a source archive: %w`, errBadRequest)
+	}
+	var sp *spec.Spec
+	switch {
+	case req.Spec != "":
+		parsed, err := spec.Parse([]byte(req.Spec))
+		if err != nil {
+			return fmt.Errorf("%v: %w", err, errBadRequest)
+		}
+		parsed.ApplyDefaults(true)
+		if err := parsed.Validate(); err != nil {
+			return fmt.Errorf("%v: %w", err, errBadRequest)
+		}
+		sp = parsed
+	case app.LiveRelease > 0:
+		live, err := a.Store.Release(r.Context(), app.ID, app.LiveRelease)
+		if err != nil {
+			return err
+		}
+		sp = &live.Spec
+	default:
+		def := &spec.Spec{}
+		def.ApplyDefaults(true)
+		sp = def
+	}
+	if sp.Name != "" && sp.Name != app.Name {
+		return fmt.Errorf("%s names app %q but this deploy is to app %q: %w", spec.FileName, sp.Name, app.Name, errBadRequest)
+	}
+	ro, err := a.Engine.DeployImage(r.Context(), app, strings.TrimSpace(req.Image), sp, u.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, ro)
+	return nil
 }

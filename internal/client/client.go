@@ -172,6 +172,13 @@ func (c *Client) Deploy(ctx context.Context, app string, archive io.Reader, sour
 	return &out, json.NewDecoder(resp.Body).Decode(&out)
 }
 
+// DeployImage rolls out a prebuilt image with specYAML (a nonstop.yaml's
+// text; "" for the live release's spec) and returns the rollout it started.
+func (c *Client) DeployImage(ctx context.Context, app, image, specYAML string) (*store.Rollout, error) {
+	var out store.Rollout
+	return &out, c.call(ctx, "POST", appPath(app, "/deploys"), map[string]string{"image": image, "spec": specYAML}, &out)
+}
+
 // Rollout returns one rollout of an app.
 func (c *Client) Rollout(ctx context.Context, app string, id int64) (*store.Rollout, error) {
 	var out store.Rollout
