@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the example apps, one folder each.
 //
-//go:embed hello
+//go:embed hello all:hello-docker
 var FS embed.FS

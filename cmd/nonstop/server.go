@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -16,6 +18,7 @@ import (
 
 func newServerCmd() *cobra.Command {
 	var cfg server.Config
+	var registryPasswordFile string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane (API, rollouts); starts the proxy when it is not running",
@@ -24,12 +27,21 @@ func newServerCmd() *cobra.Command {
 			if err := checkHTTPSFlags(cfg.HTTPSAddr, cfg.RedirectHTTPS, cfg.TLS); err != nil {
 				return err
 			}
+			if err := readRegistryPassword(&cfg.Containers, registryPasswordFile); err != nil {
+				return err
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 			cfg.Out = os.Stderr
 			cfg.Version = version
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
+	cmd.Flags().StringVar(&cfg.Containers.DockerHost, "docker-host", "", "Docker Engine (or Podman) API address, e.g. unix:///run/podman/podman.sock (default $DOCKER_HOST or the standard socket)")
+	cmd.Flags().BoolVar(&cfg.Containers.Required, "require-docker", false, "fail to start when Docker Engine does not answer (default: run without the docker runtime)")
+	cmd.Flags().StringVar(&cfg.Containers.Registry.Host, "registry", "", "push built images to HOST[:PORT][/PREFIX] (default: keep them on this Engine)")
+	cmd.Flags().StringVar(&cfg.Containers.Registry.Username, "registry-user", "", "registry user (default: from the Docker config file)")
+	cmd.Flags().StringVar(&registryPasswordFile, "registry-password-file", "", "file holding the registry password (or $NONSTOP_REGISTRY_PASSWORD)")
+	cmd.Flags().StringVar(&cfg.Containers.DockerConfig, "docker-config", "", "Docker config file with registry credentials (default ~/.docker/config.json)")
 	cmd.Flags().StringVar(&cfg.DataDir, "data", defaultDataDir(), "data folder")
 	cmd.Flags().StringVar(&cfg.APIAddr, "api", "127.0.0.1:7070", "API and dashboard listen address")
 	cmd.Flags().StringVar(&cfg.HTTPAddr, "http", ":8080", "proxy listen address for the apps")
@@ -119,4 +131,23 @@ func accessLogPath(data, flag string) string {
 		return filepath.Join(data, "proxy", "access.log")
 	}
 	return flag
+}
+
+// readRegistryPassword takes the registry password from a file or the
+// environment: never from a flag, which any user could read in ps.
+func readRegistryPassword(c *server.ContainerConfig, file string) error {
+	switch {
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("registry password: %w", err)
+		}
+		c.Registry.Password = strings.TrimSpace(string(b))
+	case os.Getenv("NONSTOP_REGISTRY_PASSWORD") != "":
+		c.Registry.Password = os.Getenv("NONSTOP_REGISTRY_PASSWORD")
+	}
+	if c.Registry.Username != "" && c.Registry.Password == "" {
+		return fmt.Errorf("--registry-user %s: give the password with --registry-password-file or $NONSTOP_REGISTRY_PASSWORD", c.Registry.Username)
+	}
+	return nil
 }

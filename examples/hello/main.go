@@ -45,7 +45,7 @@ func main() {
 		w.Header().Set("X-Version", version)
 		fmt.Fprintf(w, "slow %dms from v%s\n", ms, version)
 	})
-	srv := &http.Server{Addr: "127.0.0.1:" + envOr("PORT", "8080"), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: envOr("HOST", "127.0.0.1") + ":" + envOr("PORT", "8080"), Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	go func() {

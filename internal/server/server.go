@@ -21,6 +21,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/metrics"
 	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 	"github.com/nonstopdev/nonstop/internal/rollout"
+	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
@@ -44,6 +45,8 @@ type Config struct {
 	// ProxyCommand starts `nonstop proxy`; default: this executable.
 	ProxyCommand []string
 	Version      string
+	// Containers is how to reach Docker Engine and the registry.
+	Containers ContainerConfig
 	// Ready, when set, is called once the API is serving.
 	Ready func(apiURL string)
 }
@@ -125,13 +128,20 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer px.Close()
 
-	rt, err := process.New(process.Options{Dir: instancesDir(cfg.DataDir), Logger: log})
+	procRT, err := process.New(process.Options{Dir: instancesDir(cfg.DataDir), Logger: log})
 	if err != nil {
 		return fmt.Errorf("process runtime: %w", err)
 	}
+	contRT, imgs, closeImages, err := containers(ctx, cfg.Containers, log)
+	if err != nil {
+		procRT.Close()
+		return err
+	}
+	defer closeImages()
+	rt := runtime.NewMulti(procRT, contRT)
 	defer rt.Close()
 
-	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix})
+	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs})
 	defer engine.Close()
 
 	ln, err := net.Listen("tcp", cfg.APIAddr)

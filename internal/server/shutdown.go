@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/runtime/docker"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
 )
 
@@ -51,8 +52,34 @@ func Shutdown(ctx context.Context, data string, out io.Writer) error {
 	if err := rt.StopAll(ctx, 10*time.Second); err != nil {
 		return fmt.Errorf("stop instances: %w", err)
 	}
+	if err := stopContainers(ctx, out); err != nil {
+		return err
+	}
 	if _, err := os.Stat(data); err == nil {
 		fmt.Fprintln(out, "everything stopped; `nonstop server` brings the apps back")
+	}
+	return nil
+}
+
+// stopContainers stops the containers nonstop runs, when Docker Engine
+// answers (with none, there are none to stop).
+func stopContainers(ctx context.Context, out io.Writer) error {
+	rt, err := docker.New(ctx, docker.Options{})
+	if err != nil {
+		return nil
+	}
+	defer rt.Close()
+	list, err := rt.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	if len(list) > 0 {
+		fmt.Fprintf(out, "stopping %d container(s)\n", len(list))
+	}
+	for _, in := range list {
+		if err := rt.Stop(ctx, in.ID, 10*time.Second); err != nil {
+			return fmt.Errorf("stop container of %s: %w", in.ID, err)
+		}
 	}
 	return nil
 }
