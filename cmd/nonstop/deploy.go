@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -49,7 +51,7 @@ func newDeployCmd() *cobra.Command {
 			go func() { pw.CloseWithError(archive.PackTarGz(pw, dir)) }()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "uploading %s to app %s\n", dir, appName)
-			ro, err := c.Deploy(cmd.Context(), appName, pr, "cli")
+			ro, err := c.DeploySource(cmd.Context(), appName, pr, "cli", gitHead(dir))
 			pr.Close()
 			if err != nil {
 				return err
@@ -109,4 +111,17 @@ func deployImage(cmd *cobra.Command, dir, appName, image string, detach bool) er
 		return nil
 	}
 	return follow(cmd, c, appName, ro.ID)
+}
+
+// gitHead returns the commit DIR is checked out at when it is a clean git
+// work tree, else "": a commit id must name exactly what is deployed.
+func gitHead(dir string) string {
+	sha, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	if dirty, err := exec.Command("git", "-C", dir, "status", "--porcelain").Output(); err != nil || len(dirty) > 0 {
+		return ""
+	}
+	return strings.TrimSpace(string(sha))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +63,14 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if source == "" {
 		source = "upload"
 	}
-	ro, err := a.Engine.Deploy(r.Context(), rollout.DeployRequest{App: app, Dir: dir, Spec: sp, Source: source, CreatedBy: u.Name})
+	sha := r.URL.Query().Get("sha")
+	if sha != "" && !gitSHARE.MatchString(sha) {
+		return fmt.Errorf("sha %q is not a git commit id: %w", sha, errBadRequest)
+	}
+	if sha != "" {
+		source += " " + sha[:min(12, len(sha))]
+	}
+	ro, err := a.Engine.Deploy(r.Context(), rollout.DeployRequest{App: app, Dir: dir, Spec: sp, Source: source, GitSHA: sha, CreatedBy: u.Name})
 	if err != nil {
 		return err
 	}
@@ -174,6 +182,8 @@ func (a *API) rolloutEvents(w http.ResponseWriter, r *http.Request, u *store.Use
 		}
 	}
 }
+
+var gitSHARE = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
 
 // deployJSONRequest deploys a prebuilt image with a spec: the given
 // nonstop.yaml text, or else the live release's spec.

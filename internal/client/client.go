@@ -159,9 +159,22 @@ func (c *Client) Instances(ctx context.Context, app string) ([]api.InstanceState
 
 // Deploy uploads a source archive (tar.gz or zip) and returns the rollout it started.
 func (c *Client) Deploy(ctx context.Context, app string, archive io.Reader, source string) (*store.Rollout, error) {
-	path := appPath(app, "/deploys")
+	return c.DeploySource(ctx, app, archive, source, "")
+}
+
+// DeploySource is Deploy with the source's git commit, which images are
+// tagged with.
+func (c *Client) DeploySource(ctx context.Context, app string, archive io.Reader, source, gitSHA string) (*store.Rollout, error) {
+	q := url.Values{}
 	if source != "" {
-		path += "?source=" + url.QueryEscape(source)
+		q.Set("source", source)
+	}
+	if gitSHA != "" {
+		q.Set("sha", gitSHA)
+	}
+	path := appPath(app, "/deploys")
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	resp, err := c.request(ctx, "POST", path, archive, "application/gzip")
 	if err != nil {

@@ -28,7 +28,9 @@ type DeployRequest struct {
 	// Spec is the source's parsed nonstop.yaml.
 	Spec *spec.Spec
 	// Source describes where it came from ("upload", "git abc123").
-	Source    string
+	Source string
+	// GitSHA is the source's commit, when known: images get it as a tag.
+	GitSHA    string
 	CreatedBy string
 }
 
@@ -90,7 +92,7 @@ func (e *Engine) runDeploy(ctx context.Context, r *store.Rollout, req DeployRequ
 		return
 	}
 	env := releaseEnv(req.Spec, req.App.Env)
-	image, err := e.build(ctx, r, b, req.App.Name, req.Spec, env)
+	image, err := e.build(ctx, r, b, req.App.Name, req.GitSHA, req.Spec, env)
 	if err != nil {
 		e.Store.FinishBuild(context.WithoutCancel(ctx), b.ID, store.BuildFailed, err.Error())
 		e.transition(r, store.RolloutFailed, fmt.Sprintf("build #%d failed: %v", b.Number, err))
@@ -116,7 +118,7 @@ func (e *Engine) runDeploy(ctx context.Context, r *store.Rollout, req DeployRequ
 // docker runtime, builds the image from the Dockerfile. The output goes to
 // build.log and to the rollout's events, line by line. It returns the image
 // the release runs ("" for the process runtime).
-func (e *Engine) build(ctx context.Context, r *store.Rollout, b *store.Build, app string, sp *spec.Spec, env map[string]string) (string, error) {
+func (e *Engine) build(ctx context.Context, r *store.Rollout, b *store.Build, app, gitSHA string, sp *spec.Spec, env map[string]string) (string, error) {
 	logFile, err := os.OpenFile(filepath.Join(filepath.Dir(b.Dir), "build.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return "", fmt.Errorf("open build log: %w", err)
@@ -138,7 +140,7 @@ func (e *Engine) build(ctx context.Context, r *store.Rollout, b *store.Build, ap
 		return "", nil
 	}
 	fmt.Fprintf(out, "build #%d: image from the Dockerfile\n", b.Number)
-	ref, err := e.Images.BuildImage(ctx, ImageBuild{App: app, Number: b.Number, Dir: b.Dir, Log: out})
+	ref, err := e.Images.BuildImage(ctx, ImageBuild{App: app, Number: b.Number, Dir: b.Dir, GitSHA: gitSHA, Log: out})
 	if err != nil {
 		return "", err
 	}
