@@ -52,6 +52,9 @@ func newStatusCmd() *cobra.Command {
 					if in.Runtime.Restarts > 0 {
 						proc += fmt.Sprintf(", %d restarts", in.Runtime.Restarts)
 					}
+					if in.Runtime.MemoryBytes > 0 {
+						proc += fmt.Sprintf(", cpu %.1f%%, mem %.1f MiB", in.Runtime.CPUPercent, float64(in.Runtime.MemoryBytes)/(1<<20))
+					}
 				}
 				if in.Proxy != nil {
 					health = "healthy"

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
@@ -126,6 +129,7 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if st.Instances, err = a.instanceStates(r, app, true); err != nil {
 		return err
 	}
+	a.addUsage(r.Context(), st.Instances)
 	writeJSON(w, http.StatusOK, st)
 	return nil
 }
@@ -201,4 +205,29 @@ func (a *API) releases(w http.ResponseWriter, r *http.Request, u *store.User) er
 	}
 	writeJSON(w, http.StatusOK, rels)
 	return nil
+}
+
+// addUsage fills in the instances' resource use where the runtime measures
+// it, all at once and within a few seconds.
+func (a *API) addUsage(ctx context.Context, states []InstanceState) {
+	u, ok := a.Runtime.(runtime.UsageReader)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range states {
+		if states[i].Runtime == nil || states[i].Runtime.State != runtime.StateRunning {
+			continue
+		}
+		wg.Add(1)
+		go func(s *InstanceState) {
+			defer wg.Done()
+			if cpu, mem, err := u.Usage(ctx, s.ID); err == nil {
+				s.Runtime.CPUPercent, s.Runtime.MemoryBytes = cpu, mem
+			}
+		}(&states[i])
+	}
+	wg.Wait()
 }

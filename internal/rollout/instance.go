@@ -47,6 +47,14 @@ func (e *Engine) startInstance(ctx context.Context, r *store.Rollout, g *goal) e
 	if err := e.Store.CreateInstance(ctx, store.Instance{ID: id, AppID: g.app.ID, Release: g.release.Version, RolloutID: r.ID}); err != nil {
 		return err
 	}
+	if g.release.Image != "" && e.Images != nil {
+		// The pinned image may be gone from this Engine (pruned, or never
+		// here): fetch it by digest, so a rollback runs the same bytes.
+		if _, err := e.Images.ResolveImage(ctx, g.release.Image); err != nil {
+			e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, "")
+			return &InstanceError{ID: id, Err: fmt.Errorf("image %s: %w", g.release.Image, err)}
+		}
+	}
 	inst, err := e.Runtime.Start(ctx, runtime.InstanceSpec{
 		ID: id, App: g.app.Name, Release: g.release.Version,
 		Dir: g.release.Dir, Command: sp.Run, Env: g.release.Env, Port: sp.Port, Image: g.release.Image,

@@ -163,3 +163,16 @@ func (m *Multi) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Usage reads the resource use of an instance whose runtime measures it
+// (zeros for one that does not).
+func (m *Multi) Usage(ctx context.Context, id string) (float64, int64, error) {
+	r, err := m.of(ctx, id)
+	if err != nil {
+		return 0, 0, err
+	}
+	if u, ok := r.(UsageReader); ok {
+		return u.Usage(ctx, id)
+	}
+	return 0, 0, nil
+}

@@ -96,3 +96,9 @@ type Runtime interface {
 	Remove(ctx context.Context, id string) error
 	Close() error
 }
+
+// UsageReader is a Runtime that can measure an instance's resource use.
+// A reading may take a second or so, which is why Status leaves it out.
+type UsageReader interface {
+	Usage(ctx context.Context, id string) (cpuPercent float64, memoryBytes int64, err error)
+}

@@ -29,8 +29,8 @@ type ContainerConfig struct {
 
 // containers connects the docker runtime and the image pipeline, or returns
 // nils when the Engine does not answer and it is not required.
-func containers(ctx context.Context, cfg ContainerConfig, log *slog.Logger) (runtime.Runtime, rollout.Images, func(), error) {
-	rt, err := docker.New(ctx, docker.Options{Host: cfg.DockerHost, Logger: log})
+func containers(ctx context.Context, cfg ContainerConfig, scope string, log *slog.Logger) (runtime.Runtime, rollout.Images, func(), error) {
+	rt, err := docker.New(ctx, docker.Options{Host: cfg.DockerHost, Logger: log, Scope: scope})
 	if err != nil {
 		if cfg.Required {
 			return nil, nil, nil, err

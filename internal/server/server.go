@@ -132,7 +132,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("process runtime: %w", err)
 	}
-	contRT, imgs, closeImages, err := containers(ctx, cfg.Containers, log)
+	scope, err := installID(cfg.DataDir)
+	if err != nil {
+		procRT.Close()
+		return err
+	}
+	contRT, imgs, closeImages, err := containers(ctx, cfg.Containers, scope, log)
 	if err != nil {
 		procRT.Close()
 		return err

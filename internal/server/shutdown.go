@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -52,7 +54,7 @@ func Shutdown(ctx context.Context, data string, out io.Writer) error {
 	if err := rt.StopAll(ctx, 10*time.Second); err != nil {
 		return fmt.Errorf("stop instances: %w", err)
 	}
-	if err := stopContainers(ctx, out); err != nil {
+	if err := stopContainers(ctx, data, out); err != nil {
 		return err
 	}
 	if _, err := os.Stat(data); err == nil {
@@ -63,8 +65,12 @@ func Shutdown(ctx context.Context, data string, out io.Writer) error {
 
 // stopContainers stops the containers nonstop runs, when Docker Engine
 // answers (with none, there are none to stop).
-func stopContainers(ctx context.Context, out io.Writer) error {
-	rt, err := docker.New(ctx, docker.Options{})
+func stopContainers(ctx context.Context, data string, out io.Writer) error {
+	b, err := os.ReadFile(filepath.Join(data, "install.id"))
+	if err != nil {
+		return nil // never started: it ran no container
+	}
+	rt, err := docker.New(ctx, docker.Options{Scope: strings.TrimSpace(string(b))})
 	if err != nil {
 		return nil
 	}

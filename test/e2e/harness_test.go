@@ -49,6 +49,7 @@ type cluster struct {
 	data      string
 	api, http string
 	token     string
+	args, env []string // more server flags and environment
 
 	mu     sync.Mutex
 	server *exec.Cmd
@@ -69,7 +70,13 @@ func freeAddr(t *testing.T) string {
 // everything down (server, proxy, instances).
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := &cluster{t: t, data: t.TempDir(), api: freeAddr(t), http: freeAddr(t)}
+	return newClusterWith(t, nil, nil)
+}
+
+// newClusterWith is newCluster with more server flags and environment.
+func newClusterWith(t *testing.T, args, env []string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, data: t.TempDir(), api: freeAddr(t), http: freeAddr(t), args: args, env: env}
 	t.Cleanup(func() {
 		out, err := exec.Command(binary, "shutdown", "--data", c.data).CombinedOutput()
 		if err != nil {
@@ -99,7 +106,8 @@ func (c *cluster) startServer() {
 	if c.log == nil {
 		c.log = &bytes.Buffer{}
 	}
-	cmd := exec.Command(binary, "server", "--data", c.data, "--api", c.api, "--http", c.http)
+	cmd := exec.Command(binary, append([]string{"server", "--data", c.data, "--api", c.api, "--http", c.http}, c.args...)...)
+	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Stdout, cmd.Stderr = &lockedWriter{mu: &c.mu, w: c.log}, &lockedWriter{mu: &c.mu, w: c.log}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c.server = cmd

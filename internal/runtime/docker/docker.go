@@ -30,6 +30,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
+
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
@@ -53,6 +55,7 @@ const (
 	LabelInstance = "io.nonstop.instance" // instance ID
 	LabelPort     = "io.nonstop.port"     // the port the app listens on in its container
 	LabelAddr     = "io.nonstop.addr"     // where it is published: 127.0.0.1:PORT
+	LabelScope    = "io.nonstop.scope"    // the installation it belongs to (Options.Scope)
 )
 
 // NamePrefix starts the name of every container the runtime creates:
@@ -78,6 +81,9 @@ type Options struct {
 	// Network is the network containers join (it must exist). Empty: the
 	// Engine's default bridge.
 	Network string
+	// Scope marks the containers of one nonstop installation, so that
+	// several can share an Engine: a Runtime sees only its scope's.
+	Scope string
 }
 
 // Runtime runs instances as containers. It implements runtime.Runtime.
@@ -161,4 +167,9 @@ func validID(id string) bool {
 	return strings.IndexFunc(id, func(c rune) bool {
 		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')
 	}) < 0
+}
+
+// scopeFilter narrows a container listing to the Runtime's own.
+func (r *Runtime) scopeFilter() filters.KeyValuePair {
+	return filters.Arg("label", LabelScope+"="+r.opts.Scope)
 }

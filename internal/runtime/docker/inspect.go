@@ -74,15 +74,32 @@ func (r *Runtime) Status(ctx context.Context, id string) (runtime.Status, error)
 	}
 	if st.State == runtime.StateRunning {
 		st.PID = ins.State.Pid
-		st.CPUPercent, st.MemoryBytes = r.usage(ctx, ins.ID, parseTime(ins.State.StartedAt))
 	}
 	return st, nil
+}
+
+// Usage reads a running container's CPU and memory use (see Status for
+// what the figures mean). It takes up to a second: the Engine answers at
+// its next stats tick, so Status leaves it out.
+func (r *Runtime) Usage(ctx context.Context, id string) (cpuPercent float64, memoryBytes int64, err error) {
+	if !validID(id) {
+		return 0, 0, fmt.Errorf("usage %q: %w", id, runtime.ErrNotFound)
+	}
+	ins, err := r.inspect(ctx, id)
+	if err != nil {
+		return 0, 0, fmt.Errorf("usage %s: %w", id, err)
+	}
+	if !ins.State.Running {
+		return 0, 0, nil
+	}
+	cpu, mem := r.usage(ctx, ins.ID, parseTime(ins.State.StartedAt))
+	return cpu, mem, nil
 }
 
 // List returns the instance of every container labelled as nonstop's, in
 // any state, sorted by ID.
 func (r *Runtime) List(ctx context.Context) ([]runtime.Instance, error) {
-	cs, err := r.list(ctx, filters.Arg("label", LabelManaged+"=true"))
+	cs, err := r.list(ctx, filters.Arg("label", LabelManaged+"=true"), r.scopeFilter())
 	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
@@ -109,7 +126,7 @@ func (r *Runtime) inspect(ctx context.Context, id string) (container.InspectResp
 		return ins, err
 	}
 	if ins.ContainerJSONBase == nil || ins.State == nil || ins.Config == nil ||
-		ins.Config.Labels[LabelManaged] != "true" || ins.Config.Labels[LabelInstance] != id {
+		ins.Config.Labels[LabelManaged] != "true" || ins.Config.Labels[LabelInstance] != id || ins.Config.Labels[LabelScope] != r.opts.Scope {
 		return ins, fmt.Errorf("container %s is not nonstop's: %w", containerName(id), runtime.ErrNotFound)
 	}
 	return ins, nil

@@ -11,7 +11,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/runtime"
 )
 
-func TestStatus_ReportsResourceUseOfARunningInstance(t *testing.T) {
+func TestUsage_ReportsResourceUseOfARunningInstance(t *testing.T) {
 	rt := newRuntime(t)
 	spec := testSpec("stats")
 	inst := start(t, rt, spec)
@@ -20,6 +20,10 @@ func TestStatus_ReportsResourceUseOfARunningInstance(t *testing.T) {
 		st := status(t, rt, spec.ID)
 		if st.State != runtime.StateRunning || st.PID <= 0 || st.Restarts != 0 {
 			t.Errorf("%s: status %+v: want running, a pid, no restarts", what, st)
+		}
+		var err error
+		if st.CPUPercent, st.MemoryBytes, err = rt.Usage(t.Context(), spec.ID); err != nil {
+			t.Fatalf("%s: usage: %v", what, err)
 		}
 		if st.MemoryBytes <= 0 || st.MemoryBytes > 1<<30 {
 			t.Errorf("%s: memory %d bytes: want > 0 and plausible", what, st.MemoryBytes)

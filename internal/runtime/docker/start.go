@@ -112,6 +112,7 @@ func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, hostPor
 		ExposedPorts: nat.PortSet{cport: {}},
 		Labels: map[string]string{
 			LabelManaged:  "true",
+			LabelScope:    r.opts.Scope,
 			LabelApp:      spec.App,
 			LabelRelease:  strconv.Itoa(spec.Release),
 			LabelInstance: spec.ID,

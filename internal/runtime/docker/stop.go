@@ -106,7 +106,7 @@ func (r *Runtime) remove(ctx context.Context, containerID string) error {
 // restarting containers are never touched. Remove does the same for one
 // instance; Prune is for what a caller no longer tracks.
 func (r *Runtime) Prune(ctx context.Context, app string, keep int) ([]string, error) {
-	cs, err := r.list(ctx, filters.Arg("label", LabelManaged+"=true"), filters.Arg("label", LabelApp+"="+app))
+	cs, err := r.list(ctx, filters.Arg("label", LabelManaged+"=true"), filters.Arg("label", LabelApp+"="+app), r.scopeFilter())
 	if err != nil {
 		return nil, fmt.Errorf("prune %s: %w", app, err)
 	}
