@@ -203,6 +203,15 @@ func TestDocker_BadReleasesAreRefusedAndTheLiveOneServes(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "not healthy after 3s") || !strings.Contains(out, "v3 listening") {
 		t.Fatalf("a container never healthy: exit %d\n%s", code, out)
 	}
+	broken, _ := dockerSource(t, app, "4", "30s")
+	dockerfile := "FROM scratch\nCOPY app /app\n# the next line names a file the source does not have\nCOPY missing.conf /etc/app.conf\nENTRYPOINT [\"/app\"]\n"
+	if err := os.WriteFile(filepath.Join(broken, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code = c.run("deploy", broken)
+	if code == 0 || !strings.Contains(out, "Dockerfile:4: COPY missing.conf") {
+		t.Fatalf("a Dockerfile that fails: exit %d\n%s", code, out)
+	}
 	res := load.Stop()
 	if res.Failed != 0 || res.Versions["v1"] == 0 || len(res.Versions) != 1 {
 		t.Fatalf("while bad releases were refused: %+v", res)
