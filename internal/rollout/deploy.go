@@ -140,7 +140,8 @@ func (e *Engine) build(ctx context.Context, r *store.Rollout, b *store.Build, ap
 		return "", nil
 	}
 	fmt.Fprintf(out, "build #%d: image from the Dockerfile\n", b.Number)
-	ref, err := e.Images.BuildImage(ctx, ImageBuild{App: app, Number: b.Number, Dir: b.Dir, GitSHA: gitSHA, Log: out})
+	ref, err := e.Images.BuildImage(ctx, ImageBuild{App: app, Number: b.Number, Dir: b.Dir, GitSHA: gitSHA, Log: out,
+		Pushing: func() { e.event(r, "stage", "push", map[string]any{"stage": "push"}) }})
 	if err != nil {
 		return "", err
 	}

@@ -28,6 +28,8 @@ type ImageBuild struct {
 	Dir    string
 	GitSHA string
 	Log    io.Writer
+	// Pushing is called when the image is built and its push begins.
+	Pushing func()
 }
 
 // DeployImage rolls out a prebuilt image (`nonstop deploy --image REF`)

@@ -60,7 +60,7 @@ func containers(ctx context.Context, cfg ContainerConfig, scope string, log *slo
 type images struct{ b *image.Builder }
 
 func (i images) BuildImage(ctx context.Context, req rollout.ImageBuild) (string, error) {
-	img, err := i.b.Build(ctx, image.BuildRequest{App: req.App, Number: req.Number, Dir: req.Dir, GitSHA: req.GitSHA, Log: req.Log})
+	img, err := i.b.Build(ctx, image.BuildRequest{App: req.App, Number: req.Number, Dir: req.Dir, GitSHA: req.GitSHA, Log: req.Log, Pushing: req.Pushing})
 	if err != nil {
 		return "", err
 	}

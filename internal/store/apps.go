@@ -32,17 +32,31 @@ type App struct {
 	// Hold, when set, says the proxy holds the app's incoming requests.
 	Hold      *Hold     `json:"hold,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Source is where the app's code comes from, for webhooks and polling.
+	Source Source `json:"source"`
+	// WebhookSecret checks the app's webhooks; never shown but by `apps webhook`.
+	WebhookSecret string `json:"-"`
 }
 
-const appColumns = `id, name, team_id, domains, env, state, live_release, instances, hold, created_at`
+// Source is where an app's code comes from and which branch deploys.
+type Source struct {
+	Repo   string        `json:"repo,omitempty"`
+	Branch string        `json:"branch"`
+	Poll   time.Duration `json:"poll,omitempty"` // 0: not polled
+}
+
+const appColumns = `id, name, team_id, domains, env, state, live_release, instances, hold, created_at, repo, branch, poll_every, webhook_secret`
 
 func scanApp(row interface{ Scan(...any) error }) (*App, error) {
 	var a App
 	var domains, env string
 	var hold, created sql.NullString
-	if err := row.Scan(&a.ID, &a.Name, &a.TeamID, &domains, &env, &a.State, &a.LiveRelease, &a.Instances, &hold, &created); err != nil {
+	var poll int64
+	if err := row.Scan(&a.ID, &a.Name, &a.TeamID, &domains, &env, &a.State, &a.LiveRelease, &a.Instances, &hold, &created,
+		&a.Source.Repo, &a.Source.Branch, &poll, &a.WebhookSecret); err != nil {
 		return nil, err
 	}
+	a.Source.Poll = time.Duration(poll)
 	if err := json.Unmarshal([]byte(domains), &a.Domains); err != nil {
 		return nil, fmt.Errorf("app %s domains: %w", a.Name, err)
 	}
@@ -199,6 +213,28 @@ func (s *Store) SetAppEnv(ctx context.Context, appID int64, env map[string]strin
 	_, err := s.db.ExecContext(ctx, `UPDATE apps SET env = ?, updated_at = ? WHERE id = ?`, string(e), s.stamp(), appID)
 	if err != nil {
 		return fmt.Errorf("set app env: %w", err)
+	}
+	return nil
+}
+
+// SetAppSource records where the app's code comes from.
+func (s *Store) SetAppSource(ctx context.Context, appID int64, src Source) error {
+	if src.Branch == "" {
+		src.Branch = "main"
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE apps SET repo = ?, branch = ?, poll_every = ?, updated_at = ? WHERE id = ?`,
+		src.Repo, src.Branch, int64(src.Poll), s.stamp(), appID)
+	if err != nil {
+		return fmt.Errorf("set app source: %w", err)
+	}
+	return nil
+}
+
+// SetWebhookSecret records the app's webhook secret.
+func (s *Store) SetWebhookSecret(ctx context.Context, appID int64, secret string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE apps SET webhook_secret = ?, updated_at = ? WHERE id = ?`, secret, s.stamp(), appID)
+	if err != nil {
+		return fmt.Errorf("set webhook secret: %w", err)
 	}
 	return nil
 }

@@ -117,6 +117,39 @@ CREATE INDEX events_rollout ON events(rollout_id, id);
 	`ALTER TABLE apps ADD COLUMN hold TEXT;`,
 	// 4: a release of a container app pins its image.
 	`ALTER TABLE releases ADD COLUMN image TEXT NOT NULL DEFAULT '';`,
+	// 5: pipeline runs, where apps' sources come from, webhook deliveries.
+	`
+CREATE TABLE runs (
+	id          INTEGER PRIMARY KEY,
+	app_id      INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	number      INTEGER NOT NULL,
+	trigger     TEXT NOT NULL,
+	commit_sha  TEXT NOT NULL DEFAULT '',
+	ref         TEXT NOT NULL DEFAULT '',
+	repo        TEXT NOT NULL DEFAULT '',
+	started_by  TEXT NOT NULL,
+	state       TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'superseded')),
+	rollout_id  INTEGER NOT NULL DEFAULT 0,
+	reason      TEXT NOT NULL DEFAULT '',
+	fetch_log   TEXT NOT NULL DEFAULT '',
+	created_at  TEXT NOT NULL,
+	started_at  TEXT,
+	fetched_at  TEXT,
+	finished_at TEXT,
+	UNIQUE (app_id, number)
+);
+CREATE TABLE deliveries (
+	app_id     INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	forge      TEXT NOT NULL,
+	delivery   TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	PRIMARY KEY (app_id, forge, delivery)
+);
+ALTER TABLE apps ADD COLUMN repo TEXT NOT NULL DEFAULT '';
+ALTER TABLE apps ADD COLUMN branch TEXT NOT NULL DEFAULT 'main';
+ALTER TABLE apps ADD COLUMN poll_every INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE apps ADD COLUMN webhook_secret TEXT NOT NULL DEFAULT '';
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

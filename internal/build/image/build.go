@@ -24,6 +24,8 @@ type BuildRequest struct {
 	// Dockerfile is its path in Dir, slash-separated; empty: "Dockerfile".
 	Dockerfile string
 	Log        io.Writer // receives the build and push output as it comes; may be nil
+	// Pushing, when set, is called once the image is built, before its push.
+	Pushing func()
 }
 
 var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
@@ -98,6 +100,9 @@ func (b *Builder) Build(ctx context.Context, req BuildRequest) (*Image, error) {
 	img := &Image{Repo: repo, Tags: tags, ID: inspect.ID, Ref: inspect.ID}
 	if b.Registry.Domain() == "" {
 		return img, nil
+	}
+	if req.Pushing != nil {
+		req.Pushing()
 	}
 	if img.Digest, err = b.push(ctx, repo, tags, log); err != nil {
 		return nil, err
