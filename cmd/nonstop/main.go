@@ -62,7 +62,8 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newServerCmd(), newProxyCmd(), newShutdownCmd(), newDemoCmd(),
 		newAppsCmd(), newDeployCmd(), newStatusCmd(), newReleasesCmd(), newLogsCmd(),
-		newRollbackCmd(), newScaleCmd(), newStopCmd(), newStartCmd(), newHoldCmd(), newUnholdCmd(), newEnvCmd(), newLoginCmd(),
+		newRollbackCmd(), newScaleCmd(), newStopCmd(), newStartCmd(), newHoldCmd(), newUnholdCmd(), newEnvCmd(), newLoginCmd(), newRunsCmd(),
+		newGitHookCmd(), // hidden: run by the pre-receive hook of an app's repository
 	)
 	return root
 }

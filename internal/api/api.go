@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/archive"
+	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime"
@@ -34,6 +35,13 @@ type Config struct {
 	Version  string
 	// Metrics, when set, serves GET /metrics (Prometheus) to admins.
 	Metrics http.Handler
+	// Pipeline numbers and runs deploys from every source (runs, webhooks).
+	Pipeline *pipeline.Pipeline
+
+	// Git push on /git/{app}.git, when DataDir is set: repositories in
+	// DataDir/git; the push hook deploys through APIURL.
+	DataDir string
+	APIURL  string
 }
 
 // API is the HTTP handler of the control plane.
@@ -79,8 +87,19 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/apps/{app}/unhold", a.unhold)
 	a.handle("GET /api/v1/apps/{app}/env", a.getEnv)
 	a.handle("POST /api/v1/apps/{app}/env", a.setEnv)
+	// Sources and pipeline runs.
+	a.handle("PATCH /api/v1/apps/{app}", a.setApp)
+	a.handle("GET /api/v1/apps/{app}/webhook", a.webhookInfo)
+	a.handle("GET /api/v1/apps/{app}/runs", a.listRuns)
+	a.handle("GET /api/v1/apps/{app}/runs/{n}", a.getRun)
+	a.handle("GET /api/v1/apps/{app}/runs/{n}/logs", a.runLogs)
+	a.handle("POST /api/v1/apps/{app}/runs/{n}/cancel", a.cancelRun)
+	a.mux.HandleFunc("POST /hooks/{forge}/{app}", a.hook)
 	if a.Metrics != nil {
 		a.handle("GET /metrics", a.metrics)
+	}
+	if a.DataDir != "" {
+		a.mux.Handle("/git/", a.gitHandler())
 	}
 	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("no such API route: %s %s: %w", r.Method, r.URL.Path, errNoRoute))

@@ -30,13 +30,11 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, u *store.User) e
 	if err := spec.ValidName(req.Name); err != nil {
 		return fmt.Errorf("app name: %v: %w", err, errBadRequest)
 	}
-	for i, d := range req.Domains {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if !hostnameRE.MatchString(d) {
-			return fmt.Errorf("domain %q is not a host name: %w", d, errBadRequest)
-		}
-		req.Domains[i] = d
+	domains, err := cleanDomains(req.Domains)
+	if err != nil {
+		return err
 	}
+	req.Domains = domains
 	if len(u.Teams) == 0 {
 		return fmt.Errorf("user %s belongs to no team, so cannot own an app: %w", u.Name, errBadRequest)
 	}
@@ -230,4 +228,17 @@ func (a *API) addUsage(ctx context.Context, states []InstanceState) {
 		}(&states[i])
 	}
 	wg.Wait()
+}
+
+// cleanDomains lowercases domains and checks each is a host name.
+func cleanDomains(in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for _, d := range in {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if !hostnameRE.MatchString(d) {
+			return nil, fmt.Errorf("domain %q is not a host name: %w", d, errBadRequest)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

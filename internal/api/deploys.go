@@ -75,6 +75,11 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		return err
 	}
 	owned = true
+	if a.Pipeline != nil {
+		if _, err := a.Pipeline.Track(r.Context(), app, trigger(source), sha, u.Name, ro); err != nil {
+			a.Logger.Warn("record the deploy's run", "app", app.Name, "err", err)
+		}
+	}
 	writeJSON(w, http.StatusCreated, ro)
 	return nil
 }
@@ -239,4 +244,13 @@ func (a *API) deployJSON(w http.ResponseWriter, r *http.Request, u *store.User, 
 	}
 	writeJSON(w, http.StatusCreated, ro)
 	return nil
+}
+
+// trigger names what started an upload's run, from its source label.
+func trigger(source string) string {
+	switch first, _, _ := strings.Cut(source, " "); first {
+	case "cli", "push", "demo":
+		return first
+	}
+	return "upload"
 }

@@ -93,6 +93,9 @@ func (e *Engine) runDeploy(ctx context.Context, r *store.Rollout, req DeployRequ
 	}
 	env := releaseEnv(req.Spec, req.App.Env)
 	image, err := e.build(ctx, r, b, req.App.Name, req.GitSHA, req.Spec, env)
+	if why := e.abortedWhy(r.ID); why != "" && err != nil {
+		err = errors.New(why)
+	}
 	if err != nil {
 		e.Store.FinishBuild(context.WithoutCancel(ctx), b.ID, store.BuildFailed, err.Error())
 		e.transition(r, store.RolloutFailed, fmt.Sprintf("build #%d failed: %v", b.Number, err))

@@ -46,6 +46,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[int64]context.CancelFunc // rollout id → its cancel
+	aborted map[int64]string             // rollout id → why it was aborted
 	appLock map[int64]*sync.Mutex        // app id → serialises route and instance changes
 }
 
@@ -61,7 +62,7 @@ func New(cfg Config) *Engine {
 		cfg.DomainSuffix = "localhost"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, appLock: map[int64]*sync.Mutex{}}
+	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, appLock: map[int64]*sync.Mutex{}}
 }
 
 // Close stops running rollouts where they stand (their state stays recorded,
@@ -96,6 +97,7 @@ func (e *Engine) start(id int64, fn func(ctx context.Context)) {
 		defer func() {
 			e.mu.Lock()
 			delete(e.running, id)
+			delete(e.aborted, id)
 			e.mu.Unlock()
 			cancel()
 		}()
@@ -160,4 +162,27 @@ var errStopped = errors.New("nonstop is stopping")
 
 func (e *Engine) stopping(ctx context.Context) bool {
 	return e.ctx.Err() != nil && ctx.Err() != nil
+}
+
+// Abort stops a rollout in progress: a build is killed (nothing changed),
+// a rollout under way rolls back. It reports whether the rollout was
+// running here.
+func (e *Engine) Abort(id int64, why string) bool {
+	e.mu.Lock()
+	cancel, ok := e.running[id]
+	if ok {
+		e.aborted[id] = why
+	}
+	e.mu.Unlock()
+	if ok {
+		cancel()
+	}
+	return ok
+}
+
+// abortedWhy returns why rollout id was aborted, or "".
+func (e *Engine) abortedWhy(id int64) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.aborted[id]
 }

@@ -213,5 +213,6 @@ func (e *Engine) Delete(ctx context.Context, app *store.App) error {
 	if err := e.Store.DeleteApp(ctx, app.Name); err != nil {
 		return err
 	}
+	os.RemoveAll(filepath.Join(e.DataDir, "git", app.Name+".git")) // what git push sent
 	return os.RemoveAll(filepath.Join(e.DataDir, "apps", app.Name))
 }

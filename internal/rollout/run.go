@@ -45,10 +45,15 @@ func (e *Engine) goalOf(ctx context.Context, r *store.Rollout, version, n int) (
 // or rolled back.
 func (e *Engine) runToTarget(ctx context.Context, r *store.Rollout) {
 	err := e.forward(ctx, r)
+	why := e.abortedWhy(r.ID)
 	switch {
 	case err == nil:
 		e.prune(ctx, r.AppID)
 		return
+	case why != "":
+		// Aborted: roll back on the engine's own context, not the
+		// cancelled one of this rollout.
+		e.rollBack(e.ctx, r, errors.New(why))
 	case errors.Is(err, errStopped):
 		e.event(r, "note", fmt.Sprintf("rollout #%d interrupted: nonstop is stopping; it resumes at the next start", r.ID), nil)
 	default:

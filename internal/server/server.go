@@ -19,6 +19,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/atomicfile"
 	"github.com/nonstopdev/nonstop/internal/auth"
 	"github.com/nonstopdev/nonstop/internal/metrics"
+	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime"
@@ -154,10 +155,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
 	}
 	promReg := metrics.NewRegistry(metrics.NewCollector(px, st, metrics.Options{}))
+	os.RemoveAll(filepath.Join(cfg.DataDir, "tmp")) // uploads and fetches a crash left
+	pl := pipeline.New(pipeline.Config{Store: st, Engine: engine, Logger: log, DataDir: cfg.DataDir})
+	defer pl.Close()
 	handler := api.New(api.Config{
-		Store: st, Engine: engine, Runtime: rt, Proxy: px, Logger: log,
+		Pipeline: pl,
+		Store:    st, Engine: engine, Runtime: rt, Proxy: px, Logger: log,
 		TempDir: filepath.Join(cfg.DataDir, "tmp"), ProxyURL: "http://" + cfg.HTTPAddr, Version: cfg.Version,
 		Metrics: metrics.Handler(promReg, log),
+		DataDir: cfg.DataDir, APIURL: "http://" + ln.Addr().String(),
 	})
 	srv := &http.Server{
 		Handler:           handler,
@@ -166,7 +172,6 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxHeaderBytes:    1 << 20,
 		// No WriteTimeout: event and log streams stay open for minutes.
 	}
-	os.RemoveAll(filepath.Join(cfg.DataDir, "tmp"))
 
 	if err := engine.Recover(ctx); err != nil {
 		ln.Close()

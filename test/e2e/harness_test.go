@@ -84,7 +84,9 @@ func newClusterWith(t *testing.T, args, env []string) *cluster {
 		}
 		if t.Failed() {
 			c.mu.Lock()
-			t.Logf("server log:\n%s", c.log)
+			// The server prints the admin token at first start: keep it
+			// out of the test's output.
+			t.Logf("server log:\n%s", strings.ReplaceAll(c.log.String(), c.token, "nst_(redacted)"))
 			c.mu.Unlock()
 			if b, err := os.ReadFile(filepath.Join(c.data, "proxy", "proxy.log")); err == nil {
 				t.Logf("proxy log:\n%s", b)

@@ -1,0 +1,85 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+
+	"github.com/nonstopdev/nonstop/internal/auth"
+	"github.com/nonstopdev/nonstop/internal/source/gitserver"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// gitHandler serves `git push` on /git/{app}.git (see package gitserver):
+// repositories in DataDir/git, the token checked as on every API route.
+func (a *API) gitHandler() http.Handler {
+	h, err := gitserver.New(gitserver.Config{
+		Root:      filepath.Join(a.DataDir, "git"),
+		Authorize: a.authorizeGit,
+		Branch:    a.gitBranch,
+		ServerURL: func() string { return localURL(a.APIURL) },
+		Logger:    a.Logger,
+	})
+	if err != nil {
+		a.Logger.Error("git push is off", "err", err)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "git push is not available on this server", http.StatusServiceUnavailable)
+		})
+	}
+	return h
+}
+
+// authorizeGit is gitserver's Authorize: the token's user, if it may act on
+// the app; another team's app is not found, as on the API.
+func (a *API) authorizeGit(r *http.Request, token, name string) (string, error) {
+	u, err := a.Store.UserByTokenHash(r.Context(), auth.Hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("invalid token: %w", gitserver.ErrUnauthorized)
+	}
+	if err != nil {
+		return "", err
+	}
+	app, err := a.Store.App(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !u.CanAccess(app.TeamID)) {
+		return "", fmt.Errorf("app %q: %w", name, gitserver.ErrNotFound)
+	}
+	if err != nil {
+		return "", err
+	}
+	return u.Name, nil
+}
+
+// gitBranch is the app's deploy branch (`nonstop apps set APP --branch B`).
+func (a *API) gitBranch(name string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	if app, err := a.Store.App(ctx, name); err == nil && app.Source.Branch != "" {
+		return app.Source.Branch
+	}
+	return gitserver.DefaultBranch
+}
+
+// localURL turns an API URL on an unspecified address (0.0.0.0, ::) into
+// one on loopback, which the hook, on the same machine, can reach.
+func localURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return raw
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		loop := "127.0.0.1"
+		if ip.To4() == nil {
+			loop = "::1"
+		}
+		u.Host = net.JoinHostPort(loop, port)
+	}
+	return u.String()
+}

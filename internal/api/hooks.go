@@ -1,0 +1,198 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/pipeline"
+	"github.com/nonstopdev/nonstop/internal/source/webhook"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// hook takes a forge's push webhook: checked with the app's webhook secret
+// in the forge's own scheme (it is the authentication: no token), then
+// answered at once; the run it queues fetches and deploys in the background.
+func (a *API) hook(w http.ResponseWriter, r *http.Request) {
+	err := a.takeHook(w, r)
+	if err != nil {
+		writeError(w, err)
+	}
+}
+
+func (a *API) takeHook(w http.ResponseWriter, r *http.Request) error {
+	forge, err := webhook.ParseForge(r.PathValue("forge"))
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, errNoRoute)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 5<<20))
+	if err != nil {
+		return fmt.Errorf("webhook body: %w", err)
+	}
+	app, err := a.Store.App(r.Context(), r.PathValue("app"))
+	if err != nil {
+		return err
+	}
+	if app.WebhookSecret == "" {
+		return fmt.Errorf("app %s has no webhook secret yet (nonstop apps webhook %s): %w", app.Name, app.Name, errUnauthorized)
+	}
+	if err := webhook.Verify(forge, r.Header, body, app.WebhookSecret); err != nil {
+		a.Logger.Warn("webhook refused", "app", app.Name, "forge", forge, "err", err)
+		return fmt.Errorf("webhook: %v: %w", err, errUnauthorized)
+	}
+	ev, err := webhook.Parse(forge, r.Header, body)
+	if err != nil {
+		return fmt.Errorf("webhook: %v: %w", err, errBadRequest)
+	}
+	answer := func(code int, result string, run *store.Run) error {
+		out := map[string]any{"result": result}
+		if run != nil {
+			out["run"] = run.Number
+		}
+		writeJSON(w, code, out)
+		return nil
+	}
+	switch {
+	case ev.Kind == webhook.Ping:
+		return answer(http.StatusOK, "pong", nil)
+	case ev.Kind != webhook.Push:
+		return answer(http.StatusAccepted, "ignored: not a push", nil)
+	case ev.Deleted:
+		return answer(http.StatusAccepted, "ignored: branch deleted", nil)
+	case ev.Branch == "":
+		return answer(http.StatusAccepted, fmt.Sprintf("ignored: %q is not a branch", ev.Ref), nil)
+	case ev.Branch != app.Source.Branch:
+		return answer(http.StatusAccepted, fmt.Sprintf("ignored: a push to %q, the app deploys %q", ev.Ref, app.Source.Branch), nil)
+	case app.Source.Repo == "":
+		return fmt.Errorf("app %s has no repository (nonstop apps set %s --repo URL): %w", app.Name, app.Name, store.ErrConflict)
+	case !ev.MatchesRepo(app.Source.Repo):
+		return fmt.Errorf("the payload's repository is not app %s's: %w", app.Name, errBadRequest)
+	}
+	if ev.Delivery != "" {
+		fresh, err := a.Store.RecordDelivery(r.Context(), app.ID, string(forge), ev.Delivery)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			return answer(http.StatusOK, "already seen: delivery "+ev.Delivery, nil)
+		}
+	}
+	by := string(forge) + " webhook"
+	if ev.Pusher != "" {
+		by += " (" + ev.Pusher + ")"
+	}
+	run, err := a.Pipeline.Enqueue(r.Context(), pipeline.Request{App: app, Trigger: "webhook", Repo: app.Source.Repo, Ref: ev.Ref, Commit: ev.Commit, StartedBy: by})
+	if err != nil {
+		return err
+	}
+	return answer(http.StatusAccepted, "queued", run)
+}
+
+// WebhookInfo is what `nonstop apps webhook` prints.
+type WebhookInfo struct {
+	URLs   map[string]string `json:"urls"`
+	Secret string            `json:"secret"`
+}
+
+// webhookInfo answers the app's webhook URLs and secret, making the secret
+// at first ask (or anew with ?rotate=1).
+func (a *API) webhookInfo(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	app, err := a.app(r, u)
+	if err != nil {
+		return err
+	}
+	if app.WebhookSecret == "" || r.URL.Query().Get("rotate") == "1" {
+		b := make([]byte, 24)
+		rand.Read(b)
+		app.WebhookSecret = hex.EncodeToString(b)
+		if err := a.Store.SetWebhookSecret(r.Context(), app.ID, app.WebhookSecret); err != nil {
+			return err
+		}
+	}
+	base := "http://" + r.Host
+	info := WebhookInfo{URLs: map[string]string{}, Secret: app.WebhookSecret}
+	for _, f := range []string{"github", "gitlab", "gitea", "generic"} {
+		info.URLs[f] = base + "/hooks/" + f + "/" + app.Name
+	}
+	writeJSON(w, http.StatusOK, info)
+	return nil
+}
+
+type setAppRequest struct {
+	Repo    *string   `json:"repo"`
+	Branch  *string   `json:"branch"`
+	Poll    *string   `json:"poll"`
+	Domains *[]string `json:"domains"`
+}
+
+// setApp changes where an app's code comes from and its domains.
+func (a *API) setApp(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	app, err := a.app(r, u)
+	if err != nil {
+		return err
+	}
+	var req setAppRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	src := app.Source
+	if req.Repo != nil {
+		src.Repo = strings.TrimSpace(*req.Repo)
+		if src.Repo != "" && !validRepo(src.Repo) {
+			return fmt.Errorf("repo %q: want an https://, http://, ssh://, git@host:path or file:// URL: %w", src.Repo, errBadRequest)
+		}
+	}
+	if req.Branch != nil {
+		if b := strings.TrimSpace(*req.Branch); b == "" || strings.ContainsAny(b, " ~^:?*[\\") || strings.HasPrefix(b, "-") {
+			return fmt.Errorf("branch %q is not a branch name: %w", *req.Branch, errBadRequest)
+		}
+		src.Branch = strings.TrimSpace(*req.Branch)
+	}
+	if req.Poll != nil {
+		d := time.Duration(0)
+		if *req.Poll != "" && *req.Poll != "0" && *req.Poll != "off" {
+			if d, err = time.ParseDuration(*req.Poll); err != nil || d < 5*time.Second {
+				return fmt.Errorf("poll %q: want a duration of at least 5s, or off: %w", *req.Poll, errBadRequest)
+			}
+		}
+		src.Poll = d
+	}
+	if src.Poll > 0 && src.Repo == "" {
+		return fmt.Errorf("polling needs a repo: %w", errBadRequest)
+	}
+	if err := a.Store.SetAppSource(r.Context(), app.ID, src); err != nil {
+		return err
+	}
+	if req.Domains != nil {
+		domains, err := cleanDomains(*req.Domains)
+		if err != nil {
+			return err
+		}
+		if err := a.Store.SetAppDomains(r.Context(), app.Name, domains); err != nil {
+			return err
+		}
+		if err := a.Engine.SyncRoutes(r.Context()); err != nil {
+			return err
+		}
+	}
+	app, err = a.Store.App(r.Context(), app.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a.appView(app))
+	return nil
+}
+
+func validRepo(u string) bool {
+	for _, p := range []string{"https://", "http://", "ssh://", "git://", "file:///"} {
+		if strings.HasPrefix(u, p) {
+			return true
+		}
+	}
+	return strings.Contains(u, "@") && strings.Contains(u, ":")
+}
+

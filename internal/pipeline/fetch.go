@@ -1,0 +1,111 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/archive"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// fetchTimeout bounds one fetch of a repository.
+const fetchTimeout = 5 * time.Minute
+
+// fetch gets the run's commit (or the head of its ref) from its repository
+// into a scratch folder of its own, as the plain files of that commit (no
+// .git), and returns the folder, the commit and git's output.
+func (p *Pipeline) fetch(ctx context.Context, run *store.Run) (dir, commit, log string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	if dir, err = p.scratch(run); err != nil {
+		return "", "", "", err
+	}
+	repoDir := dir + ".git"
+	defer os.RemoveAll(repoDir)
+	var out bytes.Buffer
+	git := func(args ...string) error {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+		fmt.Fprintf(&out, "$ git %s\n", strings.Join(redact(args), " "))
+		return cmd.Run()
+	}
+	want := run.Commit
+	if want == "" {
+		want = run.Ref
+	}
+	if want == "" {
+		return dir, "", out.String(), fmt.Errorf("run #%d names no commit or ref", run.Number)
+	}
+	if err := git("init", "-q", "--bare", repoDir); err != nil {
+		return dir, "", out.String(), fmt.Errorf("git init: %w", err)
+	}
+	if err := git("-C", repoDir, "fetch", "-q", "--depth=1", "--no-tags", run.Repo, want); err != nil {
+		return dir, "", out.String(), fmt.Errorf("git fetch %s from %s failed: %s", want, redactURL(run.Repo), lastLine(out.String()))
+	}
+	sha, err := exec.CommandContext(ctx, "git", "-C", repoDir, "rev-parse", "FETCH_HEAD").Output()
+	if err != nil {
+		return dir, "", out.String(), fmt.Errorf("git rev-parse: %w", err)
+	}
+	commit = strings.TrimSpace(string(sha))
+	arch := exec.CommandContext(ctx, "git", "-C", repoDir, "archive", "--format=tar.gz", commit)
+	var tgz bytes.Buffer
+	arch.Stdout, arch.Stderr = &tgz, &out
+	if err := arch.Run(); err != nil {
+		return dir, commit, out.String(), fmt.Errorf("git archive %s: %w", commit, err)
+	}
+	if err := archive.Extract(&tgz, dir, archive.DefaultLimits()); err != nil {
+		return dir, commit, out.String(), fmt.Errorf("unpack %s: %w", commit, err)
+	}
+	fmt.Fprintf(&out, "fetched %s from %s\n", commit, redactURL(run.Repo))
+	return dir, commit, out.String(), nil
+}
+
+// redact hides credentials in URLs among git's arguments.
+func redact(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = redactURL(a)
+	}
+	return out
+}
+
+// redactURL replaces the user info of a URL with "***".
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 && !strings.Contains(rest[:at], "/") {
+		return scheme + "://***@" + rest[at+1:]
+	}
+	return u
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// lsRemote returns the commit that ref points to in repo.
+func lsRemote(ctx context.Context, repo, ref string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "ls-remote", repo, ref)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("git ls-remote %s: %w", redactURL(repo), err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if sha, name, ok := strings.Cut(line, "\t"); ok && name == ref {
+			return sha, nil
+		}
+	}
+	return "", fmt.Errorf("%s has no %s", redactURL(repo), ref)
+}

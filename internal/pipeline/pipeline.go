@@ -1,0 +1,282 @@
+// Package pipeline turns every way code comes in (git push, a forge
+// webhook, polling a repository, an upload, the CLI) into numbered runs of
+// one pipeline: fetch → build → push → deploy → verify. A run is recorded
+// before it acts; one run per app goes at a time, and a newer commit
+// supersedes a run still queued.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/rollout"
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// Config wires a Pipeline.
+type Config struct {
+	Store   *store.Store
+	Engine  *rollout.Engine
+	Logger  *slog.Logger
+	DataDir string // fetched sources go to DATA/tmp
+	// Tick is how often queued runs and polled repositories are looked at
+	// (default 1s).
+	Tick time.Duration
+}
+
+// Pipeline runs and tracks the pipeline runs of every app.
+type Pipeline struct {
+	Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	cancels  map[int64]context.CancelFunc // run id → cancels its fetch
+	lastSeen map[int64]string             // app id → the last commit polling saw
+	polled   map[int64]time.Time          // app id → when it was last polled
+}
+
+// New starts a Pipeline: it resumes runs left unfinished by a restart and
+// looks at queued runs and polled repositories every tick. Close stops it.
+func New(cfg Config) *Pipeline {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Pipeline{Config: cfg, ctx: ctx, cancel: cancel, cancels: map[int64]context.CancelFunc{},
+		lastSeen: map[int64]string{}, polled: map[int64]time.Time{}}
+	p.resume()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.loop()
+	}()
+	return p
+}
+
+// Close stops the pipeline's goroutines; runs in flight stay recorded and
+// are resumed by the next New.
+func (p *Pipeline) Close() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// Request is a run to make from a repository's commit.
+type Request struct {
+	App       *store.App
+	Trigger   string // webhook, poll
+	Repo      string // where to fetch from
+	Ref       string // e.g. refs/heads/main
+	Commit    string // the commit to deploy; "" for the head of Ref
+	StartedBy string
+}
+
+// Enqueue records a queued run, superseding older queued runs of the app,
+// and starts it as soon as the app is free.
+func (p *Pipeline) Enqueue(ctx context.Context, req Request) (*store.Run, error) {
+	if req.Repo == "" {
+		return nil, fmt.Errorf("app %s has no repository to fetch from (nonstop apps set %s --repo URL): %w", req.App.Name, req.App.Name, rollout.ErrInvalid)
+	}
+	run, err := p.Store.CreateRun(ctx, store.Run{AppID: req.App.ID, Trigger: req.Trigger, Commit: req.Commit, Ref: req.Ref, Repo: req.Repo, StartedBy: req.StartedBy})
+	if err != nil {
+		return nil, err
+	}
+	p.kick(req.App.ID)
+	return run, nil
+}
+
+// Track records a run for a deploy started directly (an upload, the CLI, a
+// git push), whose source is already here, and follows its rollout.
+func (p *Pipeline) Track(ctx context.Context, app *store.App, trigger, commit, by string, ro *store.Rollout) (*store.Run, error) {
+	run, err := p.Store.CreateRun(ctx, store.Run{AppID: app.ID, Trigger: trigger, Commit: commit, StartedBy: by})
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Store.StartRun(ctx, run.ID); err != nil {
+		p.Store.FinishRun(ctx, run.ID, store.RunFailed, err.Error())
+		return nil, err
+	}
+	p.Store.FetchedRun(ctx, run.ID, commit, "source uploaded by "+by)
+	p.Store.SetRunRollout(ctx, run.ID, ro.ID)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.follow(p.ctx, run, ro.ID)
+	}()
+	return p.Store.Run(ctx, app.ID, run.Number)
+}
+
+// Cancel cancels a queued run, or stops a running one: its fetch, its
+// build, or its rollout, which then rolls back.
+func (p *Pipeline) Cancel(ctx context.Context, app *store.App, number int, by string) (*store.Run, error) {
+	run, err := p.Store.Run(ctx, app.ID, number)
+	if err != nil {
+		return nil, err
+	}
+	why := "cancelled by " + by
+	switch {
+	case run.State.Terminal():
+		return nil, fmt.Errorf("run #%d is already %s: %w", number, run.State, rollout.ErrInvalid)
+	case run.State == store.RunQueued:
+		p.Store.FinishRun(ctx, run.ID, store.RunCancelled, why)
+	case run.RolloutID != 0:
+		p.Engine.Abort(run.RolloutID, why)
+		p.Store.FinishRun(ctx, run.ID, store.RunCancelled, why)
+	default:
+		p.mu.Lock()
+		if cancel := p.cancels[run.ID]; cancel != nil {
+			cancel()
+		}
+		p.mu.Unlock()
+		p.Store.FinishRun(ctx, run.ID, store.RunCancelled, why)
+	}
+	return p.Store.Run(ctx, app.ID, number)
+}
+
+// kick starts the app's queued run when nothing of the app is running.
+func (p *Pipeline) kick(appID int64) {
+	next, err := p.Store.NextQueuedRun(p.ctx, appID)
+	if err != nil || next == nil {
+		return
+	}
+	if err := p.Store.StartRun(p.ctx, next.ID); err != nil {
+		return // another run goes on; the next tick looks again
+	}
+	ctx, cancel := context.WithCancel(p.ctx)
+	p.mu.Lock()
+	p.cancels[next.ID] = cancel
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer func() {
+			p.mu.Lock()
+			delete(p.cancels, next.ID)
+			p.mu.Unlock()
+			cancel()
+		}()
+		p.execute(ctx, next)
+	}()
+}
+
+// execute fetches a run's commit, deploys it and follows the rollout.
+func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
+	app, err := p.Store.AppByID(ctx, run.AppID)
+	if err != nil {
+		p.Store.FinishRun(context.WithoutCancel(ctx), run.ID, store.RunFailed, err.Error())
+		return
+	}
+	dir, commit, log, err := p.fetch(ctx, run)
+	p.Store.FetchedRun(context.WithoutCancel(ctx), run.ID, commit, log)
+	if err != nil {
+		os.RemoveAll(dir)
+		p.Store.FinishRun(context.WithoutCancel(ctx), run.ID, store.RunFailed, "fetch: "+err.Error())
+		return
+	}
+	sp, err := spec.Load(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		p.Store.FinishRun(ctx, run.ID, store.RunFailed, err.Error())
+		return
+	}
+	req := rollout.DeployRequest{App: app, Dir: dir, Spec: sp, Source: fmt.Sprintf("%s %.12s", run.Trigger, commit), GitSHA: commit, CreatedBy: run.StartedBy}
+	var ro *store.Rollout
+	for {
+		// Another rollout of the app (a scale, a rollback) may be going on:
+		// wait for it rather than fail.
+		app, _ = p.Store.AppByID(ctx, run.AppID)
+		req.App = app
+		if ro, err = p.Engine.Deploy(ctx, req); !errors.Is(err, store.ErrConflict) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			os.RemoveAll(dir)
+			return
+		case <-time.After(p.Tick):
+		}
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		p.Store.FinishRun(ctx, run.ID, store.RunFailed, err.Error())
+		return
+	}
+	p.Store.SetRunRollout(ctx, run.ID, ro.ID)
+	p.follow(p.ctx, run, ro.ID)
+}
+
+// follow waits for a run's rollout to end and records how the run ended.
+func (p *Pipeline) follow(ctx context.Context, run *store.Run, rolloutID int64) {
+	ro, err := p.Engine.Wait(ctx, rolloutID)
+	if err != nil {
+		return // nonstop is stopping: resumed at the next start
+	}
+	state := store.RunSucceeded
+	if ro.State != store.RolloutDone {
+		state = store.RunFailed
+	}
+	p.Store.FinishRun(context.WithoutCancel(ctx), run.ID, state, ro.Reason)
+	p.kick(run.AppID)
+}
+
+// resume picks up the runs a restart left: running ones with a rollout are
+// followed again, running ones without are queued afresh.
+func (p *Pipeline) resume() {
+	runs, err := p.Store.UnfinishedRuns(p.ctx)
+	if err != nil {
+		p.Logger.Error("resume runs", "err", err)
+		return
+	}
+	for _, run := range runs {
+		switch {
+		case run.State == store.RunRunning && run.RolloutID != 0:
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				p.follow(p.ctx, run, run.RolloutID)
+			}()
+		case run.State == store.RunRunning:
+			p.Store.FinishRun(p.ctx, run.ID, store.RunFailed, "interrupted by a restart of nonstop before its deploy started")
+		}
+	}
+}
+
+// loop starts queued runs whose app became free and polls repositories.
+func (p *Pipeline) loop() {
+	t := time.NewTicker(p.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+		}
+		apps, err := p.Store.Apps(p.ctx)
+		if err != nil {
+			continue
+		}
+		for _, app := range apps {
+			p.kick(app.ID)
+			p.poll(app)
+		}
+	}
+}
+
+func (p *Pipeline) scratch(run *store.Run) (string, error) {
+	base := filepath.Join(p.DataDir, "tmp")
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(base, fmt.Sprintf("run-%s-%d-", run.App, run.Number))
+}
