@@ -92,7 +92,9 @@ func (e *Engine) runDeploy(ctx context.Context, r *store.Rollout, req DeployRequ
 		return
 	}
 	env := releaseEnv(req.Spec, req.App.Env)
-	image, err := e.build(ctx, r, b, req.App.Name, req.GitSHA, req.Spec, env)
+	image, err := e.withBuildSlot(ctx, r, func() (string, error) {
+		return e.build(ctx, r, b, req.App.Name, req.GitSHA, req.Spec, env)
+	})
 	if why := e.abortedWhy(r.ID); why != "" && err != nil {
 		err = errors.New(why)
 	}
@@ -191,4 +193,21 @@ func releaseEnv(sp *spec.Spec, appEnv map[string]string) map[string]string {
 	maps.Copy(env, sp.Env)
 	maps.Copy(env, appEnv)
 	return env
+}
+
+// withBuildSlot runs build when one of the engine's build workers is free,
+// so that builds never take more than their share of the machine.
+func (e *Engine) withBuildSlot(ctx context.Context, r *store.Rollout, build func() (string, error)) (string, error) {
+	select {
+	case e.buildSlots <- struct{}{}:
+	default:
+		e.event(r, "log", fmt.Sprintf("waiting for a build worker (%d builds are running)", cap(e.buildSlots)), nil)
+		select {
+		case e.buildSlots <- struct{}{}:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	defer func() { <-e.buildSlots }()
+	return build()
 }

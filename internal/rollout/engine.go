@@ -35,6 +35,9 @@ type Config struct {
 	Now func() time.Time
 	// Images builds container images; nil: the docker runtime is off.
 	Images Images
+	// BuildWorkers is how many builds run at once, all apps together
+	// (default 2); more wait their turn, in state building.
+	BuildWorkers int
 }
 
 // Engine runs rollouts, one at a time per app.
@@ -48,6 +51,8 @@ type Engine struct {
 	running map[int64]context.CancelFunc // rollout id → its cancel
 	aborted map[int64]string             // rollout id → why it was aborted
 	appLock map[int64]*sync.Mutex        // app id → serialises route and instance changes
+
+	buildSlots chan struct{} // one token per build running: the worker pool's limit
 }
 
 // New returns an Engine; Close stops the rollouts it runs.
@@ -61,8 +66,12 @@ func New(cfg Config) *Engine {
 	if cfg.DomainSuffix == "" {
 		cfg.DomainSuffix = "localhost"
 	}
+	if cfg.BuildWorkers <= 0 {
+		cfg.BuildWorkers = 2
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, appLock: map[int64]*sync.Mutex{}}
+	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, appLock: map[int64]*sync.Mutex{},
+		buildSlots: make(chan struct{}, cfg.BuildWorkers)}
 }
 
 // Close stops running rollouts where they stand (their state stays recorded,

@@ -48,6 +48,8 @@ type Config struct {
 	Version      string
 	// Containers is how to reach Docker Engine and the registry.
 	Containers ContainerConfig
+	// BuildWorkers is how many builds run at once (default 2).
+	BuildWorkers int
 	// Ready, when set, is called once the API is serving.
 	Ready func(apiURL string)
 }
@@ -147,7 +149,7 @@ func Run(ctx context.Context, cfg Config) error {
 	rt := runtime.NewMulti(procRT, contRT)
 	defer rt.Close()
 
-	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs})
+	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers})
 	defer engine.Close()
 
 	ln, err := net.Listen("tcp", cfg.APIAddr)

@@ -1,0 +1,69 @@
+package rollout_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/rollout"
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// Builds of several apps share a pool of workers: with one worker, two
+// builds run one after the other, and the second says it waits.
+func TestBuildWorkers_LimitHowManyBuildsRunAtOnce(t *testing.T) {
+	r := newRig(t)
+	r.eng.Close()
+	r.eng = rollout.New(rollout.Config{Store: r.st, Runtime: r.rt, Proxy: r.px, DataDir: r.data, BuildWorkers: 1})
+	marks := filepath.Join(r.data, "marks")
+	var ros []*store.Rollout
+	for _, name := range []string{"one", "two"} {
+		r.createApp(name)
+		dir, _ := r.source(name, release{Version: 1})
+		yaml := release{Version: 1}.yaml(name) + "build: echo start $(date +%s%N) >> " + marks + " && sleep 1 && echo end $(date +%s%N) >> " + marks + "\n"
+		if err := os.WriteFile(filepath.Join(dir, spec.FileName), []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sp, err := spec.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app(name), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ros = append(ros, ro)
+	}
+	for _, ro := range ros {
+		if got := r.wait(ro.ID); got.State != store.RolloutDone {
+			t.Fatalf("rollout #%d: %s %s", got.ID, got.State, got.Reason)
+		}
+	}
+	b, _ := os.ReadFile(marks)
+	lines := strings.Fields(string(b))
+	// start T end T start T end T: the second build started after the first ended.
+	if len(lines) != 8 || lines[0] != "start" || lines[2] != "end" || lines[4] != "start" {
+		t.Fatalf("builds overlapped or did not run:\n%s", b)
+	}
+	end1, _ := strconv.ParseInt(lines[3], 10, 64)
+	start2, _ := strconv.ParseInt(lines[5], 10, 64)
+	if start2 < end1 {
+		t.Fatalf("the second build started %s before the first ended", time.Duration(end1-start2))
+	}
+	waited := false
+	for _, ro := range ros {
+		for _, e := range r.events(ro.ID) {
+			if strings.Contains(e.Message, "waiting for a build worker") {
+				waited = true
+			}
+		}
+	}
+	if !waited {
+		t.Error("no build said it waited for a worker")
+	}
+}
