@@ -49,9 +49,9 @@ func (g *gitRepo) git(dir string, args ...string) string {
 
 // commit writes the hello app at a version, commits and pushes it; it
 // returns the commit.
-func (g *gitRepo) commit(version string) string {
+func (g *gitRepo) commit(version string, env ...string) string {
 	g.t.Helper()
-	if err := os.WriteFile(filepath.Join(g.work, "nonstop.yaml"), []byte(helloSpec(version, "20s")), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(g.work, "nonstop.yaml"), []byte(helloSpec(version, "30s", env...)), 0o644); err != nil {
 		g.t.Fatal(err)
 	}
 	g.git(g.work, "add", ".")
