@@ -37,6 +37,7 @@ func newServerCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&cfg.BuildWorkers, "build-workers", 2, "builds that run at once, all apps together")
+	cmd.Flags().StringSliceVar(&cfg.BuildLabels, "build-labels", nil, "labels this machine's build workers offer besides local, OS, architecture and docker (apps pick with build_labels)")
 	cmd.Flags().StringVar(&cfg.Containers.DockerHost, "docker-host", "", "Docker Engine (or Podman) API address, e.g. unix:///run/podman/podman.sock (default $DOCKER_HOST or the standard socket)")
 	cmd.Flags().BoolVar(&cfg.Containers.Required, "require-docker", false, "fail to start when Docker Engine does not answer (default: run without the docker runtime)")
 	cmd.Flags().StringVar(&cfg.Containers.Registry.Host, "registry", "", "push built images to HOST[:PORT][/PREFIX] (default: keep them on this Engine)")

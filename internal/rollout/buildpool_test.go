@@ -2,6 +2,7 @@ package rollout_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -65,5 +66,39 @@ func TestBuildWorkers_LimitHowManyBuildsRunAtOnce(t *testing.T) {
 	}
 	if !waited {
 		t.Error("no build said it waited for a worker")
+	}
+}
+
+// An app's build_labels pick the build worker: a build that asks for a label
+// no worker here has is refused before anything is recorded.
+func TestBuildLabels_ABuildNeedingALabelNoWorkerHasIsRefused(t *testing.T) {
+	r := newRig(t)
+	r.eng.Close()
+	r.eng = rollout.New(rollout.Config{Store: r.st, Runtime: r.rt, Proxy: r.px, DataDir: r.data, BuildLabels: []string{"local", "linux", "amd64"}})
+	r.createApp("gpu")
+	for labels, ok := range map[string]bool{"[gpu]": false, "[local, linux]": true} {
+		dir, _ := r.source("gpu", release{Version: 1})
+		yaml := release{Version: 1}.yaml("gpu") + "build_labels: " + labels + "\n"
+		os.WriteFile(filepath.Join(dir, spec.FileName), []byte(yaml), 0o644)
+		sp, err := spec.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app("gpu"), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
+		if !ok {
+			if !errors.Is(err, rollout.ErrInvalid) || !strings.Contains(err.Error(), `label "gpu"`) {
+				t.Fatalf("build_labels %s: %v", labels, err)
+			}
+			if rs, _ := r.st.Rollouts(context.Background(), r.app("gpu").ID, 10); len(rs) != 0 {
+				t.Fatalf("a refused build recorded a rollout: %+v", rs)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("build_labels %s: %v", labels, err)
+		}
+		if got := r.wait(ro.ID); got.State != store.RolloutDone {
+			t.Fatalf("build_labels %s: %s %s", labels, got.State, got.Reason)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -38,6 +39,9 @@ type DeployRequest struct {
 // release, rolling replacement. The returned rollout can be watched.
 func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout, error) {
 	if err := e.supported(req.Spec); err != nil {
+		return nil, err
+	}
+	if err := e.canBuild(req.Spec); err != nil {
 		return nil, err
 	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{
@@ -210,4 +214,15 @@ func (e *Engine) withBuildSlot(ctx context.Context, r *store.Rollout, build func
 	}
 	defer func() { <-e.buildSlots }()
 	return build()
+}
+
+// canBuild checks that this server's build workers have every label the
+// app's build asks for.
+func (e *Engine) canBuild(sp *spec.Spec) error {
+	for _, want := range sp.BuildLabels {
+		if !slices.Contains(e.BuildLabels, want) {
+			return fmt.Errorf("build_labels: no build worker here has the label %q (this server's have %v; see nonstop server --build-labels): %w", want, e.BuildLabels, ErrInvalid)
+		}
+	}
+	return nil
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// BuildWorkers is how many builds run at once, all apps together
 	// (default 2); more wait their turn, in state building.
 	BuildWorkers int
+	// BuildLabels are what this server's build workers offer; an app's
+	// build_labels must all be among them.
+	BuildLabels []string
 }
 
 // Engine runs rollouts, one at a time per app.

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/api"
@@ -50,6 +51,9 @@ type Config struct {
 	Containers ContainerConfig
 	// BuildWorkers is how many builds run at once (default 2).
 	BuildWorkers int
+	// BuildLabels are added to the labels of this server's build workers
+	// (local, linux, the CPU architecture, and docker when the Engine answers).
+	BuildLabels []string
 	// Ready, when set, is called once the API is serving.
 	Ready func(apiURL string)
 }
@@ -149,7 +153,8 @@ func Run(ctx context.Context, cfg Config) error {
 	rt := runtime.NewMulti(procRT, contRT)
 	defer rt.Close()
 
-	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers})
+	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers,
+		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil)})
 	defer engine.Close()
 
 	ln, err := net.Listen("tcp", cfg.APIAddr)
@@ -236,3 +241,12 @@ func bootstrapAdmin(ctx context.Context, st *store.Store, cfg Config) error {
 }
 
 var errProxyDown = errors.New("proxy is not answering")
+
+// buildLabels are the labels of this server's build workers.
+func buildLabels(extra []string, docker bool) []string {
+	labels := []string{"local", goruntime.GOOS, goruntime.GOARCH}
+	if docker {
+		labels = append(labels, "docker")
+	}
+	return append(labels, extra...)
+}

@@ -186,6 +186,27 @@ func (d *decoder) env(p *map[string]string) func(string, *yaml.Node) {
 	}
 }
 
+// strings decodes a list of strings.
+func (d *decoder) strings(p *[]string) func(string, *yaml.Node) {
+	return func(path string, n *yaml.Node) {
+		n = resolve(n)
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.fail(n, path, "must be a list ([a, b]), got %s", describe(n))
+			return
+		}
+		out := make([]string, 0, len(n.Content))
+		for i, item := range n.Content {
+			if v, ok := d.scalar(fmt.Sprintf("%s[%d]", path, i), item, "a string", false); ok {
+				out = append(out, v)
+			}
+		}
+		*p = out
+	}
+}
+
 // steps decodes the list of canary steps.
 func (d *decoder) steps(p *[]CanaryStep) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {

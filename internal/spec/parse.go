@@ -50,6 +50,7 @@ func (d *decoder) specFields(s *Spec) []field {
 		{"name", d.str(&s.Name)},
 		{"runtime", d.str((*string)(&s.Runtime))},
 		{"build", d.str(&s.Build)},
+		{"build_labels", d.strings(&s.BuildLabels)},
 		{"run", d.str(&s.Run)},
 		{"port", d.integer(&s.Port, "a whole number from 0 to 65535")},
 		{"instances", d.integer(&s.Instances, "a whole number >= 1")},

@@ -120,7 +120,7 @@ func TestParse_UnknownKeyNamesKeyAndLine(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"top level", "name: hello\nrun: ./app\n\n\n\n\nhelth:\n  path: /\n",
-			`nonstop.yaml:7: unknown key "helth" (known: name, runtime, build, run, port, instances, health, deploy, env)`},
+			`nonstop.yaml:7: unknown key "helth" (known: name, runtime, build, build_labels, run, port, instances, health, deploy, env)`},
 		{"in health", "health:\n  pth: /\n",
 			`nonstop.yaml:2: health: unknown key "pth" (known: path, interval, timeout, start_timeout, healthy_threshold, unhealthy_threshold)`},
 		{"in a canary step", "deploy:\n  canary:\n    steps:\n      - weight: 10\n        wait: 1s\n",
@@ -188,7 +188,7 @@ func TestParse_TopLevelMustBeMapping(t *testing.T) {
 func TestParse_ReportsEveryErrorInOrder(t *testing.T) {
 	_, err := Parse([]byte("instances: two\nhelth: {}\nhealth:\n  timeout: soon\n"))
 	want := `nonstop.yaml:1: instances: must be a whole number >= 1, got "two"
-nonstop.yaml:2: unknown key "helth" (known: name, runtime, build, run, port, instances, health, deploy, env)
+nonstop.yaml:2: unknown key "helth" (known: name, runtime, build, build_labels, run, port, instances, health, deploy, env)
 nonstop.yaml:4: health.timeout: invalid duration "soon" (use e.g. 1s, 500ms)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("Parse error:\n%v\nwant:\n%s", err, want)
@@ -252,5 +252,21 @@ func assertParseError(t *testing.T, yaml, want string) {
 	}
 	if err.Error() != want {
 		t.Errorf("Parse(%q) error:\n got %s\nwant %s", yaml, err, want)
+	}
+}
+
+func TestParse_BuildLabelsAreAListOfLabels(t *testing.T) {
+	s, err := Parse([]byte("build_labels: [docker, arm64]\n"))
+	if err != nil || len(s.BuildLabels) != 2 || s.BuildLabels[1] != "arm64" {
+		t.Fatalf("got %+v, %v", s, err)
+	}
+	_, err = Parse([]byte("build_labels: docker\n"))
+	if err == nil || !strings.Contains(err.Error(), "nonstop.yaml:1: build_labels: must be a list") {
+		t.Fatalf("a label that is not a list: %v", err)
+	}
+	s, _ = Parse([]byte("run: ./app\nbuild_labels: [\"no spaces\"]\n"))
+	s.ApplyDefaults(false)
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "build_labels[0]") {
+		t.Fatalf("a bad label: %v", err)
 	}
 }

@@ -27,15 +27,18 @@ const (
 
 // Spec is a parsed, defaulted and validated nonstop.yaml.
 type Spec struct {
-	Name      string            `yaml:"name" json:"name,omitempty"`
-	Runtime   Runtime           `yaml:"runtime" json:"runtime"`
-	Build     string            `yaml:"build" json:"build,omitempty"`
-	Run       string            `yaml:"run" json:"run,omitempty"`
-	Port      int               `yaml:"port" json:"port,omitempty"`
-	Instances int               `yaml:"instances" json:"instances"`
-	Health    Health            `yaml:"health" json:"health"`
-	Deploy    Deploy            `yaml:"deploy" json:"deploy"`
-	Env       map[string]string `yaml:"env" json:"env,omitempty"`
+	Name    string  `yaml:"name" json:"name,omitempty"`
+	Runtime Runtime `yaml:"runtime" json:"runtime"`
+	Build   string  `yaml:"build" json:"build,omitempty"`
+	// BuildLabels select the build worker that builds the app: one whose
+	// labels include them all (e.g. [docker], [arm64]).
+	BuildLabels []string          `yaml:"build_labels" json:"build_labels,omitempty"`
+	Run         string            `yaml:"run" json:"run,omitempty"`
+	Port        int               `yaml:"port" json:"port,omitempty"`
+	Instances   int               `yaml:"instances" json:"instances"`
+	Health      Health            `yaml:"health" json:"health"`
+	Deploy      Deploy            `yaml:"deploy" json:"deploy"`
+	Env         map[string]string `yaml:"env" json:"env,omitempty"`
 
 	// lines maps the key paths that Parse found ("deploy.max_surge") to
 	// their line in nonstop.yaml. It tells an explicit 0 from a missing

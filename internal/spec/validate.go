@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -82,6 +83,11 @@ func (v *validator) app() {
 	}
 	if s.Instances < 1 || s.Instances > 100 {
 		v.fail("instances", "must be from 1 to 100, got %d", s.Instances)
+	}
+	for i, l := range s.BuildLabels {
+		if !labelRE.MatchString(l) {
+			v.fail(fmt.Sprintf("build_labels[%d]", i), "%q: want letters, digits, '-', '_' or '.', up to 63", l)
+		}
 	}
 }
 
@@ -185,3 +191,5 @@ func validEnvName(k string) bool {
 	}
 	return true
 }
+
+var labelRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
