@@ -62,7 +62,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(
 		newServerCmd(), newProxyCmd(), newShutdownCmd(), newDemoCmd(),
 		newAppsCmd(), newDeployCmd(), newStatusCmd(), newReleasesCmd(), newLogsCmd(),
-		newRollbackCmd(), newScaleCmd(), newStopCmd(), newStartCmd(), newHoldCmd(), newUnholdCmd(), newEnvCmd(), newLoginCmd(), newRunsCmd(),
+		newRollbackCmd(), newScaleCmd(), newStopCmd(), newStartCmd(), newHoldCmd(), newUnholdCmd(), newEnvCmd(), newLoginCmd(), newRunsCmd(), newPromoteCmd(), newPauseCmd(), newResumeCmd(), newAbortCmd(),
 		newGitHookCmd(), // hidden: run by the pre-receive hook of an app's repository
 	)
 	return root

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
@@ -24,13 +25,20 @@ func main() {
 	if ms, _ := strconv.Atoi(os.Getenv("STARTUP_DELAY_MS")); ms > 0 {
 		time.Sleep(time.Duration(ms) * time.Millisecond) // a slow start, e.g. warming a cache
 	}
+	started := time.Now()
+	failPercent, _ := strconv.Atoi(os.Getenv("FAIL_PERCENT"))          // a regression: that share of requests fails
+	unhealthyAfter, _ := strconv.Atoi(os.Getenv("UNHEALTHY_AFTER_MS")) // a heartbeat that stops
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Version", version)
+		if failPercent > 0 && rand.IntN(100) < failPercent {
+			http.Error(w, "injected failure from v"+version, http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprintf(w, "%s from v%s\n", envOr("GREETING", "hello"), version)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if os.Getenv("UNHEALTHY") != "" {
+		if os.Getenv("UNHEALTHY") != "" || unhealthyAfter > 0 && time.Since(started) > time.Duration(unhealthyAfter)*time.Millisecond {
 			http.Error(w, "unhealthy: UNHEALTHY is set", http.StatusInternalServerError)
 			return
 		}

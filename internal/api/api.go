@@ -87,6 +87,11 @@ func (a *API) routes() {
 	a.handle("POST /api/v1/apps/{app}/unhold", a.unhold)
 	a.handle("GET /api/v1/apps/{app}/env", a.getEnv)
 	a.handle("POST /api/v1/apps/{app}/env", a.setEnv)
+	// Canary steps.
+	a.handle("POST /api/v1/apps/{app}/promote", a.promote)
+	a.handle("POST /api/v1/apps/{app}/pause", a.pauseRollout)
+	a.handle("POST /api/v1/apps/{app}/resume", a.resumeRollout)
+	a.handle("POST /api/v1/apps/{app}/abort", a.abort)
 	// Sources and pipeline runs.
 	a.handle("PATCH /api/v1/apps/{app}", a.setApp)
 	a.handle("GET /api/v1/apps/{app}/webhook", a.webhookInfo)

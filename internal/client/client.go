@@ -341,3 +341,14 @@ func (c *Client) Logs(ctx context.Context, app string, tail int, follow bool, w 
 	}
 	return err
 }
+
+// Signal promotes (full: all steps), pauses or resumes the app's canary
+// rollout, or aborts its rollout; name is promote, pause, resume or abort.
+func (c *Client) Signal(ctx context.Context, app, name string, full bool) (*store.Rollout, error) {
+	var in any
+	if full {
+		in = map[string]bool{"full": true}
+	}
+	var out store.Rollout
+	return &out, c.call(ctx, "POST", appPath(app, "/"+name), in, &out)
+}

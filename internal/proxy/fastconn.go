@@ -30,6 +30,8 @@ type fastConn struct {
 	tried    [4]*backend
 	access   accessRecord // reused for each request's access log record
 	active   atomic.Bool  // a request is being served (not waiting for the next)
+	// setBucket is the bucket cookie the current answer sets, -1 for none.
+	setBucket int
 }
 
 func newFastConn(s *FastServer, c net.Conn) *fastConn {

@@ -33,6 +33,8 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 		}
 		e = c.s.p.current(e) // the route may have changed while held
 	}
+	t, setBucket := e.choose(h.forceRelease, h.bucket)
+	c.setBucket = setBucket
 	start := time.Now()
 	isHead := eq(method, "head")
 	idempotent := isIdempotent(method, h)
@@ -42,7 +44,7 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 		if attempt > 0 {
 			e = c.s.p.current(e) // a retry goes to the route as it is now
 		}
-		b := e.pick(tried)
+		b := e.pickFor(t, tried)
 		if b == nil {
 			break
 		}
@@ -90,12 +92,20 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 	return c.page(http.StatusBadGateway, "app "+e.route.App+": the instance did not answer ("+reason(lastErr)+")", "", true)
 }
 
-// current returns the app's route in the table now, or e if it is gone.
+// current returns the app's route in the table now (for a preview host's
+// entry, that of the same preview), or e if it is gone.
 func (p *Proxy) current(e *routeEntry) *routeEntry {
-	if now := p.table.Load().byApp[e.route.App]; now != nil {
-		return now
+	now := p.table.Load().byApp[e.route.App]
+	if now == nil {
+		return e
 	}
-	return e
+	if e.preview {
+		if pe := now.previews[e.previewRelease]; pe != nil {
+			return pe
+		}
+		return e
+	}
+	return now
 }
 
 func isIdempotent(method []byte, h *head) bool {
@@ -216,7 +226,8 @@ func (c *fastConn) writeRequestHead(u *upstream, method, target []byte) {
 }
 
 // writeResponseHead writes the backend's status line and headers to the
-// client, without hop-by-hop headers, with the request's id.
+// client, without hop-by-hop headers, with the request's id and, on the
+// final answer to a new client of a split route, its bucket cookie.
 func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
 	w, h := c.bw, &c.resp
 	w.WriteString("HTTP/1.1 ")
@@ -229,6 +240,9 @@ func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
 		}
 		w.Write(h.raw[f.ns:f.ve])
 		w.WriteString("\r\n")
+	}
+	if c.setBucket >= 0 && h.status >= 200 {
+		writeBucketCookie(w, c.setBucket)
 	}
 	w.WriteString("X-Request-ID: ")
 	w.Write(c.id)

@@ -36,6 +36,8 @@ type head struct {
 	unusual       bool // something the fast path does not handle
 	host          [2]int
 	requestID     [2]int
+	bucket        int // from the nonstop_bucket cookie; -1: none
+	forceRelease  int // from X-Nonstop-Release; -1: none
 }
 
 func (h *head) reset() {
@@ -44,6 +46,7 @@ func (h *head) reset() {
 	h.contentLength = -1
 	h.chunked, h.close, h.unusual = false, false, false
 	h.host, h.requestID = [2]int{}, [2]int{}
+	h.bucket, h.forceRelease = -1, -1
 }
 
 func (h *head) bytes(r [2]int) []byte { return h.raw[r[0]:r[1]] }
@@ -153,6 +156,14 @@ func (h *head) classify(f field) {
 		h.host = [2]int{f.vs, f.ve}
 	case eq(name, "x-request-id"):
 		h.requestID = [2]int{f.vs, f.ve}
+	case eq(name, "cookie"):
+		if h.bucket < 0 {
+			h.bucket = parseBucket(v)
+		}
+	case eq(name, "x-nonstop-release"):
+		if h.forceRelease < 0 {
+			h.forceRelease = parseRelease(v)
+		}
 	}
 
 }

@@ -16,9 +16,25 @@ import (
 //	go test ./internal/proxy -run '^$' -bench FastPath -benchmem
 func BenchmarkFastPath(b *testing.B) {
 	backend := rawBackend(b)
+	benchFastPath(b, Route{App: "bench", Hosts: []string{"bench.localhost"}, Backends: []Backend{{ID: "b", Addr: backend, Release: 1}}},
+		"GET /hello HTTP/1.1\r\nHost: bench.localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+}
+
+// BenchmarkFastPath_SplitReturningClient is the same GET to a route with a
+// canary split, from a client that has its bucket cookie.
+func BenchmarkFastPath_SplitReturningClient(b *testing.B) {
+	stable, canary := rawBackend(b), rawBackend(b)
+	benchFastPath(b, Route{App: "bench", Hosts: []string{"bench.localhost"}, Split: &Split{Release: 2, Weight: 50},
+		Backends: []Backend{{ID: "s", Addr: stable, Release: 1}, {ID: "c", Addr: canary, Release: 2}}},
+		"GET /hello HTTP/1.1\r\nHost: bench.localhost\r\nUser-Agent: bench\r\nAccept: */*\r\nCookie: session=abc; nonstop_bucket=30\r\n\r\n")
+}
+
+// benchFastPath sends request again and again through the fast path to
+// route, over one keep-alive connection.
+func benchFastPath(b *testing.B, route Route, request string) {
 	p := New(Options{})
 	b.Cleanup(func() { p.Close() })
-	if err := p.SetRoute(context.Background(), Route{App: "bench", Hosts: []string{"bench.localhost"}, Backends: []Backend{{ID: "b", Addr: backend, Release: 1}}}); err != nil {
+	if err := p.SetRoute(context.Background(), route); err != nil {
 		b.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -37,7 +53,7 @@ func BenchmarkFastPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	req := []byte("GET /hello HTTP/1.1\r\nHost: bench.localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	req := []byte(request)
 	br := bufio.NewReaderSize(c, 8<<10)
 	b.ReportAllocs()
 	for b.Loop() {

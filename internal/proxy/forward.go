@@ -19,10 +19,12 @@ import (
 // reqState is what a proxied request carries through ReverseProxy to the
 // transport and the error handler.
 type reqState struct {
-	app   string
-	entry *routeEntry // the route the request was matched to
-	id    string      // X-Request-ID
-	body  *replayBody // set by the transport when the request has a body
+	app    string
+	entry  *routeEntry // the route the request was matched to
+	target target      // which of the route's backends it goes to
+	cookie string      // the bucket cookie the answer sets, if any
+	id     string      // X-Request-ID
+	body   *replayBody // set by the transport when the request has a body
 }
 
 type stateKey struct{}
@@ -35,12 +37,7 @@ func stateOf(ctx context.Context) *reqState {
 // entryFor returns the app's current route, so that a retry uses the
 // backends of a route swapped in meanwhile, or the route the request was
 // matched to if the app's route is gone.
-func (p *Proxy) entryFor(st *reqState) *routeEntry {
-	if e := p.table.Load().byApp[st.app]; e != nil {
-		return e
-	}
-	return st.entry
-}
+func (p *Proxy) entryFor(st *reqState) *routeEntry { return p.current(st.entry) }
 
 // ServeHTTP routes r by its Host to the app's backends.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +73,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st := &reqState{app: rt.App, entry: e, id: requestID(r.Header.Get("X-Request-ID"))}
+	var setBucket int
+	st.target, setBucket = e.choose(forcedRelease(r.Header), bucketOf(r.Header))
+	if setBucket >= 0 {
+		st.cookie = bucketCookieValue(setBucket)
+	}
 	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
 
@@ -96,7 +98,11 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 }
 
 func modifyResponse(resp *http.Response) error {
-	resp.Header.Set("X-Request-ID", stateOf(resp.Request.Context()).id)
+	st := stateOf(resp.Request.Context())
+	resp.Header.Set("X-Request-ID", st.id)
+	if st.cookie != "" {
+		resp.Header.Add("Set-Cookie", st.cookie)
+	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		want, got := resp.Request.Header.Get("Upgrade"), resp.Header.Get("Upgrade")
 		if !strings.EqualFold(want, got) {

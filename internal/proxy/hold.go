@@ -112,6 +112,9 @@ func (p *Proxy) syncHolds(t *table) {
 			p.holds[app] = g
 		}
 		e.hold = g
+		for _, pe := range e.previews {
+			pe.hold = g
+		}
 	}
 	for app, g := range p.holds {
 		if e := t.byApp[app]; e == nil || e.route.Hold == nil {

@@ -258,11 +258,16 @@ func (p *Proxy) Routes(ctx context.Context) ([]Route, error) {
 	return out, nil
 }
 
-// cloneRoute copies r's slices, so the caller's later changes do not
+// cloneRoute copies r's slices, map and split, so the caller's later changes do not
 // reach the immutable table.
 func cloneRoute(r Route) Route {
 	r.Hosts = slices.Clone(r.Hosts)
 	r.Backends = slices.Clone(r.Backends)
+	if r.Split != nil {
+		s := *r.Split
+		r.Split = &s
+	}
+	r.Previews = maps.Clone(r.Previews)
 	return r
 }
 

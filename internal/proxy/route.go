@@ -19,6 +19,30 @@ type Route struct {
 	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
 	// Hold, when set, holds new requests until a route without it comes.
 	Hold *Hold `json:"hold,omitempty"`
+	// Split, when set, sends a share of the clients to one release (a
+	// canary) and the others to the other backends; each client keeps its
+	// share in a cookie the proxy sets. Without it, requests go to all the
+	// route's backends.
+	Split *Split `json:"split,omitempty"`
+	// Previews are hosts that serve one release alone (e.g. v7.APP.localhost
+	// for a blue-green preview): host → release. The release's backends are
+	// among Backends; the route's Hosts serve them too unless a Split keeps
+	// them off (Split{Release: N, Weight: 0}).
+	Previews map[string]int `json:"previews,omitempty"`
+}
+
+// Split sends a share of the app's clients to one release: a canary.
+//
+// Each client gets a bucket 0..99, random at its first request and kept in
+// the nonstop_bucket cookie; a client whose bucket is below Weight goes to
+// the canary, the others to the stable backends (those of other releases).
+// So raising the weight only moves clients from stable to canary, and each
+// client sees one version at a time. A request whose group has no healthy
+// backend goes to the other group. The header X-Nonstop-Release: N (or vN)
+// sends a request to release N when the route has a healthy backend of it.
+type Split struct {
+	Release int `json:"release"` // the canary release
+	Weight  int `json:"weight"`  // percent of clients sent to it, 0..100
 }
 
 // Backend is one instance the proxy may send requests to.

@@ -3,7 +3,9 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -24,6 +26,18 @@ type routeEntry struct {
 	backends []*backend
 	next     atomic.Uint64 // round-robin start, for the balancer
 	hold     *holdGate     // set while the route holds requests
+
+	// releases groups the backends by release, for a Split and a forced
+	// release; stable is the backends of the releases other than the
+	// Split's (nil without a Split).
+	releases map[int]*group
+	stable   *group
+	// previews are the entries of the route's preview hosts, by release.
+	previews map[int]*routeEntry
+	// preview is set on a preview host's entry, whose backends are those
+	// of previewRelease alone.
+	preview        bool
+	previewRelease int
 }
 
 var emptyTable = &table{byHost: map[string]*routeEntry{}, byApp: map[string]*routeEntry{}}
@@ -49,16 +63,54 @@ func normalizeHost(host string) string {
 func buildTable(routes map[string]Route, reg registry) *table {
 	t := &table{byHost: map[string]*routeEntry{}, byApp: map[string]*routeEntry{}}
 	for app, r := range routes {
-		e := &routeEntry{route: r, backends: make([]*backend, len(r.Backends))}
-		for i, be := range r.Backends {
-			e.backends[i] = reg[be.Addr]
-		}
+		e := newRouteEntry(r, reg)
 		t.byApp[app] = e
 		for _, h := range r.Hosts {
 			t.byHost[normalizeHost(h)] = e
 		}
+		for h, release := range r.Previews {
+			t.byHost[normalizeHost(h)] = e.previewEntry(release)
+		}
 	}
 	return t
+}
+
+func newRouteEntry(r Route, reg registry) *routeEntry {
+	e := &routeEntry{route: r, backends: make([]*backend, len(r.Backends)), releases: map[int]*group{}}
+	if r.Split != nil {
+		e.stable = &group{}
+	}
+	for i, be := range r.Backends {
+		b := reg[be.Addr]
+		e.backends[i] = b
+		g := e.releases[be.Release]
+		if g == nil {
+			g = &group{}
+			e.releases[be.Release] = g
+		}
+		g.backends = append(g.backends, b)
+		if r.Split != nil && be.Release != r.Split.Release {
+			e.stable.backends = append(e.stable.backends, b)
+		}
+	}
+	return e
+}
+
+// previewEntry returns the entry that serves e's backends of release
+// alone, made once per release.
+func (e *routeEntry) previewEntry(release int) *routeEntry {
+	if pe := e.previews[release]; pe != nil {
+		return pe
+	}
+	pe := &routeEntry{route: e.route, preview: true, previewRelease: release}
+	if g := e.releases[release]; g != nil {
+		pe.backends = g.backends
+	}
+	if e.previews == nil {
+		e.previews = map[int]*routeEntry{}
+	}
+	e.previews[release] = pe
+	return pe
 }
 
 // ErrInvalidRoute is wrapped by SetRoute's errors for a route it refuses.
@@ -82,9 +134,12 @@ func validateRoute(r Route, others map[string]Route) error {
 		for _, h := range o.Hosts {
 			taken[normalizeHost(h)] = app
 		}
+		for h := range o.Previews {
+			taken[normalizeHost(h)] = app
+		}
 	}
 	seenHost := map[string]bool{}
-	for _, h := range r.Hosts {
+	checkHost := func(h string) error {
 		n := normalizeHost(h)
 		if n == "" {
 			return invalid("app %s: empty host", r.App)
@@ -96,6 +151,20 @@ func validateRoute(r Route, others map[string]Route) error {
 		if app, ok := taken[n]; ok {
 			return invalid("app %s: host %s is already served by app %s", r.App, n, app)
 		}
+		return nil
+	}
+	for _, h := range r.Hosts {
+		if err := checkHost(h); err != nil {
+			return err
+		}
+	}
+	for _, h := range slices.Sorted(maps.Keys(r.Previews)) {
+		if err := checkHost(h); err != nil {
+			return err
+		}
+	}
+	if s := r.Split; s != nil && (s.Weight < 0 || s.Weight > 100) {
+		return invalid("app %s: split weight %d is not a percentage (0..100)", r.App, s.Weight)
 	}
 	seenAddr := map[string]bool{}
 	for _, b := range r.Backends {

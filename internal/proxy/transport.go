@@ -70,7 +70,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var tried []*backend
 	var lastErr error
 	for range t.maxAttempts {
-		b := t.p.entryFor(st).pick(tried)
+		b := t.p.entryFor(st).pickFor(st.target, tried)
 		if b == nil {
 			break
 		}

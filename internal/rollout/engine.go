@@ -56,6 +56,8 @@ type Engine struct {
 	appLock map[int64]*sync.Mutex        // app id → serialises route and instance changes
 
 	buildSlots chan struct{} // one token per build running: the worker pool's limit
+	signals    map[int64]chan string // rollout id → promote, pause, resume
+	splits     map[int64]*proxy.Split // app id → the canary split its route carries
 }
 
 // New returns an Engine; Close stops the rollouts it runs.
@@ -74,7 +76,7 @@ func New(cfg Config) *Engine {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, appLock: map[int64]*sync.Mutex{},
-		buildSlots: make(chan struct{}, cfg.BuildWorkers)}
+		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{}, splits: map[int64]*proxy.Split{}}
 }
 
 // Close stops running rollouts where they stand (their state stays recorded,

@@ -28,7 +28,7 @@ func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 	if err != nil {
 		return err
 	}
-	route := proxy.Route{App: app.Name, Hosts: e.Hosts(app), Maintenance: app.State == store.AppStopped}
+	route := proxy.Route{App: app.Name, Hosts: e.Hosts(app), Maintenance: app.State == store.AppStopped, Split: e.splitOf(appID)}
 	if app.Hold != nil {
 		route.Hold = &proxy.Hold{MaxWait: app.Hold.MaxWait, MaxQueue: app.Hold.MaxQueue}
 	}

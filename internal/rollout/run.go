@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -81,8 +82,19 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 			return err
 		}
 	}
+	if r.Strategy == string(spec.StrategyCanary) {
+		if err := e.canary(ctx, r, g); err != nil {
+			return err
+		}
+	}
 	if err := e.converge(ctx, r, g); err != nil {
 		return err
+	}
+	if e.splitOf(g.app.ID) != nil {
+		e.setSplit(g.app.ID, nil)
+		if err := e.pushRoute(ctx, g.app.ID); err != nil {
+			return err
+		}
 	}
 	if r.State != store.RolloutVerifying {
 		if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
@@ -176,6 +188,15 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 	n := desired(app, from)
 	if app.State == store.AppStopped || from == nil {
 		n = 0
+	}
+	if r.Strategy == string(spec.StrategyCanary) && r.ToRelease != r.FromRelease && r.ToRelease > 0 {
+		// Every client back on the stable release (whose instances all
+		// still run) in one swap, the canary's instances out of the route,
+		// then drained and stopped.
+		if err := e.dropRelease(ctx, app.ID, r.ToRelease); err != nil {
+			e.finishFailed(r, fmt.Errorf("roll back: %w", err))
+			return
+		}
 	}
 	g, err := e.goalOf(ctx, r, r.FromRelease, n)
 	if err != nil {

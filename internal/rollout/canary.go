@@ -1,0 +1,263 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// Signals a user sends to a canary rollout in progress.
+const (
+	SignalPromote     = "promote"      // end the current step now: on to the next
+	SignalPromoteFull = "promote-full" // skip the remaining steps
+	SignalPause       = "pause"        // hold the current step (analysis goes on)
+	SignalResume      = "resume"       // let it go on
+)
+
+var errPromoteFull = errors.New("promoted to 100%")
+
+// canary runs a canary rollout's steps: for each, enough instances of the
+// new release for its weight (health-gated), the proxy's split set to the
+// weight, then the step's pause, during which the proxy's measurements of
+// the canary are analysed every interval. A step advances only when the
+// canary passed; a failed analysis or a canary instance failing its health
+// checks ends the rollout (then rolled back). Each step is recorded (state
+// shifting, step k) before it acts, so a restart resumes at that step.
+func (e *Engine) canary(ctx context.Context, r *store.Rollout, g *goal) error {
+	c := g.spec().Deploy.Canary
+	if c == nil || len(c.Steps) == 0 {
+		return nil
+	}
+	start := max(r.Step, 1)
+	for i := start; i <= len(c.Steps); i++ {
+		step := c.Steps[i-1]
+		r.Step = i
+		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+			return err
+		}
+		if err := e.scaleCanary(ctx, r, g, canaryCount(g.n, step.Weight)); err != nil {
+			return err
+		}
+		e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: step.Weight})
+		if err := e.pushRoute(ctx, g.app.ID); err != nil {
+			return err
+		}
+		e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on v%d", i, len(c.Steps), step.Weight, g.version()),
+			map[string]any{"step": i, "weight": step.Weight})
+		err := e.watchStep(ctx, r, g, step, c.Analysis)
+		if errors.Is(err, errPromoteFull) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		e.event(r, "step", fmt.Sprintf("canary step %d passed", i), map[string]any{"step": i})
+	}
+	// Full: every client to the new release, then the rolling replacement
+	// of the rest; the split goes when the old release is gone.
+	r.Step = len(c.Steps) + 1
+	e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: 100})
+	return e.pushRoute(ctx, g.app.ID)
+}
+
+// canaryCount is how many instances of n a weight needs (at least one).
+func canaryCount(n, weight int) int {
+	return max(1, int(math.Ceil(float64(n)*float64(weight)/100)))
+}
+
+// scaleCanary starts instances of the new release until want serve.
+func (e *Engine) scaleCanary(ctx context.Context, r *store.Rollout, g *goal, want int) error {
+	active, err := e.Store.ActiveInstances(ctx, g.app.ID)
+	if err != nil {
+		return err
+	}
+	have := 0
+	for _, in := range active {
+		if in.Release == g.version() && in.State == store.InstanceServing {
+			have++
+		}
+	}
+	if have >= want {
+		return nil
+	}
+	return e.startMany(ctx, r, g, want-have)
+}
+
+// watchStep waits out one step: its pause (or a promote), analysing the
+// canary every interval. It returns nil to go on to the next step.
+func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, g *goal, step spec.CanaryStep, a spec.Analysis) error {
+	signals := e.signalsOf(r.ID)
+	deadline := e.Now().Add(step.Pause)
+	passed, paused := false, false
+	before, err := e.readings(ctx, g.app.Name)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(a.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return errStopped
+		case sig := <-signals:
+			switch sig {
+			case SignalPromote:
+				e.event(r, "step", "promoted by hand", nil)
+				return nil
+			case SignalPromoteFull:
+				e.event(r, "step", "promoted to 100% by hand", nil)
+				return errPromoteFull
+			case SignalPause:
+				if !paused {
+					paused = true
+					e.transition(r, store.RolloutPaused, "")
+				}
+			case SignalResume:
+				if paused {
+					paused = false
+					e.transition(r, store.RolloutShifting, "")
+				}
+			}
+		case <-tick.C:
+			now, err := e.readings(ctx, g.app.Name)
+			if err != nil {
+				return err
+			}
+			canary, stable := e.windows(before, now, g.version())
+			before = now
+			if sick := e.sickCanary(ctx, g); sick != "" {
+				return errors.New("canary heartbeat failed: " + sick)
+			}
+			verdict, why := analyze(a, canary, stable)
+			switch verdict {
+			case Fail:
+				return errors.New("canary analysis failed: " + why)
+			case Pass:
+				passed = true
+				e.event(r, "analysis", "analysis passed: "+why, nil)
+			default:
+				e.event(r, "analysis", "analysis inconclusive: "+why, nil)
+			}
+			if !paused && !step.Manual && passed && !e.Now().Before(deadline) {
+				return nil
+			}
+		}
+	}
+}
+
+// readings are the proxy's counters of an app's releases, by release.
+func (e *Engine) readings(ctx context.Context, app string) (map[int]proxy.ReleaseMetrics, error) {
+	ms, err := e.Proxy.Metrics(ctx, app)
+	if err != nil {
+		return nil, fmt.Errorf("read the proxy's measurements: %w", err)
+	}
+	out := map[int]proxy.ReleaseMetrics{}
+	for _, m := range ms {
+		out[m.Release] = m
+	}
+	return out, nil
+}
+
+// windows are the canary's and the other releases' windows between two readings.
+func (e *Engine) windows(before, now map[int]proxy.ReleaseMetrics, canaryRelease int) (canary, stable window) {
+	for rel, m := range now {
+		w := delta(before[rel], m)
+		if rel == canaryRelease {
+			canary = w
+			continue
+		}
+		stable.requests += w.requests
+		stable.errors += w.errors
+		stable.p99 = max(stable.p99, w.p99)
+	}
+	return canary, stable
+}
+
+// sickCanary names a canary instance the proxy's health checks took out.
+func (e *Engine) sickCanary(ctx context.Context, g *goal) string {
+	sts, err := e.Proxy.Status(ctx, g.app.Name)
+	if err != nil {
+		return ""
+	}
+	for _, st := range sts {
+		if st.Release == g.version() && !st.Healthy {
+			return fmt.Sprintf("instance %s is unhealthy: %s", st.ID, st.LastErr)
+		}
+	}
+	return ""
+}
+
+// Signal sends a signal to the app's canary rollout in progress.
+func (e *Engine) Signal(ctx context.Context, app *store.App, sig string) (*store.Rollout, error) {
+	rs, err := e.Store.Rollouts(ctx, app.ID, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(rs) == 0 || rs[0].State.Terminal() {
+		return nil, fmt.Errorf("app %s has no rollout in progress: %w", app.Name, ErrInvalid)
+	}
+	r := rs[0]
+	if r.Strategy != string(spec.StrategyCanary) {
+		return nil, fmt.Errorf("rollout #%d is %s: only canary rollouts have steps to promote or pause: %w", r.ID, r.Strategy, ErrInvalid)
+	}
+	select {
+	case e.signalsOf(r.ID) <- sig:
+	case <-time.After(5 * time.Second):
+		return nil, fmt.Errorf("rollout #%d is not at a step yet; try again: %w", r.ID, store.ErrConflict)
+	}
+	return r, nil
+}
+
+// signalsOf returns the channel that carries rollout id's signals.
+func (e *Engine) signalsOf(id int64) chan string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ch, ok := e.signals[id]
+	if !ok {
+		ch = make(chan string)
+		e.signals[id] = ch
+	}
+	return ch
+}
+
+// setSplit records the traffic split the app's route carries (nil: none).
+func (e *Engine) setSplit(appID int64, s *proxy.Split) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s == nil {
+		delete(e.splits, appID)
+		return
+	}
+	e.splits[appID] = s
+}
+
+func (e *Engine) splitOf(appID int64) *proxy.Split {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.splits[appID]
+}
+
+// dropRelease takes every instance of a release out of the route in one
+// swap (and the split with them): a failed canary's clients are all back
+// on stable at once; the instances then drain.
+func (e *Engine) dropRelease(ctx context.Context, appID int64, version int) error {
+	active, err := e.Store.ActiveInstances(ctx, appID)
+	if err != nil {
+		return err
+	}
+	for _, in := range active {
+		if in.Release == version && in.State == store.InstanceServing {
+			if err := e.Store.SetInstanceState(ctx, in.ID, store.InstanceDraining, ""); err != nil {
+				return err
+			}
+		}
+	}
+	e.setSplit(appID, nil)
+	return e.pushRoute(ctx, appID)
+}
