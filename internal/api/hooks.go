@@ -195,4 +195,3 @@ func validRepo(u string) bool {
 	}
 	return strings.Contains(u, "@") && strings.Contains(u, ":")
 }
-

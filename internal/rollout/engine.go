@@ -55,8 +55,8 @@ type Engine struct {
 	aborted map[int64]string             // rollout id → why it was aborted
 	appLock map[int64]*sync.Mutex        // app id → serialises route and instance changes
 
-	buildSlots chan struct{} // one token per build running: the worker pool's limit
-	signals    map[int64]chan string // rollout id → promote, pause, resume
+	buildSlots chan struct{}          // one token per build running: the worker pool's limit
+	signals    map[int64]chan string  // rollout id → promote, pause, resume
 	splits     map[int64]*proxy.Split // app id → the canary split its route carries
 }
 
