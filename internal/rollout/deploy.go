@@ -66,9 +66,6 @@ func (e *Engine) supported(sp *spec.Spec) error {
 	case sp.Runtime != spec.RuntimeProcess && sp.Runtime != spec.RuntimeDocker:
 		return fmt.Errorf("runtime %q: %w yet: this server runs the process and docker runtimes", sp.Runtime, ErrUnsupported)
 	}
-	if sp.Deploy.Strategy == spec.StrategyBlueGreen {
-		return fmt.Errorf("deploy.strategy %q: %w yet: use rolling or canary", sp.Deploy.Strategy, ErrUnsupported)
-	}
 	return nil
 }
 

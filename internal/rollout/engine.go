@@ -58,6 +58,7 @@ type Engine struct {
 	buildSlots chan struct{}          // one token per build running: the worker pool's limit
 	signals    map[int64]chan string  // rollout id → promote, pause, resume
 	splits     map[int64]*proxy.Split // app id → the canary split its route carries
+	previews   map[int64]int          // app id → the release its preview host serves
 }
 
 // New returns an Engine; Close stops the rollouts it runs.
@@ -76,7 +77,7 @@ func New(cfg Config) *Engine {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, appLock: map[int64]*sync.Mutex{},
-		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{}, splits: map[int64]*proxy.Split{}}
+		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{}, splits: map[int64]*proxy.Split{}, previews: map[int64]int{}}
 }
 
 // Close stops running rollouts where they stand (their state stays recorded,

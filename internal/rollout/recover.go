@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
@@ -31,11 +32,14 @@ func (e *Engine) Recover(ctx context.Context) error {
 	if err := e.stopOrphans(ctx, known); err != nil {
 		return err
 	}
-	if err := e.syncRoutes(ctx, apps); err != nil {
-		return err
-	}
 	unfinished, err := e.Store.UnfinishedRollouts(ctx)
 	if err != nil {
+		return err
+	}
+	if err := e.pinLive(ctx, apps, unfinished); err != nil {
+		return err
+	}
+	if err := e.syncRoutes(ctx, apps); err != nil {
 		return err
 	}
 	busy := map[int64]bool{}
@@ -161,4 +165,30 @@ func (e *Engine) SyncRoutes(ctx context.Context) error {
 		return err
 	}
 	return e.syncRoutes(ctx, apps)
+}
+
+// pinLive keeps every client on an app's live release when instances of
+// another release serve beside it with no rollout going on (a blue-green
+// set that was kept warm): the split that said so lived in memory.
+func (e *Engine) pinLive(ctx context.Context, apps []*store.App, unfinished []*store.Rollout) error {
+	busy := map[int64]bool{}
+	for _, r := range unfinished {
+		busy[r.AppID] = true
+	}
+	for _, app := range apps {
+		if busy[app.ID] || app.LiveRelease == 0 {
+			continue
+		}
+		active, err := e.Store.ActiveInstances(ctx, app.ID)
+		if err != nil {
+			return err
+		}
+		for _, in := range active {
+			if in.State == store.InstanceServing && in.Release != app.LiveRelease {
+				e.setSplit(app.ID, &proxy.Split{Release: app.LiveRelease, Weight: 100})
+				break
+			}
+		}
+	}
+	return nil
 }

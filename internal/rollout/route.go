@@ -29,6 +29,9 @@ func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 		return err
 	}
 	route := proxy.Route{App: app.Name, Hosts: e.Hosts(app), Maintenance: app.State == store.AppStopped, Split: e.splitOf(appID)}
+	if v := e.previewOf(appID); v > 0 {
+		route.Previews = map[string]int{e.previewHost(app, v): v}
+	}
 	if app.Hold != nil {
 		route.Hold = &proxy.Hold{MaxWait: app.Hold.MaxWait, MaxQueue: app.Hold.MaxQueue}
 	}

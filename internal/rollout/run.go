@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
@@ -82,18 +83,36 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 			return err
 		}
 	}
-	if r.Strategy == string(spec.StrategyCanary) {
+	keepWarm := false
+	switch {
+	case r.Kind == store.KindDeploy && r.Strategy == string(spec.StrategyCanary):
 		if err := e.canary(ctx, r, g); err != nil {
 			return err
 		}
-	}
-	if err := e.converge(ctx, r, g); err != nil {
-		return err
-	}
-	if e.splitOf(g.app.ID) != nil {
-		e.setSplit(g.app.ID, nil)
-		if err := e.pushRoute(ctx, g.app.ID); err != nil {
+	case r.Kind == store.KindDeploy && r.Strategy == string(spec.StrategyBlueGreen):
+		if err := e.bluegreen(ctx, r, g); err != nil {
 			return err
+		}
+		keepWarm = g.spec().Deploy.BlueGreen.KeepOldFor > 0
+	default:
+		if err := e.switchToWarm(ctx, g); err != nil {
+			return err
+		}
+	}
+	if keepWarm {
+		// The old set stays, routed no clients, for an instant rollback.
+		if err := e.scaleCanary(ctx, r, g, g.n); err != nil {
+			return err
+		}
+	} else {
+		if err := e.converge(ctx, r, g); err != nil {
+			return err
+		}
+		if e.splitOf(g.app.ID) != nil {
+			e.setSplit(g.app.ID, nil)
+			if err := e.pushRoute(ctx, g.app.ID); err != nil {
+				return err
+			}
 		}
 	}
 	if r.State != store.RolloutVerifying {
@@ -116,6 +135,9 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 		if err := e.Store.SetAppInstances(ctx, g.app.ID, g.n); err != nil {
 			return err
 		}
+	}
+	if keepWarm {
+		e.retireWarmLater(g.app, g.version(), g.spec().Deploy.BlueGreen.KeepOldFor)
 	}
 	if r.Kind == store.KindEnv {
 		if err := e.Store.SetAppEnv(ctx, g.app.ID, r.Env); err != nil {
@@ -189,7 +211,8 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 	if app.State == store.AppStopped || from == nil {
 		n = 0
 	}
-	if r.Strategy == string(spec.StrategyCanary) && r.ToRelease != r.FromRelease && r.ToRelease > 0 {
+	if (r.Strategy == string(spec.StrategyCanary) || r.Strategy == string(spec.StrategyBlueGreen)) && r.ToRelease != r.FromRelease && r.ToRelease > 0 {
+		e.setPreview(r.AppID, 0)
 		// Every client back on the stable release (whose instances all
 		// still run) in one swap, the canary's instances out of the route,
 		// then drained and stopped.
@@ -221,4 +244,29 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 
 func (e *Engine) finishFailed(r *store.Rollout, err error) {
 	e.transition(r, store.RolloutFailed, fmt.Sprintf("%s; then %v", r.Reason, err))
+}
+
+// switchToWarm moves every client, in one swap, to the target release when
+// it already runs all its instances beside another (a blue-green set kept
+// warm): a rollback to it is then instant.
+func (e *Engine) switchToWarm(ctx context.Context, g *goal) error {
+	active, err := e.Store.ActiveInstances(ctx, g.app.ID)
+	if err != nil {
+		return err
+	}
+	ready, others := 0, 0
+	for _, in := range active {
+		switch {
+		case in.State != store.InstanceServing:
+		case in.Release == g.version():
+			ready++
+		default:
+			others++
+		}
+	}
+	if g.version() == 0 || ready < g.n || others == 0 {
+		return nil
+	}
+	e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: 100})
+	return e.pushRoute(ctx, g.app.ID)
 }

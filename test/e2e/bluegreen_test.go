@@ -1,0 +1,69 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/loadgen"
+)
+
+func blueGreenSpec(version string) string {
+	return strings.Replace(helloSpec(version, "20s"), "  strategy: rolling\n", "  strategy: bluegreen\n  bluegreen:\n    auto_promote_after: 0s\n    keep_old_for: 10m\n", 1)
+}
+
+// Blue-green: the new set is served at its preview host before it takes
+// traffic, promote switches every client at once, and while the old set is
+// warm a rollback is one more switch. Load runs through it all.
+func TestBlueGreen_PreviewPromoteAndInstantRollback(t *testing.T) {
+	c := newCluster(t)
+	c.mustRun("apps", "create", "hello")
+	c.mustRun("deploy", appSource(t, helloSpec("1", "20s")))
+	load := loadgen.Start(context.Background(), loadgen.Config{URL: "http://" + c.http, Host: "hello.localhost", Workers: 4,
+		SlowPath: "/slow?ms=500", SlowWorkers: 1, MaxDuration: 10 * time.Minute})
+	defer load.Stop()
+
+	c.mustRun("deploy", "--detach", appSource(t, blueGreenSpec("2")))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		code, body, err := c.getHost("v2.hello.localhost", "/")
+		if err == nil && code == 200 && strings.Contains(body, "from v2") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the preview host never served v2: %d %q %v", code, body, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if before := load.Snapshot(); before.Versions["v2"] != 0 {
+		t.Fatalf("v2 took traffic before promote: %s", before.VersionList())
+	}
+	assertServes(t, c, "1")
+
+	c.mustRun("promote", "hello")
+	if r := c.waitRollout("hello", time.Minute); r.State != "done" {
+		t.Fatalf("blue-green rollout: %s %s", r.State, r.Reason)
+	}
+	// No mix after the switch: every request now is v2.
+	for i := 0; i < 200; i++ {
+		if code, body, err := c.get("hello", "/"); err != nil || code != 200 || !strings.Contains(body, "from v2") {
+			t.Fatalf("request %d after promote: %d %q %v", i, code, body, err)
+		}
+	}
+	insts, _ := c.client().Instances(context.Background(), "hello")
+	if len(insts) != 4 {
+		t.Fatalf("%d instances after promote, want 4: the old set kept warm", len(insts))
+	}
+
+	start := time.Now()
+	c.mustRun("rollback", "hello")
+	took := time.Since(start)
+	assertServes(t, c, "1")
+	t.Logf("rollback to the warm set took %s", took.Round(time.Millisecond))
+	res := load.Stop()
+	t.Logf("load: sent %d, failed %d, versions %s", res.Sent, res.Failed, res.VersionList())
+	if res.Failed != 0 {
+		t.Fatalf("%d requests failed: %v", res.Failed, res.Errors)
+	}
+}
