@@ -27,11 +27,12 @@ func main() {
 	}
 	started := time.Now()
 	failPercent, _ := strconv.Atoi(os.Getenv("FAIL_PERCENT"))          // a regression: that share of requests fails
+	failAfter, _ := strconv.Atoi(os.Getenv("FAIL_AFTER_MS"))           // ... from that long after the start on
 	unhealthyAfter, _ := strconv.Atoi(os.Getenv("UNHEALTHY_AFTER_MS")) // a heartbeat that stops
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Version", version)
-		if failPercent > 0 && rand.IntN(100) < failPercent {
+		if failPercent > 0 && time.Since(started) > time.Duration(failAfter)*time.Millisecond && rand.IntN(100) < failPercent {
 			http.Error(w, "injected failure from v"+version, http.StatusInternalServerError)
 			return
 		}

@@ -72,6 +72,12 @@ func (n *Notifier) post(h webhook, body []byte) (retry bool, err error) {
 	req.Header.Set("User-Agent", n.userAgent)
 	resp, err := n.client.Do(req)
 	if err != nil {
+		switch {
+		case n.ctx.Err() != nil:
+			return false, errors.New("abandoned: Close timed out")
+		case errors.Is(err, context.DeadlineExceeded):
+			return true, fmt.Errorf("no answer within %s", n.timeout)
+		}
 		return true, h.scrub(err)
 	}
 	// Read a little so the connection can be reused; the body is not logged.

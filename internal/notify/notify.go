@@ -257,32 +257,28 @@ func (n *Notifier) run() {
 	for {
 		select {
 		case e := <-n.queue:
-			n.deliver(e)
+			n.handle(e)
 		case <-n.stop:
-			n.drain()
-			return
-		}
-	}
-}
-
-// drain delivers what Close left queued (no sender remains once closed is
-// set) until the queue is empty or Close gives up.
-func (n *Notifier) drain() {
-	for {
-		select {
-		case e := <-n.queue:
-			if n.ctx.Err() != nil {
-				n.dropQueued(1)
-				continue
+			// Close has set closed, so nothing more is sent: empty the queue.
+			for {
+				select {
+				case e := <-n.queue:
+					n.handle(e)
+				default:
+					return
+				}
 			}
-			n.deliver(e)
-		default:
-			return
 		}
 	}
 }
 
-func (n *Notifier) dropQueued(k int64) {
-	total := n.dropped.Add(k)
-	n.log.Warn("notify: event dropped", "why", "close timed out", "dropped_total", total)
+// handle delivers e, or drops it once Close has given up waiting.
+func (n *Notifier) handle(e Event) {
+	if n.ctx.Err() == nil {
+		n.deliver(e)
+		return
+	}
+	total := n.dropped.Add(1)
+	n.log.Warn("notify: event dropped", "why", "close timed out",
+		"kind", e.Kind, "app", e.App, "rollout", e.Rollout, "dropped_total", total)
 }

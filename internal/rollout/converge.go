@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
@@ -47,6 +48,11 @@ func (g *goal) spec() *spec.Spec {
 // is recorded (state shifting, step k) before it is taken.
 func (e *Engine) converge(ctx context.Context, r *store.Rollout, g *goal) error {
 	sp := g.spec()
+	// Between batches, the new release is judged on what it served since
+	// the last batch went live (no waiting: a batch that served too little
+	// to judge goes on).
+	judge := g.release != nil && r.State != store.RolloutRollingBack && (r.Kind == store.KindDeploy || r.Kind == store.KindEnv)
+	var since map[int]proxy.ReleaseMetrics
 	for {
 		if err := ctx.Err(); err != nil {
 			return errStopped
@@ -56,6 +62,17 @@ func (e *Engine) converge(ctx context.Context, r *store.Rollout, g *goal) error 
 			return err
 		}
 		step := planRolling(g.version(), g.n, sp.Deploy.MaxSurge, sp.Deploy.MaxUnavailable, active)
+		if judge && since != nil {
+			now, err := e.readings(ctx, g.app.Name)
+			if err != nil {
+				return err
+			}
+			fresh, others := e.windows(since, now, g.version())
+			since = now
+			if verdict, why := analyze(analysisOf(sp), fresh, others); verdict == Fail {
+				return errors.New("analysis between batches failed: " + why)
+			}
+		}
 		if step.Action == ActDone {
 			return nil
 		}
@@ -68,7 +85,9 @@ func (e *Engine) converge(ctx context.Context, r *store.Rollout, g *goal) error 
 		switch step.Action {
 		case ActStart:
 			e.event(r, "step", fmt.Sprintf("step %d: start %d instance(s) of v%d", r.Step, step.Count, g.version()), nil)
-			err = e.startMany(ctx, r, g, step.Count)
+			if err = e.startMany(ctx, r, g, step.Count); err == nil && judge {
+				since, err = e.readings(ctx, g.app.Name)
+			}
 		case ActRetire:
 			e.event(r, "step", fmt.Sprintf("step %d: retire instance %s (v%d)", r.Step, step.Instance.ID, step.Instance.Release), nil)
 			err = e.retireInstance(ctx, r, g, step.Instance)

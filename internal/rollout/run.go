@@ -139,6 +139,9 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	if keepWarm {
 		e.retireWarmLater(g.app, g.version(), g.spec().Deploy.BlueGreen.KeepOldFor)
 	}
+	if r.Kind == store.KindDeploy || r.Kind == store.KindEnv {
+		defer e.bake(r, g)
+	}
 	if r.Kind == store.KindEnv {
 		if err := e.Store.SetAppEnv(ctx, g.app.ID, r.Env); err != nil {
 			return err

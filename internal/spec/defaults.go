@@ -36,6 +36,9 @@ func (s *Spec) ApplyDefaults(hasDockerfile bool) {
 	setDefault(s, "deploy.drain_timeout", &d.DrainTimeout, 30*time.Second)
 	setDefault(s, "deploy.stop_timeout", &d.StopTimeout, 10*time.Second)
 
+	setDefault(s, "deploy.analysis.interval", &d.Analysis.Interval, 5*time.Second)
+	setDefault(s, "deploy.analysis.min_requests", &d.Analysis.MinRequests, 50)
+	setDefault(s, "deploy.analysis.max_error_rate", &d.Analysis.MaxErrorRate, 0.05)
 	if c := d.Canary; c != nil {
 		a := &c.Analysis
 		setDefault(s, "deploy.canary.analysis.interval", &a.Interval, 5*time.Second)

@@ -36,6 +36,7 @@ func TestApplyDefaults_EmptyFileGetsEveryDefault(t *testing.T) {
 			MaxSurge:     1,
 			DrainTimeout: 30 * time.Second,
 			StopTimeout:  10 * time.Second,
+			Analysis:     Analysis{Interval: 5 * time.Second, MinRequests: 50, MaxErrorRate: 0.05},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -78,6 +78,8 @@ func (d *decoder) deployFields(dep *Deploy) []field {
 		{"max_unavailable", d.integer(&dep.MaxUnavailable, "a whole number >= 0")},
 		{"drain_timeout", d.duration(&dep.DrainTimeout)},
 		{"stop_timeout", d.duration(&dep.StopTimeout)},
+		{"bake", d.duration(&dep.Bake)},
+		{"analysis", d.object(d.analysisFields(&dep.Analysis))},
 		{"canary", func(path string, n *yaml.Node) {
 			dep.Canary = &Canary{}
 			d.mapping(path, n, d.canaryFields(dep.Canary))
@@ -92,16 +94,19 @@ func (d *decoder) deployFields(dep *Deploy) []field {
 	}
 }
 
+func (d *decoder) analysisFields(a *Analysis) []field {
+	return []field{
+		{"interval", d.duration(&a.Interval)},
+		{"min_requests", d.integer(&a.MinRequests, "a whole number >= 0")},
+		{"max_error_rate", d.number(&a.MaxErrorRate, "a number from 0 to 1, e.g. 0.05")},
+		{"max_p99_latency", d.duration(&a.MaxP99Latency)},
+	}
+}
+
 func (d *decoder) canaryFields(c *Canary) []field {
-	a := &c.Analysis
 	return []field{
 		{"steps", d.steps(&c.Steps)},
-		{"analysis", d.object([]field{
-			{"interval", d.duration(&a.Interval)},
-			{"min_requests", d.integer(&a.MinRequests, "a whole number >= 0")},
-			{"max_error_rate", d.number(&a.MaxErrorRate, "a number from 0 to 1, e.g. 0.05")},
-			{"max_p99_latency", d.duration(&a.MaxP99Latency)},
-		})},
+		{"analysis", d.object(d.analysisFields(&c.Analysis))},
 	}
 }
 

@@ -64,8 +64,15 @@ type Deploy struct {
 	MaxUnavailable int           `yaml:"max_unavailable" json:"max_unavailable"`
 	DrainTimeout   time.Duration `yaml:"drain_timeout" json:"drain_timeout"`
 	StopTimeout    time.Duration `yaml:"stop_timeout" json:"stop_timeout"`
-	Canary         *Canary       `yaml:"canary" json:"canary,omitempty"`
-	BlueGreen      *BlueGreen    `yaml:"bluegreen" json:"bluegreen,omitempty"`
+	// Bake is how long after a rollout the new release stays under the
+	// analysis's watch; a breach rolls back to the release before (0: none).
+	Bake time.Duration `yaml:"bake" json:"bake,omitempty"`
+	// Analysis is what the new release is judged by: between the batches
+	// of a rolling rollout, and during the bake. Canary steps use the
+	// canary's own.
+	Analysis  Analysis   `yaml:"analysis" json:"analysis"`
+	Canary    *Canary    `yaml:"canary" json:"canary,omitempty"`
+	BlueGreen *BlueGreen `yaml:"bluegreen" json:"bluegreen,omitempty"`
 }
 
 // Canary is the plan of a canary rollout.

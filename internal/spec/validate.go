@@ -119,6 +119,8 @@ func (v *validator) health() {
 
 func (v *validator) deploy() {
 	d := v.s.Deploy
+	v.analysis("deploy.analysis", d.Analysis)
+	v.atLeastZero("deploy.bake", int64(d.Bake), d.Bake)
 	switch d.Strategy {
 	case StrategyRolling, StrategyBlueGreen, StrategyCanary:
 	default:
@@ -152,15 +154,19 @@ func (v *validator) canary() {
 		}
 		v.atLeastZero(key+".pause", int64(st.Pause), st.Pause)
 	}
-	a := c.Analysis
+	v.analysis("deploy.canary.analysis", c.Analysis)
+}
+
+// analysis checks an analysis's settings under key.
+func (v *validator) analysis(key string, a Analysis) {
 	if a.Interval <= 0 {
-		v.fail("deploy.canary.analysis.interval", "must be more than 0, got %v", a.Interval)
+		v.fail(key+".interval", "must be more than 0, got %v", a.Interval)
 	}
-	v.atLeastZero("deploy.canary.analysis.min_requests", int64(a.MinRequests), a.MinRequests)
+	v.atLeastZero(key+".min_requests", int64(a.MinRequests), a.MinRequests)
 	if a.MaxErrorRate < 0 || a.MaxErrorRate > 1 {
-		v.fail("deploy.canary.analysis.max_error_rate", "must be from 0 to 1 (0.05 is 5%%), got %v", a.MaxErrorRate)
+		v.fail(key+".max_error_rate", "must be from 0 to 1 (0.05 is 5%%), got %v", a.MaxErrorRate)
 	}
-	v.atLeastZero("deploy.canary.analysis.max_p99_latency", int64(a.MaxP99Latency), a.MaxP99Latency)
+	v.atLeastZero(key+".max_p99_latency", int64(a.MaxP99Latency), a.MaxP99Latency)
 }
 
 func (v *validator) env() {

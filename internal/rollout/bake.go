@@ -1,0 +1,84 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// analysisOf is the analysis a release is judged by between batches and
+// while it bakes (releases recorded before it existed get the defaults).
+func analysisOf(sp *spec.Spec) spec.Analysis {
+	a := sp.Deploy.Analysis
+	if a.Interval <= 0 {
+		a = spec.Analysis{Interval: 5 * time.Second, MinRequests: 50, MaxErrorRate: 0.05}
+	}
+	return a
+}
+
+// bake watches a release that just went live for the spec's bake time: the
+// proxy's measurements of it are analysed every interval, and a breach of
+// the limits rolls the app back to the release before, by itself.
+func (e *Engine) bake(r *store.Rollout, g *goal) {
+	sp := g.spec()
+	if sp.Deploy.Bake <= 0 || r.FromRelease == 0 || r.FromRelease == r.ToRelease {
+		return
+	}
+	a := analysisOf(sp)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		ctx, cancel := context.WithTimeout(e.ctx, sp.Deploy.Bake)
+		defer cancel()
+		e.event(r, "bake", fmt.Sprintf("v%d bakes for %s: a breach of the analysis limits rolls back to v%d", r.ToRelease, sp.Deploy.Bake, r.FromRelease), nil)
+		why, err := e.watchLive(ctx, g, a)
+		if err != nil || why == "" {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				e.event(r, "bake", fmt.Sprintf("v%d baked %s without a breach", r.ToRelease, sp.Deploy.Bake), nil)
+			}
+			return
+		}
+		e.event(r, "bake", fmt.Sprintf("v%d failed its bake: %s; rolling back to v%d", r.ToRelease, why, r.FromRelease), nil)
+		app, err := e.Store.AppByID(e.ctx, r.AppID)
+		if err != nil || app.LiveRelease != r.ToRelease {
+			return // something else changed the app meanwhile
+		}
+		if _, err := e.Rollback(e.ctx, app, r.FromRelease, "bake of v"+fmt.Sprint(r.ToRelease)+": "+why); err != nil {
+			e.Logger.Error("roll back after a failed bake", "app", app.Name, "err", err)
+		}
+	}()
+}
+
+// watchLive analyses the goal's release every interval until ctx ends; it
+// returns why the release breached the limits, or "" when it did not.
+func (e *Engine) watchLive(ctx context.Context, g *goal, a spec.Analysis) (string, error) {
+	before, err := e.readings(ctx, g.app.Name)
+	if err != nil {
+		return "", err
+	}
+	t := time.NewTicker(a.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-t.C:
+		}
+		if app, err := e.Store.AppByID(ctx, g.app.ID); err != nil || app.LiveRelease != g.version() {
+			return "", err // rolled back or replaced meanwhile
+		}
+		now, err := e.readings(ctx, g.app.Name)
+		if err != nil {
+			return "", err
+		}
+		live, others := e.windows(before, now, g.version())
+		before = now
+		if verdict, why := analyze(a, live, others); verdict == Fail {
+			return why, nil
+		}
+	}
+}
