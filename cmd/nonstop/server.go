@@ -36,6 +36,7 @@ func newServerCmd() *cobra.Command {
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
+	cmd.Flags().StringArrayVar(&cfg.NotifyURLs, "notify", nil, "POST rollout events (started, step passed, paused, failed, rolled back, succeeded) as JSON to this URL; Slack-compatible (repeatable)")
 	cmd.Flags().IntVar(&cfg.BuildWorkers, "build-workers", 2, "builds that run at once, all apps together")
 	cmd.Flags().StringSliceVar(&cfg.BuildLabels, "build-labels", nil, "labels this machine's build workers offer besides local, OS, architecture and docker (apps pick with build_labels)")
 	cmd.Flags().StringVar(&cfg.Containers.DockerHost, "docker-host", "", "Docker Engine (or Podman) API address, e.g. unix:///run/podman/podman.sock (default $DOCKER_HOST or the standard socket)")

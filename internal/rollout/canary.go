@@ -58,6 +58,7 @@ func (e *Engine) canary(ctx context.Context, r *store.Rollout, g *goal) error {
 			return err
 		}
 		e.event(r, "step", fmt.Sprintf("canary step %d passed", i), map[string]any{"step": i})
+		e.notifyStep(r, i)
 	}
 	// Full: every client to the new release, then the rolling replacement
 	// of the rest; the split goes when the old release is gone.

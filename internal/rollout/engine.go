@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/notify"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/store"
@@ -41,6 +42,9 @@ type Config struct {
 	// BuildLabels are what this server's build workers offer; an app's
 	// build_labels must all be among them.
 	BuildLabels []string
+	// Notifier, if set, is told when rollouts start, pass a step, pause,
+	// fail, roll back and succeed.
+	Notifier *notify.Notifier
 }
 
 // Engine runs rollouts, one at a time per app.
@@ -160,10 +164,12 @@ func (e *Engine) transition(r *store.Rollout, to store.RolloutState, reason stri
 func (e *Engine) transitionNote(r *store.Rollout, to store.RolloutState, reason, note string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	was := r.State
 	if err := e.Store.TransitionNote(ctx, r.ID, to, r.Step, reason, note); err != nil {
 		return err
 	}
 	r.State = to
+	e.notify(r, was, to, reason)
 	if reason != "" {
 		r.Reason = reason
 	}
@@ -200,4 +206,45 @@ func (e *Engine) abortedWhy(id int64) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.aborted[id]
+}
+
+// notify tells the Notifier about a transition worth telling: a rollout
+// started, paused, resumed, failed, rolled back or succeeded.
+func (e *Engine) notify(r *store.Rollout, was, to store.RolloutState, reason string) {
+	if e.Notifier == nil {
+		return
+	}
+	kind := ""
+	switch {
+	case to == store.RolloutStarting || to == store.RolloutBuilding && was == store.RolloutPending:
+		if was == store.RolloutBuilding {
+			return // a deploy's start was told at its build
+		}
+		kind = notify.KindStarted
+	case to == store.RolloutPaused:
+		kind = notify.KindPaused
+	case was == store.RolloutPaused && to == store.RolloutShifting:
+		kind = notify.KindResumed
+	case to == store.RolloutFailed:
+		kind = notify.KindFailed
+	case to == store.RolloutRolledBack:
+		kind = notify.KindRolledBack
+	case to == store.RolloutDone:
+		kind = notify.KindSucceeded
+	default:
+		return
+	}
+	if reason == "" {
+		reason = r.Reason
+	}
+	e.Notifier.Notify(notify.Event{Kind: kind, App: r.App, Rollout: r.ID, Release: r.ToRelease, From: r.FromRelease,
+		Strategy: r.Strategy, Step: r.Step, Reason: reason})
+}
+
+// notifyStep tells the Notifier a canary step passed.
+func (e *Engine) notifyStep(r *store.Rollout, step int) {
+	if e.Notifier != nil {
+		e.Notifier.Notify(notify.Event{Kind: notify.KindStepPassed, App: r.App, Rollout: r.ID, Release: r.ToRelease,
+			From: r.FromRelease, Strategy: r.Strategy, Step: step})
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/atomicfile"
 	"github.com/nonstopdev/nonstop/internal/auth"
 	"github.com/nonstopdev/nonstop/internal/metrics"
+	"github.com/nonstopdev/nonstop/internal/notify"
 	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 	"github.com/nonstopdev/nonstop/internal/rollout"
@@ -49,6 +50,9 @@ type Config struct {
 	Version      string
 	// Containers is how to reach Docker Engine and the registry.
 	Containers ContainerConfig
+	// NotifyURLs get a JSON POST when a rollout starts, passes a step,
+	// pauses, fails, rolls back or succeeds.
+	NotifyURLs []string
 	// BuildWorkers is how many builds run at once (default 2).
 	BuildWorkers int
 	// BuildLabels are added to the labels of this server's build workers
@@ -152,9 +156,14 @@ func Run(ctx context.Context, cfg Config) error {
 	defer closeImages()
 	rt := runtime.NewMulti(procRT, contRT)
 	defer rt.Close()
+	notifier, err := notify.New(cfg.NotifyURLs, notify.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("--notify: %w", err)
+	}
+	defer notifier.Close()
 
 	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers,
-		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil)})
+		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), Notifier: notifier})
 	defer engine.Close()
 
 	ln, err := net.Listen("tcp", cfg.APIAddr)
