@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -38,8 +39,13 @@ func main() {
 		}
 		fmt.Fprintf(w, "%s from v%s\n", envOr("GREETING", "hello"), version)
 	})
+	var sick atomic.Bool // set by POST /sick: a stand-in for an instance that got stuck
+	mux.HandleFunc("POST /sick", func(w http.ResponseWriter, r *http.Request) {
+		sick.Store(true)
+		fmt.Fprintln(w, "this instance now fails its health checks")
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if os.Getenv("UNHEALTHY") != "" || unhealthyAfter > 0 && time.Since(started) > time.Duration(unhealthyAfter)*time.Millisecond {
+		if sick.Load() || os.Getenv("UNHEALTHY") != "" || unhealthyAfter > 0 && time.Since(started) > time.Duration(unhealthyAfter)*time.Millisecond {
 			http.Error(w, "unhealthy: UNHEALTHY is set", http.StatusInternalServerError)
 			return
 		}

@@ -189,6 +189,7 @@ func Run(ctx context.Context, cfg Config) error {
 		// No WriteTimeout: event and log streams stay open for minutes.
 	}
 
+	engine.StartHeartbeat()
 	if err := engine.Recover(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("recover apps: %w", err)
