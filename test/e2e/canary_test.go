@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/loadgen"
+	"github.com/nonstopdev/nonstop/internal/store"
 )
 
 // canarySpec is the hello app rolled out as a canary: 10 %, then 50 %,
@@ -74,10 +75,30 @@ func TestCanary_HealthyIsPromotedThroughItsStepsAndBadOnesAbort(t *testing.T) {
 	// analysis, stable back to 100 %; no failure but the canary's own.
 	start := time.Now()
 	out, code := c.run("deploy", appSource(t, canarySpec("3", "2s", `FAIL_PERCENT: "50"`)))
-	if code == 0 || !strings.Contains(out, "canary analysis failed: error rate") || !strings.Contains(out, "v2 keeps serving") {
+	// The analysis sees the error rate; the proxy may also have ejected the
+	// canary first for its 5xx in a row, which the heartbeat reports.
+	judged := strings.Contains(out, "canary analysis failed: error rate") || strings.Contains(out, "canary heartbeat failed")
+	if code == 0 || !judged || !strings.Contains(out, "v2 keeps serving") {
 		t.Fatalf("failing canary: exit %d\n%s", code, out)
 	}
 	t.Logf("failing canary refused in %s", time.Since(start).Round(time.Millisecond))
+	// From the moment the canary took traffic to the abort: within two
+	// analysis intervals (1 s each here).
+	rs, _ := c.client().Rollouts(context.Background(), "hello")
+	var tookTraffic, aborted time.Time
+	c.client().Follow(context.Background(), "hello", rs[0].ID, func(e store.Event) {
+		switch {
+		case strings.HasPrefix(e.Message, "canary step 1/2") && tookTraffic.IsZero():
+			tookTraffic = e.Time
+		case strings.Contains(e.Message, ": rolling_back:") && aborted.IsZero():
+			aborted = e.Time
+		}
+	})
+	if d := aborted.Sub(tookTraffic); tookTraffic.IsZero() || aborted.IsZero() || d > 2*time.Second+300*time.Millisecond {
+		t.Errorf("the failing canary was aborted %s after it took traffic, want within two 1 s intervals", d)
+	} else {
+		t.Logf("the failing canary was aborted %s after it took traffic", d.Round(time.Millisecond))
+	}
 	res = load.Snapshot()
 	for _, e := range res.Errors {
 		if !strings.Contains(e, "injected failure from v3") {
