@@ -44,6 +44,10 @@ func delta(before, now proxy.ReleaseMetrics) window {
 	return window{requests: d.Requests + (now.ConnErrors - before.ConnErrors), errors: errs, p50: d.Quantile(0.5), p99: d.Quantile(0.99)}
 }
 
+// relativeSlack is how much slower than stable a canary's p99 may be
+// before the comparison counts (small latencies vary a lot).
+const relativeSlack = 250 * time.Millisecond
+
 // analyze judges a canary's window against the spec's limits, next to the
 // stable release's window for the record. It is pure.
 func analyze(a spec.Analysis, canary, stable window) (Verdict, string) {
@@ -62,6 +66,15 @@ func analyze(a spec.Analysis, canary, stable window) (Verdict, string) {
 	}
 	if a.MaxP99Latency > 0 && canary.p99 > a.MaxP99Latency {
 		return Fail, fmt.Sprintf("p99 latency %s over the %s limit (%s)", canary.p99, a.MaxP99Latency, summary)
+	}
+	// Against stable: a canary much slower than the release it replaces
+	// fails even within the absolute limit (judged only when stable served
+	// enough to compare with).
+	if stable.requests >= int64(a.MinRequests) && canary.p99 > 3*stable.p99 && canary.p99-stable.p99 > relativeSlack {
+		return Fail, fmt.Sprintf("p99 latency %s, over 3× stable's %s (%s)", canary.p99, stable.p99, summary)
+	}
+	if stable.requests >= int64(a.MinRequests) && canary.errorRate() > 2*stable.errorRate()+a.MaxErrorRate/2 {
+		return Fail, fmt.Sprintf("error rate %.1f%%, well over stable's %.1f%% (%s)", 100*canary.errorRate(), 100*stable.errorRate(), summary)
 	}
 	return Pass, summary
 }

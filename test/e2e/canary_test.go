@@ -169,6 +169,24 @@ func TestCanary_AClientWithItsCookieSeesOneVersion(t *testing.T) {
 	if clientsOn["1"] == 0 || clientsOn["2"] == 0 {
 		t.Errorf("at 50%%, clients were on %v: want some on each version", clientsOn)
 	}
+	// pause and resume hold and release the step.
+	c.mustRun("pause", "hello")
+	waitState := func(want string) {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			rs, _ := c.client().Rollouts(context.Background(), "hello")
+			if len(rs) > 0 && string(rs[0].State) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("rollout never %s: %+v", want, rs)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitState("paused")
+	c.mustRun("resume", "hello")
+	waitState("shifting")
 	c.mustRun("promote", "hello", "--full")
 	if r := c.waitRollout("hello", time.Minute); r.State != "done" {
 		t.Fatalf("promoted canary: %s %s", r.State, r.Reason)
