@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/spec"
@@ -53,7 +54,9 @@ type appView struct {
 }
 
 func (a *API) appView(app *store.App) appView {
-	v := appView{App: app}
+	shown := *app
+	shown.Source.Repo = pipeline.RedactURL(app.Source.Repo)
+	v := appView{App: &shown}
 	for _, h := range a.Engine.Hosts(app) {
 		v.URLs = append(v.URLs, hostURL(a.ProxyURL, h))
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -29,6 +31,9 @@ func (a *API) takeHook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, errNoRoute)
 	}
+	// Unauthenticated until the signature is checked: a bounded body, read
+	// in bounded time.
+	http.NewResponseController(w).SetReadDeadline(time.Now().Add(30 * time.Second))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 5<<20))
 	if err != nil {
 		return fmt.Errorf("webhook body: %w", err)
@@ -142,8 +147,10 @@ func (a *API) setApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	src := app.Source
 	if req.Repo != nil {
 		src.Repo = strings.TrimSpace(*req.Repo)
-		if src.Repo != "" && !validRepo(src.Repo) {
-			return fmt.Errorf("repo %q: want an https://, http://, ssh://, git@host:path or file:// URL: %w", src.Repo, errBadRequest)
+		if src.Repo != "" {
+			if err := checkRepo(src.Repo, u.Role == store.RoleAdmin); err != nil {
+				return err
+			}
 		}
 	}
 	if req.Branch != nil {
@@ -187,11 +194,27 @@ func (a *API) setApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	return nil
 }
 
-func validRepo(u string) bool {
-	for _, p := range []string{"https://", "http://", "ssh://", "git://", "file:///"} {
-		if strings.HasPrefix(u, p) {
-			return true
-		}
+// scpRepoRE is the scp-like form of an ssh repository: user@host:path.
+var scpRepoRE = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._/~-]+$`)
+
+// checkRepo accepts a repository URL that git fetches as a repository and
+// nothing else (never an option, never a command transport). file:// URLs
+// reach the server's own disk, so only admins may set them.
+func checkRepo(u string, admin bool) error {
+	if strings.HasPrefix(u, "-") || strings.ContainsAny(u, " \t\r\n") {
+		return fmt.Errorf("repo %q is not a repository URL: %w", u, errBadRequest)
 	}
-	return strings.Contains(u, "@") && strings.Contains(u, ":")
+	parsed, err := url.Parse(u)
+	switch {
+	case err == nil && (parsed.Scheme == "https" || parsed.Scheme == "http" || parsed.Scheme == "ssh" || parsed.Scheme == "git") && parsed.Host != "":
+		return nil
+	case err == nil && parsed.Scheme == "file" && parsed.Host == "" && strings.HasPrefix(parsed.Path, "/"):
+		if !admin {
+			return fmt.Errorf("repo %q: file:// repositories are on nonstop's own disk: only an admin may use them: %w", u, errBadRequest)
+		}
+		return nil
+	case scpRepoRE.MatchString(u):
+		return nil
+	}
+	return fmt.Errorf("repo %q: want an https://, http://, ssh://, git:// or user@host:path URL: %w", u, errBadRequest)
 }

@@ -31,7 +31,7 @@ func (p *Pipeline) fetch(ctx context.Context, run *store.Run) (dir, commit, log 
 	git := func(args ...string) error {
 		cmd := exec.CommandContext(ctx, "git", args...)
 		cmd.Stdout, cmd.Stderr = &out, &out
-		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+		cmd.Env = gitEnv()
 		fmt.Fprintf(&out, "$ git %s\n", strings.Join(redact(args), " "))
 		return cmd.Run()
 	}
@@ -45,8 +45,11 @@ func (p *Pipeline) fetch(ctx context.Context, run *store.Run) (dir, commit, log 
 	if err := git("init", "-q", "--bare", repoDir); err != nil {
 		return dir, "", out.String(), fmt.Errorf("git init: %w", err)
 	}
+	if strings.HasPrefix(run.Repo, "-") || strings.HasPrefix(want, "-") {
+		return dir, "", out.String(), fmt.Errorf("refusing repository %q or ref %q that looks like an option", RedactURL(run.Repo), want)
+	}
 	if err := git("-C", repoDir, "fetch", "-q", "--depth=1", "--no-tags", run.Repo, want); err != nil {
-		return dir, "", out.String(), fmt.Errorf("git fetch %s from %s failed: %s", want, redactURL(run.Repo), lastLine(out.String()))
+		return dir, "", out.String(), fmt.Errorf("git fetch %s from %s failed: %s", want, RedactURL(run.Repo), lastLine(out.String()))
 	}
 	sha, err := exec.CommandContext(ctx, "git", "-C", repoDir, "rev-parse", "FETCH_HEAD").Output()
 	if err != nil {
@@ -62,7 +65,7 @@ func (p *Pipeline) fetch(ctx context.Context, run *store.Run) (dir, commit, log 
 	if err := archive.Extract(&tgz, dir, archive.DefaultLimits()); err != nil {
 		return dir, commit, out.String(), fmt.Errorf("unpack %s: %w", commit, err)
 	}
-	fmt.Fprintf(&out, "fetched %s from %s\n", commit, redactURL(run.Repo))
+	fmt.Fprintf(&out, "fetched %s from %s\n", commit, RedactURL(run.Repo))
 	return dir, commit, out.String(), nil
 }
 
@@ -70,13 +73,14 @@ func (p *Pipeline) fetch(ctx context.Context, run *store.Run) (dir, commit, log 
 func redact(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		out[i] = redactURL(a)
+		out[i] = RedactURL(a)
 	}
 	return out
 }
 
-// redactURL replaces the user info of a URL with "***".
-func redactURL(u string) string {
+// RedactURL replaces the user info of a URL with "***": repository URLs
+// may carry a token, which is never shown.
+func RedactURL(u string) string {
 	scheme, rest, ok := strings.Cut(u, "://")
 	if !ok {
 		return u
@@ -96,16 +100,25 @@ func lastLine(s string) string {
 func lsRemote(ctx context.Context, repo, ref string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	if strings.HasPrefix(repo, "-") {
+		return "", fmt.Errorf("refusing repository %q that looks like an option", RedactURL(repo))
+	}
 	cmd := exec.CommandContext(ctx, "git", "ls-remote", repo, ref)
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	cmd.Env = gitEnv()
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("git ls-remote %s: %w", redactURL(repo), err)
+		return "", fmt.Errorf("git ls-remote %s: %w", RedactURL(repo), err)
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		if sha, name, ok := strings.Cut(line, "\t"); ok && name == ref {
 			return sha, nil
 		}
 	}
-	return "", fmt.Errorf("%s has no %s", redactURL(repo), ref)
+	return "", fmt.Errorf("%s has no %s", RedactURL(repo), ref)
+}
+
+// gitEnv is the environment of the git commands that fetch apps' code: no
+// prompts, and only transports that fetch (no ext:: or other commands).
+func gitEnv() []string {
+	return append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ALLOW_PROTOCOL=https:http:ssh:git:file")
 }

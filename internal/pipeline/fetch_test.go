@@ -16,8 +16,8 @@ func TestRedactURL_HidesCredentialsOnly(t *testing.T) {
 		"file:///srv/app.git":                             "file:///srv/app.git",
 		"git@github.com:acme/app.git":                     "git@github.com:acme/app.git",
 	} {
-		if got := redactURL(in); got != want {
-			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

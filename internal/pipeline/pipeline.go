@@ -195,7 +195,11 @@ func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 	for {
 		// Another rollout of the app (a scale, a rollback) may be going on:
 		// wait for it rather than fail.
-		app, _ = p.Store.AppByID(ctx, run.AppID)
+		if app, err = p.Store.AppByID(ctx, run.AppID); err != nil {
+			os.RemoveAll(dir)
+			p.Store.FinishRun(context.WithoutCancel(ctx), run.ID, store.RunFailed, err.Error())
+			return
+		}
 		req.App = app
 		if ro, err = p.Engine.Deploy(ctx, req); !errors.Is(err, store.ErrConflict) {
 			break

@@ -26,7 +26,9 @@ type RunView struct {
 
 // View reads a run's stages from the run and its rollout's history.
 func (p *Pipeline) View(ctx context.Context, run *store.Run) (*RunView, error) {
-	v := &RunView{Run: run}
+	shown := *run
+	shown.Repo = RedactURL(run.Repo)
+	v := &RunView{Run: &shown}
 	fetch := Stage{Name: "fetch", Started: run.StartedAt, Finished: run.FetchedAt}
 	stages := map[string]*Stage{}
 	order := []string{"build", "push", "deploy", "verify"}

@@ -81,8 +81,10 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 		lastErr = err
 		b.fail(err.Error())
 		c.s.p.metrics.connError(e, b)
-		if reached && (hasBody || !idempotent) {
-			break // it may have acted on it: not safe to send twice
+		if hasBody || reached && !idempotent {
+			// Its body is (partly) read, or the backend may have acted on
+			// it: not safe to send twice.
+			break
 		}
 	}
 	if lastErr == nil {

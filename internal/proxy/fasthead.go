@@ -109,6 +109,14 @@ func (h *head) addField(start, end int) error {
 		if c == ' ' || c == '\t' {
 			return errBadHead
 		}
+		if !tokenChar(c) {
+			h.unusual = true // net/http refuses it with 400
+		}
+	}
+	for _, c := range line[colon+1:] {
+		if c == '\r' || c == 0 {
+			h.unusual = true
+		}
 	}
 	vs, ve := start+colon+1, end
 	for vs < ve && (h.raw[vs] == ' ' || h.raw[vs] == '\t') {
@@ -277,4 +285,17 @@ func parseHex(b []byte) (int64, bool) {
 		n = n<<4 | int64(d)
 	}
 	return n, digits > 0
+}
+
+// tokenChar reports whether c may be in a header name (RFC 9110 §5.6.2).
+func tokenChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
 }

@@ -172,3 +172,16 @@ func TestFastPath_ForwardsHeadersButNotHopByHopOnes(t *testing.T) {
 		t.Fatalf("answer:\n%s", out)
 	}
 }
+
+func TestFastPath_MalformedHeaderLinesAreRefused(t *testing.T) {
+	addr, _, be := fastFixture(t, func(w http.ResponseWriter, r *http.Request) {})
+	for _, bad := range []string{"X-Bad(name): v", "X-Nul: a\x00b", "X-Cr: a\rb"} {
+		out := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: app.test\r\n"+bad+"\r\nConnection: close\r\n\r\n")
+		if !strings.HasPrefix(out, "HTTP/1.1 400") {
+			t.Errorf("%q: %.80q, want 400", bad, out)
+		}
+	}
+	if be.hits.Load() != 0 {
+		t.Fatalf("%d malformed requests reached the backend", be.hits.Load())
+	}
+}

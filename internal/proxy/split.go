@@ -68,7 +68,11 @@ func (e *routeEntry) choose(force, bucket int) (t target, setBucket int) {
 		setBucket = bucket
 	}
 	switch {
-	case force >= 0 && e.releases[force].healthy():
+	case force >= 0 && s != nil && s.Weight > 0 && s.Weight < 100 && e.releases[force].healthy():
+		// Testers may pick a side of a canary in progress, and only that:
+		// never a release no client is meant to reach (a blue-green set
+		// before its promotion, an old set kept warm), which would let
+		// anyone bypass the rollout. Previews are for those.
 		t = target{onlyRelease, force}
 	case s == nil:
 	case bucket < s.Weight:

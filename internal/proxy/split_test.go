@@ -173,38 +173,46 @@ func TestSplit_ABadBucketCookieIsReplaced(t *testing.T) {
 	}
 }
 
-func TestSplit_HeaderForcesARelease(t *testing.T) {
+// Testers force a side of a canary in progress with a header; the header
+// reaches nothing else: not a blue-green set before its promotion (weight
+// 0), not an old set kept warm (weight 100), not a release of a route
+// without a split.
+func TestSplit_HeaderForcesASideOfACanaryOnly(t *testing.T) {
 	for _, path := range servingPaths {
 		t.Run(path.name, func(t *testing.T) {
 			_, v1 := releaseBackend(t, 1)
 			v2b, v2 := releaseBackend(t, 2)
 			p := newTestProxy(t, Options{})
 			addr, c := serveProxy(t, path.handler(p))
-			force := func(weight int, header, want string) {
+			force := func(bucket, weight int, header, want string) {
 				t.Helper()
 				for range 10 {
-					_, body, _ := do(t, c, http.MethodGet, addr, "app.test", "/", nil, http.Header{releaseHeader: {header}, "Cookie": {"nonstop_bucket=50"}})
+					_, body, _ := do(t, c, http.MethodGet, addr, "app.test", "/", nil, http.Header{releaseHeader: {header}, "Cookie": {fmt.Sprintf("nonstop_bucket=%d", bucket)}})
 					if body != want {
-						t.Fatalf("weight %d, %s: %s; want %s", weight, header, body, want)
+						t.Fatalf("bucket %d, weight %d, %s: %s; want %s", bucket, weight, header, body, want)
 					}
 				}
 			}
+			setRoute(t, p, splitRoute(10, v1, v2))
+			force(50, 10, "2", "v2")
+			force(50, 10, "v2", "v2")
+			force(5, 10, "v1", "v1")
+			force(50, 10, "7", "v1")    // no such release: ignored
+			force(50, 10, "beta", "v1") // not a release: ignored
 			setRoute(t, p, splitRoute(0, v1, v2))
-			force(0, "2", "v2")
-			force(0, "v2", "v2")
-			force(0, "7", "v1")    // no such release: ignored
-			force(0, "beta", "v1") // not a release: ignored
+			force(50, 0, "v2", "v1") // before a promotion: the preview host is the way in
 			setRoute(t, p, splitRoute(100, v1, v2))
-			force(100, "v1", "v1")
-			force(100, "V1", "v1")
-
-			// Without a split too: a rolling deploy half done.
-			setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{v1, v2},
-				Health: Health{Path: "/healthz", Interval: 10 * time.Millisecond, Timeout: time.Second, HealthyThreshold: 1, UnhealthyThreshold: 1}})
-			force(-1, "v2", "v2")
-			v2b.healthCode.Store(500)
-			eventually(t, 5*time.Second, "v2 ejected", func() bool { return !status(t, p, "app", v2.Addr).Healthy })
-			force(-1, "v2", "v1") // no healthy backend of it: ignored
+			force(50, 100, "v1", "v2") // an old set kept warm: no way back in
+			setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{v1, v2}})
+			seen := map[string]int{} // no split: the header does nothing, both answer
+			for range 40 {
+				_, body, _ := do(t, c, http.MethodGet, addr, "app.test", "/", nil, http.Header{releaseHeader: {"v2"}})
+				seen[body]++
+			}
+			if seen["v1"] == 0 || seen["v2"] == 0 {
+				t.Fatalf("without a split the header still forced: %v", seen)
+			}
+			_ = v2b
 		})
 	}
 }

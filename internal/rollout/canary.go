@@ -207,6 +207,9 @@ func (e *Engine) Signal(ctx context.Context, app *store.App, sig string) (*store
 	if r.Strategy != string(spec.StrategyCanary) && r.Strategy != string(spec.StrategyBlueGreen) {
 		return nil, fmt.Errorf("rollout #%d is %s: only canary and blue-green rollouts have steps to promote or pause: %w", r.ID, r.Strategy, ErrInvalid)
 	}
+	if r.Strategy == string(spec.StrategyBlueGreen) && (sig == SignalPause || sig == SignalResume) {
+		return nil, fmt.Errorf("rollout #%d is blue-green: it waits for promote by itself; pause and resume are for canaries: %w", r.ID, ErrInvalid)
+	}
 	select {
 	case e.signalsOf(r.ID) <- sig:
 	case <-time.After(5 * time.Second):

@@ -117,6 +117,7 @@ func (e *Engine) start(id int64, fn func(ctx context.Context)) {
 			e.mu.Lock()
 			delete(e.running, id)
 			delete(e.aborted, id)
+			delete(e.signals, id)
 			e.mu.Unlock()
 			cancel()
 		}()

@@ -62,9 +62,10 @@ func (e *Engine) heartbeat(sickSince map[string]time.Time) {
 				continue
 			}
 			if e.Now().Sub(since) >= sickFor && st.Release == app.LiveRelease {
-				if err := e.replace(ctx, app, st.ID, st.LastErr); err == nil {
-					delete(sickSince, st.ID)
-				}
+				// Replaced, or a rollout is going on: either way, look at it
+				// again only after another sickFor (no storm of attempts).
+				e.replace(ctx, app, st.ID, st.LastErr)
+				sickSince[st.ID] = e.Now()
 			}
 		}
 	}
@@ -121,8 +122,9 @@ func (e *Engine) replace(ctx context.Context, app *store.App, id, why string) er
 			return e.transition(r, store.RolloutDone, fmt.Sprintf("instance %s replaced", id))
 		}()
 		if err != nil && !e.stopping(ctx) {
+			// The sick instance stays (out of the route): nothing to undo.
 			e.transition(r, store.RolloutRollingBack, err.Error())
-			e.transition(r, store.RolloutRolledBack, "")
+			e.transition(r, store.RolloutFailed, "")
 		}
 	})
 	return nil

@@ -56,7 +56,7 @@ func (e *Engine) runToTarget(ctx context.Context, r *store.Rollout) {
 		// Aborted: roll back on the engine's own context, not the
 		// cancelled one of this rollout.
 		e.rollBack(e.ctx, r, errors.New(why))
-	case errors.Is(err, errStopped):
+	case errors.Is(err, errStopped) || e.stopping(ctx):
 		e.event(r, "note", fmt.Sprintf("rollout #%d interrupted: nonstop is stopping; it resumes at the next start", r.ID), nil)
 	default:
 		e.rollBack(ctx, r, err)

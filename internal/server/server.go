@@ -181,7 +181,12 @@ func Run(ctx context.Context, cfg Config) error {
 		Metrics: metrics.Handler(promReg, log),
 		DataDir: cfg.DataDir, APIURL: "http://" + ln.Addr().String(),
 	})
+	// Streams (events, logs -f) end when the server stops: their contexts
+	// derive from reqCtx, cancelled before Shutdown waits for them.
+	reqCtx, endRequests := context.WithCancel(context.Background())
+	defer endRequests()
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -220,6 +225,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	endRequests()
 	srv.Shutdown(shutCtx)
 	stopWatch()
 	<-watchDone
@@ -239,11 +245,18 @@ func portOf(addr string) string {
 // token once and writes it to DATA/admin.token (0600).
 func bootstrapAdmin(ctx context.Context, st *store.Store, cfg Config) error {
 	token := auth.NewToken()
+	// The file first: a crash between the two leaves a token file that is
+	// not (yet) valid, rather than a valid token nobody has.
+	tmp := tokenPath(cfg.DataDir) + ".new"
+	if err := atomicfile.Write(tmp, []byte(token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
 	created, err := st.Bootstrap(ctx, auth.Hash(token))
 	if err != nil || !created {
+		os.Remove(tmp)
 		return err
 	}
-	if err := atomicfile.Write(tokenPath(cfg.DataDir), []byte(token+"\n"), 0o600); err != nil {
+	if err := os.Rename(tmp, tokenPath(cfg.DataDir)); err != nil {
 		return fmt.Errorf("write admin token: %w", err)
 	}
 	fmt.Fprintf(cfg.Out, "nonstop: created the admin token (shown once, also in %s):\n\n    %s\n\n", tokenPath(cfg.DataDir), token)

@@ -1,0 +1,27 @@
+package api
+
+import "testing"
+
+func TestCheckRepo_OnlyRepositoriesNeverOptionsOrCommands(t *testing.T) {
+	for _, c := range []struct {
+		url   string
+		admin bool
+		ok    bool
+	}{
+		{"https://github.com/acme/app.git", false, true},
+		{"ssh://git@example.com:22/acme/app.git", false, true},
+		{"git@github.com:acme/app.git", false, true},
+		{"file:///srv/git/app.git", true, true},
+		{"file:///srv/git/app.git", false, false}, // the server's own disk: admins only
+		{"--upload-pack=touch /tmp/x;@x:", false, false},
+		{"-oProxyCommand=x@y:z", false, false},
+		{"ext::sh -c touch% /tmp/x", true, false},
+		{"https://", false, false},
+		{"relative/path", true, false},
+	} {
+		err := checkRepo(c.url, c.admin)
+		if (err == nil) != c.ok {
+			t.Errorf("checkRepo(%q, admin=%v) = %v, want ok=%v", c.url, c.admin, err, c.ok)
+		}
+	}
+}
