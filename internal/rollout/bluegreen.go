@@ -16,7 +16,10 @@ import (
 // rollback in that time is one more swap.
 func (e *Engine) bluegreen(ctx context.Context, r *store.Rollout, g *goal) error {
 	bg := g.spec().Deploy.BlueGreen
-	if r.Step < 1 {
+	// Step 1 is "the new set starts and waits for its promotion": resumed
+	// after a restart, it is done again (each action is idempotent) and
+	// waits again. Step 2, the switch, is recorded before it is made.
+	if r.Step <= 1 {
 		r.Step = 1
 		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
 			return err

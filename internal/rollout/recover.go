@@ -7,6 +7,7 @@ import (
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -174,6 +175,9 @@ func (e *Engine) pinLive(ctx context.Context, apps []*store.App, unfinished []*s
 	busy := map[int64]bool{}
 	for _, r := range unfinished {
 		busy[r.AppID] = true
+		if err := e.restoreSplit(ctx, r); err != nil {
+			return err
+		}
 	}
 	for _, app := range apps {
 		if busy[app.ID] || app.LiveRelease == 0 {
@@ -189,6 +193,38 @@ func (e *Engine) pinLive(ctx context.Context, apps []*store.App, unfinished []*s
 				break
 			}
 		}
+	}
+	return nil
+}
+
+// restoreSplit gives an interrupted canary or blue-green rollout the split
+// (and preview) its recorded step had, before any route is pushed: the
+// new release takes no more traffic than it had when nonstop stopped.
+func (e *Engine) restoreSplit(ctx context.Context, r *store.Rollout) error {
+	if r.Kind != store.KindDeploy || r.ToRelease == 0 || r.State == store.RolloutRollingBack {
+		return nil
+	}
+	rel, err := e.Store.Release(ctx, r.AppID, r.ToRelease)
+	if err != nil {
+		return err
+	}
+	switch spec.Strategy(r.Strategy) {
+	case spec.StrategyCanary:
+		weight := 0
+		if c := rel.Spec.Deploy.Canary; c != nil && r.Step >= 1 {
+			weight = 100
+			if r.Step <= len(c.Steps) {
+				weight = c.Steps[r.Step-1].Weight
+			}
+		}
+		e.setSplit(r.AppID, &proxy.Split{Release: r.ToRelease, Weight: weight})
+	case spec.StrategyBlueGreen:
+		if r.Step >= 2 {
+			e.setSplit(r.AppID, &proxy.Split{Release: r.ToRelease, Weight: 100})
+			return nil
+		}
+		e.setSplit(r.AppID, &proxy.Split{Release: r.ToRelease, Weight: 0})
+		e.setPreview(r.AppID, r.ToRelease)
 	}
 	return nil
 }

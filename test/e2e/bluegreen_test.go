@@ -67,3 +67,43 @@ func TestBlueGreen_PreviewPromoteAndInstantRollback(t *testing.T) {
 		t.Fatalf("%d requests failed: %v", res.Failed, res.Errors)
 	}
 }
+
+// A restart of the control plane while the new set waits for its promotion
+// changes nothing: the clients stay on the live set, the preview serves the
+// new one, and the switch still waits for promote.
+func TestBlueGreen_ARestartWhileWaitingForPromotionKeepsEveryClientOnLive(t *testing.T) {
+	c := newCluster(t)
+	c.mustRun("apps", "create", "hello")
+	c.mustRun("deploy", appSource(t, helloSpec("1", "20s")))
+	c.mustRun("deploy", "--detach", appSource(t, blueGreenSpec("2")))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if code, body, _ := c.getHost("v2.hello.localhost", "/"); code == 200 && strings.Contains(body, "from v2") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the preview never served v2")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.killServer()
+	c.startServer()
+	time.Sleep(2 * time.Second) // the resumed rollout has had time to do anything wrong
+	for i := 0; i < 50; i++ {
+		if code, body, err := c.get("hello", "/"); err != nil || code != 200 || !strings.Contains(body, "from v1") {
+			t.Fatalf("request %d after the restart: %d %q %v; want v1 until promote", i, code, body, err)
+		}
+	}
+	if code, body, _ := c.getHost("v2.hello.localhost", "/"); code != 200 || !strings.Contains(body, "from v2") {
+		t.Fatalf("the preview after the restart: %d %q", code, body)
+	}
+	rs, _ := c.client().Rollouts(context.Background(), "hello")
+	if rs[0].State.Terminal() {
+		t.Fatalf("the blue-green rollout ended by itself: %s %s", rs[0].State, rs[0].Reason)
+	}
+	c.mustRun("promote", "hello")
+	if r := c.waitRollout("hello", time.Minute); r.State != "done" {
+		t.Fatalf("promoted after the restart: %s %s", r.State, r.Reason)
+	}
+	assertServes(t, c, "2")
+}
