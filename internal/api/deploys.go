@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/archive"
+	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
@@ -207,7 +208,7 @@ func (a *API) deployJSON(w http.ResponseWriter, r *http.Request, u *store.User, 
 		return err
 	}
 	if req.Git != nil {
-		return fmt.Errorf("deploying a git revision: %w yet: upload the source as a tar.gz or zip", rollout.ErrUnsupported)
+		return a.deployGit(w, r, u, app, req.Git.URL, req.Git.Ref)
 	}
 	if strings.TrimSpace(req.Image) == "" {
 		return fmt.Errorf(`want {"image": "REF"} or a source archive: %w`, errBadRequest)
@@ -253,4 +254,39 @@ func trigger(source string) string {
 		return first
 	}
 	return "upload"
+}
+
+// deployGit queues a run that fetches ref (a branch, a tag or a commit)
+// from a repository and deploys it.
+func (a *API) deployGit(w http.ResponseWriter, r *http.Request, u *store.User, app *store.App, repo, ref string) error {
+	if a.Pipeline == nil {
+		return fmt.Errorf("deploying a git revision: %w", rollout.ErrUnsupported)
+	}
+	if repo == "" {
+		repo = app.Source.Repo
+	}
+	if repo == "" {
+		return fmt.Errorf(`git deploy: give "url" or set the app's repo (nonstop apps set %s --repo URL): %w`, app.Name, errBadRequest)
+	}
+	if err := checkRepo(repo, u.Role == store.RoleAdmin); err != nil {
+		return err
+	}
+	if ref == "" {
+		ref = "refs/heads/" + app.Source.Branch
+	}
+	if strings.HasPrefix(ref, "-") || strings.ContainsAny(ref, " \t\r\n~^:?*[\\") {
+		return fmt.Errorf("git deploy: ref %q is not a ref or a commit: %w", ref, errBadRequest)
+	}
+	req := pipeline.Request{App: app, Trigger: "cli", Repo: repo, StartedBy: u.Name}
+	if gitSHARE.MatchString(ref) {
+		req.Commit = ref
+	} else {
+		req.Ref = ref
+	}
+	run, err := a.Pipeline.Enqueue(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"run": run.Number, "state": run.State})
+	return nil
 }

@@ -236,3 +236,27 @@ func TestPolling_ANewCommitIsPickedUpAndDeployed(t *testing.T) {
 		t.Fatalf("polling deployed an unchanged branch again: %d runs", len(runs))
 	}
 }
+
+// POST deploys {"git": {"url", "ref"}}: a run fetches and deploys the ref.
+func TestGitDeploy_ARunFetchesTheRefAndDeploysIt(t *testing.T) {
+	c := newCluster(t)
+	g := newGitRepo(t)
+	sha := g.commit("1")
+	c.mustRun("apps", "create", "hello")
+	body := []byte(fmt.Sprintf(`{"git": {"url": %q, "ref": "main"}}`, g.url()))
+	req, _ := http.NewRequest("POST", "http://"+c.api+"/api/v1/apps/hello/deploys", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("git deploy: %d", resp.StatusCode)
+	}
+	if r := c.waitRun("hello", 1, 2*time.Minute); r.State != "succeeded" || r.Commit != sha {
+		t.Fatalf("run: %+v", r)
+	}
+	assertServes(t, c, "1")
+}
