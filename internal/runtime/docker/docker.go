@@ -35,6 +35,7 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
+	"github.com/nonstopdev/nonstop/internal/keylock"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 )
 
@@ -91,7 +92,7 @@ type Runtime struct {
 	cli  *client.Client
 	log  *slog.Logger
 	opts Options
-	keys keyLock // serialises Start, Stop, Adopt, Remove on one ID
+	keys keylock.Map // serialises Start, Stop, Adopt, Remove on one ID
 
 	mu      sync.Mutex
 	closed  bool

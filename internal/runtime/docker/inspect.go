@@ -26,7 +26,7 @@ func (r *Runtime) Adopt(ctx context.Context, id string) (runtime.Instance, error
 	if !validID(id) {
 		return runtime.Instance{}, fmt.Errorf("adopt %q: %w", id, runtime.ErrNotFound)
 	}
-	unlock, err := r.keys.lock(ctx, id)
+	unlock, err := r.keys.Lock(ctx, id)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("adopt %s: %w", id, err)
 	}

@@ -36,7 +36,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	if spec.Port < 0 || spec.Port > 65535 {
 		return runtime.Instance{}, fmt.Errorf("start %s: invalid port %d", spec.ID, spec.Port)
 	}
-	unlock, err := r.keys.lock(ctx, spec.ID)
+	unlock, err := r.keys.Lock(ctx, spec.ID)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}

@@ -25,7 +25,7 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 	if !validID(id) {
 		return nil
 	}
-	unlock, err := r.keys.lock(ctx, id)
+	unlock, err := r.keys.Lock(ctx, id)
 	if err != nil {
 		return fmt.Errorf("stop %s: %w", id, err)
 	}
@@ -68,7 +68,7 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 	if !validID(id) {
 		return nil
 	}
-	unlock, err := r.keys.lock(ctx, id)
+	unlock, err := r.keys.Lock(ctx, id)
 	if err != nil {
 		return fmt.Errorf("remove %s: %w", id, err)
 	}

@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/keylock"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 )
 
@@ -98,7 +99,7 @@ type Runtime struct {
 	opts   Options
 	sh     string // path of sh
 	bootID string // the kernel's boot id: a PID from another boot is never ours
-	keys   keyLock
+	keys   keylock.Map
 
 	mu        sync.Mutex
 	closed    bool
@@ -170,7 +171,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	if strings.TrimSpace(spec.Command) == "" {
 		return runtime.Instance{}, fmt.Errorf("start %s: no command", spec.ID)
 	}
-	unlock, err := r.keys.lock(ctx, spec.ID)
+	unlock, err := r.keys.Lock(ctx, spec.ID)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
@@ -239,7 +240,7 @@ func (r *Runtime) Adopt(ctx context.Context, id string) (runtime.Instance, error
 	if !validID(id) {
 		return runtime.Instance{}, fmt.Errorf("adopt %q: %w", id, runtime.ErrNotFound)
 	}
-	unlock, err := r.keys.lock(ctx, id)
+	unlock, err := r.keys.Lock(ctx, id)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("adopt %s: %w", id, err)
 	}
@@ -317,7 +318,7 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 	if !validID(id) {
 		return nil
 	}
-	unlock, err := r.keys.lock(ctx, id)
+	unlock, err := r.keys.Lock(ctx, id)
 	if err != nil {
 		return fmt.Errorf("remove %s: %w", id, err)
 	}

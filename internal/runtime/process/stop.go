@@ -21,7 +21,7 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 	if !validID(id) {
 		return nil
 	}
-	unlock, err := r.keys.lock(ctx, id)
+	unlock, err := r.keys.Lock(ctx, id)
 	if err != nil {
 		return fmt.Errorf("stop %s: %w", id, err)
 	}
