@@ -98,6 +98,13 @@ func (fr *followReader) Read(p []byte) (int, error) {
 		if n > 0 {
 			return n, nil
 		}
+		// The log was rotated (truncated) under us: start again at its top.
+		if off, serr := fr.f.Seek(0, io.SeekCurrent); serr == nil {
+			if fi, ferr := fr.f.Stat(); ferr == nil && fi.Size() < off {
+				fr.f.Seek(0, io.SeekStart)
+				continue
+			}
+		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			select {
 			case <-fr.closed:

@@ -58,6 +58,9 @@ type Options struct {
 	// OnEvent, when set, is called when a supervised instance exits or is
 	// restarted, from the supervising goroutine: it must not block for long.
 	OnEvent func(Event)
+	// MaxLogBytes bounds an instance's output.log; past it the log moves to
+	// output.log.1 (default 16 MiB).
+	MaxLogBytes int64
 }
 
 // EventKind names what happened to an instance.
@@ -104,6 +107,9 @@ type Runtime struct {
 	mu        sync.Mutex
 	closed    bool
 	instances map[string]*instance // supervised by this Runtime
+
+	stopRotate chan struct{} // closed by Close: ends rotateLoop
+	rotateDone chan struct{}
 }
 
 // instance is one instance this Runtime supervises.
@@ -148,14 +154,24 @@ func New(opts Options) (*Runtime, error) {
 	if err != nil {
 		sh = "/bin/sh"
 	}
-	return &Runtime{
-		dir:       dir,
-		log:       opts.Logger.With("runtime", "process"),
-		opts:      opts,
-		sh:        sh,
-		bootID:    readBootID(),
-		instances: make(map[string]*instance),
-	}, nil
+	if opts.MaxLogBytes <= 0 {
+		opts.MaxLogBytes = 16 << 20
+	}
+	r := &Runtime{
+		dir:        dir,
+		log:        opts.Logger.With("runtime", "process"),
+		opts:       opts,
+		sh:         sh,
+		bootID:     readBootID(),
+		instances:  make(map[string]*instance),
+		stopRotate: make(chan struct{}),
+		rotateDone: make(chan struct{}),
+	}
+	go func() {
+		defer close(r.rotateDone)
+		r.rotateLoop(r.stopRotate)
+	}()
+	return r, nil
 }
 
 // Name returns "process".
@@ -351,6 +367,8 @@ func (r *Runtime) Close() error {
 	insts := r.instances
 	r.instances = make(map[string]*instance)
 	r.mu.Unlock()
+	close(r.stopRotate)
+	<-r.rotateDone
 	for _, inst := range insts {
 		inst.cancel()
 	}
