@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nonstopdev/nonstop/internal/archive"
+	"github.com/nonstopdev/nonstop/internal/client"
 	"github.com/nonstopdev/nonstop/internal/spec"
 )
 
@@ -33,8 +34,10 @@ func newDeployCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if strategy != "" && strategy != string(sp.Deploy.Strategy) {
-				return fmt.Errorf("--strategy %s: this version rolls out with the rolling strategy only", strategy)
+			if strategy != "" {
+				if _, err := sp.WithStrategy(spec.Strategy(strategy)); err != nil {
+					return err
+				}
 			}
 			if appName == "" {
 				appName = sp.Name
@@ -51,7 +54,7 @@ func newDeployCmd() *cobra.Command {
 			go func() { pw.CloseWithError(archive.PackTarGz(pw, dir)) }()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "uploading %s to app %s\n", dir, appName)
-			ro, err := c.DeploySource(cmd.Context(), appName, pr, "cli", gitHead(dir))
+			ro, err := c.DeployWith(cmd.Context(), appName, pr, client.DeployOptions{Source: "cli", GitSHA: gitHead(dir), Strategy: strategy})
 			pr.Close()
 			if err != nil {
 				return err

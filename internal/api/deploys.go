@@ -60,6 +60,11 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if sp.Name != "" && sp.Name != app.Name {
 		return fmt.Errorf("%s names app %q but this deploy is to app %q: %w", spec.FileName, sp.Name, app.Name, errBadRequest)
 	}
+	if st := r.URL.Query().Get("strategy"); st != "" {
+		if sp, err = sp.WithStrategy(spec.Strategy(st)); err != nil {
+			return fmt.Errorf("%v: %w", err, errBadRequest)
+		}
+	}
 	source := r.URL.Query().Get("source")
 	if source == "" {
 		source = "upload"

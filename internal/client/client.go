@@ -165,7 +165,23 @@ func (c *Client) Deploy(ctx context.Context, app string, archive io.Reader, sour
 // DeploySource is Deploy with the source's git commit, which images are
 // tagged with.
 func (c *Client) DeploySource(ctx context.Context, app string, archive io.Reader, source, gitSHA string) (*store.Rollout, error) {
+	return c.DeployWith(ctx, app, archive, DeployOptions{Source: source, GitSHA: gitSHA})
+}
+
+// DeployOptions say where an upload comes from and how to roll it out.
+type DeployOptions struct {
+	Source   string // cli, push, upload...
+	GitSHA   string // the source's commit, when known
+	Strategy string // overrides nonstop.yaml's deploy.strategy when set
+}
+
+// DeployWith uploads a source archive with options.
+func (c *Client) DeployWith(ctx context.Context, app string, archive io.Reader, o DeployOptions) (*store.Rollout, error) {
+	source, gitSHA := o.Source, o.GitSHA
 	q := url.Values{}
+	if o.Strategy != "" {
+		q.Set("strategy", o.Strategy)
+	}
 	if source != "" {
 		q.Set("source", source)
 	}

@@ -1,6 +1,9 @@
 package spec
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // ApplyDefaults fills in every setting that nonstop.yaml leaves out.
 // runtime defaults to docker when the source has a Dockerfile, else to
@@ -59,4 +62,32 @@ func setDefault[T comparable](s *Spec, key string, p *T, v T) {
 	if _, set := s.lines[key]; *p == zero && !set {
 		*p = v
 	}
+}
+
+// WithStrategy returns the spec rolled out with another strategy (`nonstop
+// deploy --strategy`): a canary without steps of its own goes 10 % then
+// 50 %, 30 s each; a blue-green without settings waits for promote.
+func (s *Spec) WithStrategy(st Strategy) (*Spec, error) {
+	out := *s
+	out.Deploy.Strategy = st
+	switch st {
+	case StrategyCanary:
+		if out.Deploy.Canary == nil || len(out.Deploy.Canary.Steps) == 0 {
+			out.Deploy.Canary = &Canary{
+				Steps:    []CanaryStep{{Weight: 10, Pause: 30 * time.Second}, {Weight: 50, Pause: 30 * time.Second}},
+				Analysis: Analysis{Interval: 5 * time.Second, MinRequests: 50, MaxErrorRate: 0.05},
+			}
+		}
+	case StrategyBlueGreen:
+		if out.Deploy.BlueGreen == nil {
+			out.Deploy.BlueGreen = &BlueGreen{KeepOldFor: 10 * time.Minute}
+		}
+	case StrategyRolling:
+	default:
+		return nil, fmt.Errorf("--strategy %q: use rolling, bluegreen or canary", st)
+	}
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -116,3 +116,21 @@ func TestApplyDefaults_IsIdempotent(t *testing.T) {
 		t.Errorf("a second ApplyDefaults changed the spec:\n%+v\n%+v", once, twice)
 	}
 }
+
+func TestWithStrategy_GivesACanaryOrBlueGreenWithoutSettingsSaneOnes(t *testing.T) {
+	s := defaulted(t, "run: ./app\n", false)
+	c, err := s.WithStrategy(StrategyCanary)
+	if err != nil || c.Deploy.Strategy != StrategyCanary || len(c.Deploy.Canary.Steps) != 2 || c.Deploy.Canary.Steps[0].Weight != 10 {
+		t.Fatalf("canary: %+v %v", c.Deploy, err)
+	}
+	if s.Deploy.Strategy != StrategyRolling || s.Deploy.Canary != nil {
+		t.Fatal("WithStrategy changed the spec it was called on")
+	}
+	b, err := s.WithStrategy(StrategyBlueGreen)
+	if err != nil || b.Deploy.BlueGreen == nil || b.Deploy.BlueGreen.AutoPromoteAfter != 0 {
+		t.Fatalf("blue-green: %+v %v", b.Deploy, err)
+	}
+	if _, err := s.WithStrategy("yolo"); err == nil {
+		t.Fatal("an unknown strategy was accepted")
+	}
+}

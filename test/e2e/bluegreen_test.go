@@ -107,3 +107,30 @@ func TestBlueGreen_ARestartWhileWaitingForPromotionKeepsEveryClientOnLive(t *tes
 	}
 	assertServes(t, c, "2")
 }
+
+// `nonstop deploy --strategy bluegreen` rolls a rolling spec out blue-green.
+func TestBlueGreen_TheStrategyFlagOverridesTheSpec(t *testing.T) {
+	c := newCluster(t)
+	c.mustRun("apps", "create", "hello")
+	c.mustRun("deploy", appSource(t, helloSpec("1", "20s")))
+	c.mustRun("deploy", "--detach", "--strategy", "bluegreen", appSource(t, helloSpec("2", "20s")))
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if code, body, _ := c.getHost("v2.hello.localhost", "/"); code == 200 && strings.Contains(body, "from v2") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the preview never served v2")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	assertServes(t, c, "1")
+	c.mustRun("promote", "hello")
+	if r := c.waitRollout("hello", time.Minute); r.State != "done" || r.Strategy != "bluegreen" {
+		t.Fatalf("rollout: %s %s %s", r.Strategy, r.State, r.Reason)
+	}
+	assertServes(t, c, "2")
+	if out, code := c.run("deploy", "--strategy", "yolo", appSource(t, helloSpec("3", "20s"))); code == 0 || !strings.Contains(out, "use rolling, bluegreen or canary") {
+		t.Fatalf("an unknown strategy: exit %d\n%s", code, out)
+	}
+}
