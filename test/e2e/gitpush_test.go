@@ -25,7 +25,7 @@ type pushRepo struct {
 func newPushRepo(t *testing.T, c *cluster, yaml string) *pushRepo {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
+		t.Fatal("git is not installed: make test installs it (scripts/deps.sh)")
 	}
 	tools := t.TempDir()
 	askpass := filepath.Join(tools, "askpass.sh")

@@ -44,7 +44,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
+		t.Fatal("git is not installed: make test installs it (scripts/deps.sh)")
 	}
 	f := &fixture{t: t, root: filepath.Join(t.TempDir(), "git")}
 	tools := t.TempDir()
