@@ -42,6 +42,9 @@ func TestAccessLog_OneJSONLinePerRequestWithTheRequestIDTheBackendSaw(t *testing
 	if seen == "" || hdr.Get("X-Request-Id") != seen {
 		t.Fatalf("backend saw request id %q, the client got %q", seen, hdr.Get("X-Request-Id"))
 	}
+	// The line is recorded once the answer is written, so just after the
+	// client has it; the log writes it out at its next flush.
+	eventually(t, 5*time.Second, "the access log line", func() bool { return out.String() != "" })
 	cancel()
 	log.Wait()
 
