@@ -76,7 +76,11 @@ func TestBuildLabels_ABuildNeedingALabelNoWorkerHasIsRefused(t *testing.T) {
 	r.eng.Close()
 	r.eng = rollout.New(rollout.Config{Store: r.st, Runtime: r.rt, Proxy: r.px, DataDir: r.data, BuildLabels: []string{"local", "linux", "amd64"}})
 	r.createApp("gpu")
-	for labels, ok := range map[string]bool{"[gpu]": false, "[local, linux]": true} {
+	for _, c := range []struct {
+		labels string
+		ok     bool
+	}{{"[gpu]", false}, {"[local, linux]", true}} {
+		labels, ok := c.labels, c.ok
 		dir, _ := r.source("gpu", release{Version: 1})
 		yaml := release{Version: 1}.yaml("gpu") + "build_labels: " + labels + "\n"
 		os.WriteFile(filepath.Join(dir, spec.FileName), []byte(yaml), 0o644)
