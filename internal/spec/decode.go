@@ -232,6 +232,32 @@ func (d *decoder) steps(p *[]CanaryStep) func(string, *yaml.Node) {
 	}
 }
 
+// volumes decodes the list of volumes.
+func (d *decoder) volumes(p *[]Volume) func(string, *yaml.Node) {
+	return func(path string, n *yaml.Node) {
+		n = resolve(n)
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.fail(n, path, "must be a list of volumes (- name: data), got %s", describe(n))
+			return
+		}
+		vols := make([]Volume, len(n.Content))
+		for i, item := range n.Content {
+			v := &vols[i]
+			itemPath := fmt.Sprintf("%s[%d]", path, i)
+			d.lines[itemPath] = item.Line
+			d.mapping(itemPath, item, []field{
+				{"name", d.str(&v.Name)},
+				{"path", d.str(&v.Path)},
+				{"size", d.str(&v.Size)},
+			})
+		}
+		*p = vols
+	}
+}
+
 // resolve follows an alias (*anchor) to the node it names.
 func resolve(n *yaml.Node) *yaml.Node {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {

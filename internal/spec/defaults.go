@@ -48,6 +48,14 @@ func (s *Spec) ApplyDefaults(hasDockerfile bool) {
 		setDefault(s, "deploy.canary.analysis.min_requests", &a.MinRequests, 50)
 		setDefault(s, "deploy.canary.analysis.max_error_rate", &a.MaxErrorRate, 0.05)
 	}
+	k := &s.Kubernetes
+	setDefault(s, "kubernetes.service.type", &k.Service.Type, ServiceClusterIP)
+	setDefault(s, "kubernetes.min_ready", &k.MinReady, 5*time.Second)
+	setDefault(s, "kubernetes.pre_stop", &k.PreStop, 5*time.Second)
+	for i := range s.Volumes {
+		setDefault(s, fmt.Sprintf("volumes[%d].size", i), &s.Volumes[i].Size, "1Gi")
+	}
+
 	if d.Strategy == StrategyBlueGreen && d.BlueGreen == nil {
 		d.BlueGreen = &BlueGreen{}
 	}

@@ -38,6 +38,7 @@ func TestApplyDefaults_EmptyFileGetsEveryDefault(t *testing.T) {
 			StopTimeout:  10 * time.Second,
 			Analysis:     Analysis{Interval: 5 * time.Second, MinRequests: 50, MaxErrorRate: 0.05},
 		},
+		Kubernetes: Kubernetes{Service: Service{Type: ServiceClusterIP}, MinReady: 5 * time.Second, PreStop: 5 * time.Second},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", got, want)

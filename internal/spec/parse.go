@@ -57,6 +57,37 @@ func (d *decoder) specFields(s *Spec) []field {
 		{"health", d.object(d.healthFields(&s.Health))},
 		{"deploy", d.object(d.deployFields(&s.Deploy))},
 		{"env", d.env(&s.Env)},
+		{"volumes", d.volumes(&s.Volumes)},
+		{"resources", d.object([]field{
+			{"requests", d.object(d.quantityFields(&s.Resources.Requests))},
+			{"limits", d.object(d.quantityFields(&s.Resources.Limits))},
+		})},
+		{"kubernetes", d.object(d.kubernetesFields(&s.Kubernetes))},
+	}
+}
+
+func (d *decoder) quantityFields(q *Quantities) []field {
+	return []field{{"cpu", d.str(&q.CPU)}, {"memory", d.str(&q.Memory)}}
+}
+
+func (d *decoder) kubernetesFields(k *Kubernetes) []field {
+	return []field{
+		{"namespace", d.str(&k.Namespace)},
+		{"service", d.object([]field{
+			{"type", d.str(&k.Service.Type)},
+			{"node_port", d.integer(&k.Service.NodePort, "a whole number from 30000 to 32767")},
+		})},
+		{"gateway", func(path string, n *yaml.Node) {
+			k.Gateway = &Gateway{}
+			d.mapping(path, n, []field{
+				{"name", d.str(&k.Gateway.Name)},
+				{"namespace", d.str(&k.Gateway.Namespace)},
+				{"hostnames", d.strings(&k.Gateway.Hostnames)},
+			})
+		}},
+		{"min_ready", d.duration(&k.MinReady)},
+		{"pre_stop", d.duration(&k.PreStop)},
+		{"storage_class", d.str(&k.StorageClass)},
 	}
 }
 

@@ -39,6 +39,9 @@ type Spec struct {
 	Health      Health            `yaml:"health" json:"health"`
 	Deploy      Deploy            `yaml:"deploy" json:"deploy"`
 	Env         map[string]string `yaml:"env" json:"env,omitempty"`
+	Volumes     []Volume          `yaml:"volumes" json:"volumes,omitempty"`
+	Resources   Resources         `yaml:"resources" json:"resources"`
+	Kubernetes  Kubernetes        `yaml:"kubernetes" json:"kubernetes"`
 
 	// lines maps the key paths that Parse found ("deploy.max_surge") to
 	// their line in nonstop.yaml. It tells an explicit 0 from a missing

@@ -24,6 +24,9 @@ func (s *Spec) Validate() error {
 		v.atLeastZero("deploy.bluegreen.keep_old_for", int64(bg.KeepOldFor), bg.KeepOldFor)
 	}
 	v.env()
+	v.volumes()
+	v.resources()
+	v.kubernetes()
 	return errors.Join(v.errs...)
 }
 
