@@ -41,6 +41,8 @@ type Kubernetes struct {
 	// SIGTERM, so that every node and proxy has seen it leave the
 	// endpoints first.
 	PreStop time.Duration `yaml:"pre_stop" json:"pre_stop"`
+	// Labels are added to the app's pods (cost centres, policies, tests).
+	Labels map[string]string `yaml:"labels" json:"labels,omitempty"`
 	// StorageClass of the volumes' claims ("": the cluster's default).
 	StorageClass string `yaml:"storage_class" json:"storage_class,omitempty"`
 }

@@ -24,6 +24,7 @@ kubernetes:
   min_ready: 0s
   pre_stop: 3s
   storage_class: fast
+  labels: {team: shop, kwok.test/not-ready: "true"}
 `, false)
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
@@ -37,6 +38,9 @@ kubernetes:
 	k := s.Kubernetes
 	if k.Namespace != "shop" || k.Service != (Service{Type: ServiceNodePort, NodePort: 30080}) || k.StorageClass != "fast" {
 		t.Errorf("kubernetes = %+v", k)
+	}
+	if k.Labels["team"] != "shop" || k.Labels["kwok.test/not-ready"] != "true" {
+		t.Errorf("labels = %v", k.Labels)
 	}
 	if k.MinReady != 0 || k.PreStop != 3*time.Second {
 		t.Errorf("min_ready %v (an explicit 0s stays 0), pre_stop %v, want 0s and 3s", k.MinReady, k.PreStop)
@@ -57,6 +61,8 @@ func TestValidate_KubernetesMistakesNameKeyAndLine(t *testing.T) {
 		{"kubernetes:\n  service:\n    type: NodePort\n    node_port: 80\n", `nonstop.yaml:4: kubernetes.service.node_port: must be from 30000 to 32767`},
 		{"kubernetes:\n  service:\n    node_port: 30001\n", `kubernetes.service.node_port: needs service type NodePort`},
 		{"kubernetes:\n  namespace: My_NS\n", `nonstop.yaml:2: kubernetes.namespace: "My_NS"`},
+		{"kubernetes:\n  labels:\n    app.kubernetes.io/name: x\n", `kubernetes.labels.app.kubernetes.io/name: reserved`},
+		{"kubernetes:\n  labels:\n    team: \"a b\"\n", `nonstop.yaml:3: kubernetes.labels.team: not a valid Kubernetes label`},
 		{"kubernetes:\n  gateway: {}\n", `kubernetes.gateway.name: "": want the name of a Gateway`},
 	} {
 		s := defaulted(t, tc.yaml, true)

@@ -87,6 +87,7 @@ func (d *decoder) kubernetesFields(k *Kubernetes) []field {
 		}},
 		{"min_ready", d.duration(&k.MinReady)},
 		{"pre_stop", d.duration(&k.PreStop)},
+		{"labels", d.env(&k.Labels)},
 		{"storage_class", d.str(&k.StorageClass)},
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 )
 
@@ -173,12 +172,7 @@ func (v *validator) analysis(key string, a Analysis) {
 }
 
 func (v *validator) env() {
-	keys := make([]string, 0, len(v.s.Env))
-	for k := range v.s.Env {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(v.s.Env) {
 		switch {
 		case !validEnvName(k):
 			v.fail("env."+k, "invalid variable name: use letters, digits and '_', not starting with a digit")

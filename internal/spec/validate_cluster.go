@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
+	"strings"
 )
 
 // quantityRE matches the resource quantities Kubernetes accepts that an
@@ -86,6 +88,29 @@ func (v *validator) kubernetes() {
 			v.fail("kubernetes.gateway.namespace", "%q: want lower-case letters, digits and '-'", g.Namespace)
 		}
 	}
+	for _, key := range sortedKeys(k.Labels) {
+		if !podLabelRE.MatchString(key) || !labelValueRE.MatchString(k.Labels[key]) {
+			v.fail("kubernetes.labels."+key, "not a valid Kubernetes label (key: [prefix/]name, value: up to 63 letters, digits, '-', '_', '.')")
+		}
+		if strings.HasPrefix(key, "app.kubernetes.io/") || strings.HasPrefix(key, "nonstop.dev/") {
+			v.fail("kubernetes.labels."+key, "reserved: nonstop sets the app.kubernetes.io/ and nonstop.dev/ labels itself")
+		}
+	}
 	v.atLeastZero("kubernetes.min_ready", int64(k.MinReady), k.MinReady)
 	v.atLeastZero("kubernetes.pre_stop", int64(k.PreStop), k.PreStop)
+}
+
+// podLabelRE is a label key: an optional DNS prefix and a name.
+var podLabelRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+
+// labelValueRE is a label value (possibly empty).
+var labelValueRE = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
