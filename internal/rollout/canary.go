@@ -50,7 +50,11 @@ func (e *Engine) canary(ctx context.Context, r *store.Rollout, g *goal) error {
 		}
 		e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on v%d", i, len(c.Steps), step.Weight, g.version()),
 			map[string]any{"step": i, "weight": step.Weight})
-		err := e.watchStep(ctx, r, g, step, c.Analysis)
+		judge, err := e.proxyJudge(ctx, g, c.Analysis)
+		if err != nil {
+			return err
+		}
+		err = e.watchStep(ctx, r, step, c.Analysis.Interval, judge)
 		if errors.Is(err, errPromoteFull) {
 			break
 		}
@@ -90,17 +94,41 @@ func (e *Engine) scaleCanary(ctx context.Context, r *store.Rollout, g *goal, wan
 	return e.startMany(ctx, r, g, want-have)
 }
 
-// watchStep waits out one step: its pause (or a promote), analysing the
+// judge analyses a canary once; it is called every analysis interval.
+type judge func(ctx context.Context) (Verdict, string, error)
+
+// proxyJudge judges the canary from the proxy's own measurements of the
+// window since the last call, and from its health checks.
+func (e *Engine) proxyJudge(ctx context.Context, g *goal, a spec.Analysis) (judge, error) {
+	before, err := e.readings(ctx, g.app.Name)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (Verdict, string, error) {
+		now, err := e.readings(ctx, g.app.Name)
+		if err != nil {
+			return Fail, "", err
+		}
+		canary, stable := e.windows(before, now, g.version())
+		before = now
+		if sick := e.sickCanary(ctx, g); sick != "" {
+			return Fail, "canary heartbeat failed: " + sick, nil
+		}
+		verdict, why := analyze(a, canary, stable)
+		if verdict == Fail {
+			why = "canary analysis failed: " + why
+		}
+		return verdict, why, nil
+	}, nil
+}
+
+// watchStep waits out one step: its pause (or a promote), judging the
 // canary every interval. It returns nil to go on to the next step.
-func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, g *goal, step spec.CanaryStep, a spec.Analysis) error {
+func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step spec.CanaryStep, interval time.Duration, judge judge) error {
 	signals := e.signalsOf(r.ID)
 	deadline := e.Now().Add(step.Pause)
 	passed, paused := false, false
-	before, err := e.readings(ctx, g.app.Name)
-	if err != nil {
-		return err
-	}
-	tick := time.NewTicker(a.Interval)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -126,19 +154,13 @@ func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, g *goal, step 
 				}
 			}
 		case <-tick.C:
-			now, err := e.readings(ctx, g.app.Name)
+			verdict, why, err := judge(ctx)
 			if err != nil {
 				return err
 			}
-			canary, stable := e.windows(before, now, g.version())
-			before = now
-			if sick := e.sickCanary(ctx, g); sick != "" {
-				return errors.New("canary heartbeat failed: " + sick)
-			}
-			verdict, why := analyze(a, canary, stable)
 			switch verdict {
 			case Fail:
-				return errors.New("canary analysis failed: " + why)
+				return errors.New(why)
 			case Pass:
 				passed = true
 				e.event(r, "analysis", "analysis passed: "+why, nil)

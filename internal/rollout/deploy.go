@@ -63,8 +63,10 @@ func (e *Engine) supported(sp *spec.Spec) error {
 	switch {
 	case sp.Runtime == spec.RuntimeDocker && e.Images == nil:
 		return fmt.Errorf("runtime docker: %w: this server has no Docker Engine (is dockerd running? see --docker-host)", ErrUnsupported)
+	case sp.Runtime == spec.RuntimeKubernetes:
+		return e.clusterSupported(sp)
 	case sp.Runtime != spec.RuntimeProcess && sp.Runtime != spec.RuntimeDocker:
-		return fmt.Errorf("runtime %q: %w yet: this server runs the process and docker runtimes", sp.Runtime, ErrUnsupported)
+		return fmt.Errorf("runtime %q: %w", sp.Runtime, ErrUnsupported)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/notify"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -42,6 +43,8 @@ type Config struct {
 	// BuildLabels are what this server's build workers offer; an app's
 	// build_labels must all be among them.
 	BuildLabels []string
+	// Cluster runs the apps whose runtime is kubernetes (nil: none).
+	Cluster *kubernetes.Cluster
 	// Notifier, if set, is told when rollouts start, pass a step, pause,
 	// fail, roll back and succeed.
 	Notifier *notify.Notifier

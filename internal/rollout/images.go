@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
@@ -35,10 +36,15 @@ type ImageBuild struct {
 // DeployImage rolls out a prebuilt image (`nonstop deploy --image REF`)
 // with the given spec: no build, the image pinned by digest first.
 func (e *Engine) DeployImage(ctx context.Context, app *store.App, ref string, sp *spec.Spec, by string) (*store.Rollout, error) {
-	if e.Images == nil {
-		return nil, fmt.Errorf("deploy --image: %w: this server has no Docker Engine", ErrUnsupported)
+	if sp.Runtime != spec.RuntimeKubernetes {
+		if e.Images == nil {
+			return nil, fmt.Errorf("deploy --image: %w: this server has no Docker Engine", ErrUnsupported)
+		}
+		sp.Runtime = spec.RuntimeDocker
 	}
-	sp.Runtime = spec.RuntimeDocker
+	if sp.Runtime == spec.RuntimeKubernetes && e.Images == nil && !isPinned(ref) {
+		return nil, fmt.Errorf("deploy --image %s: %w: pin it by digest (REF@sha256:...): this server has no Docker Engine to look tags up with", ref, ErrInvalid)
+	}
 	if err := e.supported(sp); err != nil {
 		return nil, err
 	}
@@ -58,7 +64,12 @@ func (e *Engine) runDeployImage(ctx context.Context, r *store.Rollout, app *stor
 		return
 	}
 	e.event(r, "log", "resolving image "+ref, nil)
-	pinned, err := e.Images.ResolveImage(ctx, ref)
+	pinned, err := ref, error(nil)
+	if !(sp.Runtime == spec.RuntimeKubernetes && isPinned(ref)) {
+		// A digest the cluster pulls needs no look-up; anything else is
+		// pinned through the Engine (and the registry) first.
+		pinned, err = e.Images.ResolveImage(ctx, ref)
+	}
 	if err != nil {
 		e.transition(r, store.RolloutFailed, fmt.Sprintf("image %s: %v", ref, err))
 		return
@@ -76,3 +87,6 @@ func (e *Engine) runDeployImage(ctx context.Context, r *store.Rollout, app *stor
 	e.event(r, "release", fmt.Sprintf("release v%d runs %s", rel.Version, pinned), map[string]any{"version": rel.Version, "image": pinned})
 	e.runToTarget(ctx, r)
 }
+
+// isPinned reports whether an image reference names its digest.
+func isPinned(ref string) bool { return strings.Contains(ref, "@sha256:") }

@@ -164,7 +164,15 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 		if err := e.pushRoute(ctx, r.AppID); err != nil {
 			return err
 		}
-		if err := e.converge(ctx, r, g); err != nil {
+		if onCluster(g.spec()) {
+			app, err := e.Store.AppByID(ctx, r.AppID)
+			if err != nil {
+				return err
+			}
+			if err := e.clusterStop(ctx, r, app); err != nil {
+				return err
+			}
+		} else if err := e.converge(ctx, r, g); err != nil {
 			return err
 		}
 		if r.State != store.RolloutVerifying {

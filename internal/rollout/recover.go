@@ -148,6 +148,13 @@ func (e *Engine) heal(ctx context.Context, app *store.App) error {
 	if err != nil {
 		return err
 	}
+	if onCluster(&rel.Spec) {
+		if e.Cluster == nil {
+			e.Logger.Warn("app runs on kubernetes but this server has no cluster (--kubeconfig): left as it is", "app", app.Name)
+			return nil
+		}
+		return e.clusterHeal(ctx, app, rel)
+	}
 	active, err := e.Store.ActiveInstances(ctx, app.ID)
 	if err != nil {
 		return err

@@ -74,6 +74,9 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	if err != nil {
 		return err
 	}
+	if onCluster(g.spec()) {
+		return e.clusterForward(ctx, r, g)
+	}
 	if r.Kind == store.KindStart {
 		if err := e.Store.SetAppState(ctx, g.app.ID, store.AppRunning); err != nil {
 			return err
@@ -210,6 +213,17 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 			return
 		}
 	}
+	if e.isClusterRollout(ctx, r) {
+		if err := e.clusterRollBack(ctx, r, app); err != nil {
+			if errors.Is(err, errStopped) {
+				return
+			}
+			e.finishFailed(r, fmt.Errorf("roll back to v%d: %w", r.FromRelease, err))
+			return
+		}
+		e.rolledBack(r)
+		return
+	}
 	n := desired(app, from)
 	if app.State == store.AppStopped || from == nil {
 		n = 0
@@ -236,6 +250,11 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 		e.finishFailed(r, fmt.Errorf("roll back to v%d: %w", r.FromRelease, err))
 		return
 	}
+	e.rolledBack(r)
+}
+
+// rolledBack records that r's rollback is over.
+func (e *Engine) rolledBack(r *store.Rollout) {
 	msg := fmt.Sprintf("back on v%d", r.FromRelease)
 	if r.FromRelease == 0 {
 		msg = "no release was live before: nothing serves"

@@ -1,0 +1,421 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// On the kubernetes runtime, Kubernetes starts and replaces the pods and
+// nonstop keeps the strategy and the safety checks. An app has a stable
+// Deployment and Service (named after the app: the Service is created by
+// the first deploy and never re-created). A rolling deploy updates the
+// stable Deployment and watches it; a canary or blue-green deploy starts
+// the release's own Deployment and Service (APP-vN) beside it, moves the
+// traffic to it (an HTTPRoute's weights, or the Service's selector for a
+// blue-green without a Gateway), then folds it into the stable Deployment
+// and moves the traffic back. Every action is an idempotent apply, so a
+// rollout interrupted by a restart is resumed by doing its step again.
+
+// onCluster reports whether a spec runs on the kubernetes runtime.
+func onCluster(sp *spec.Spec) bool { return sp != nil && sp.Runtime == spec.RuntimeKubernetes }
+
+// clusterSupported says why this server cannot roll sp out on Kubernetes.
+func (e *Engine) clusterSupported(sp *spec.Spec) error {
+	if e.Cluster == nil {
+		return fmt.Errorf("runtime kubernetes: %w: this server has no cluster (start it with --kubeconfig, or set KUBECONFIG)", ErrUnsupported)
+	}
+	if sp.Deploy.Strategy == spec.StrategyCanary && sp.Kubernetes.Gateway == nil {
+		return fmt.Errorf("deploy.strategy canary on kubernetes needs kubernetes.gateway: an HTTPRoute's weights split the traffic: %w", ErrInvalid)
+	}
+	return nil
+}
+
+// isClusterRollout reports whether r moves an app on Kubernetes.
+func (e *Engine) isClusterRollout(ctx context.Context, r *store.Rollout) bool {
+	for _, v := range []int{r.ToRelease, r.FromRelease} {
+		if v > 0 {
+			if rel, err := e.Store.Release(ctx, r.AppID, v); err == nil {
+				return onCluster(&rel.Spec)
+			}
+		}
+	}
+	return false
+}
+
+// workload is the goal's release as a pod set: the stable Deployment
+// (set 0) or the release's own (set = the release).
+func (e *Engine) workload(g *goal, set, replicas int) kubernetes.Workload {
+	return kubernetes.Workload{App: g.app.Name, Release: g.version(), Set: set, Image: g.release.Image,
+		Env: g.release.Env, Replicas: replicas, Spec: *g.spec()}
+}
+
+// clusterForward is forward on Kubernetes: it converges r to its target
+// and makes it live.
+func (e *Engine) clusterForward(ctx context.Context, r *store.Rollout, g *goal) error {
+	sp := g.spec()
+	if r.Kind == store.KindStart {
+		if err := e.Store.SetAppState(ctx, g.app.ID, store.AppRunning); err != nil {
+			return err
+		}
+	}
+	var err error
+	switch {
+	case r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyCanary && r.FromRelease > 0:
+		err = e.clusterCanary(ctx, r, g)
+	case r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyBlueGreen && r.FromRelease > 0:
+		err = e.clusterBlueGreen(ctx, r, g)
+	default:
+		if r.State != store.RolloutShifting {
+			r.Step = 1
+			if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+				return err
+			}
+		}
+		err = e.clusterRoll(ctx, r, g, g.n)
+	}
+	if err != nil {
+		return err
+	}
+	if r.State != store.RolloutVerifying {
+		if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
+			return err
+		}
+	}
+	if err := e.clusterTidy(ctx, g.app.Name, sp); err != nil {
+		return err
+	}
+	if err := e.Store.MakeLive(ctx, g.app.ID, g.version()); err != nil {
+		return err
+	}
+	switch r.Kind {
+	case store.KindScale:
+		if err := e.Store.SetAppInstances(ctx, g.app.ID, g.n); err != nil {
+			return err
+		}
+	case store.KindEnv:
+		if err := e.Store.SetAppEnv(ctx, g.app.ID, r.Env); err != nil {
+			return err
+		}
+	}
+	return e.transition(r, store.RolloutDone, fmt.Sprintf("v%d live with %d pod(s): deployment %s/%s",
+		g.version(), g.n, kubernetes.Namespace(g.app.Name, sp), kubernetes.StableName(g.app.Name)))
+}
+
+// clusterRoll makes the stable Deployment run the goal's release with n
+// pods, and waits until Kubernetes has replaced every old pod.
+func (e *Engine) clusterRoll(ctx context.Context, r *store.Rollout, g *goal, n int) error {
+	w := e.workload(g, 0, n)
+	if err := e.Cluster.Prepare(ctx, w); err != nil {
+		return err
+	}
+	uid, err := e.Cluster.EnsureService(ctx, w)
+	if err != nil {
+		return err
+	}
+	if err := e.Cluster.ApplyDisruptionBudget(ctx, g.app.Name, g.spec(), n); err != nil {
+		return err
+	}
+	gen, err := e.Cluster.ApplyDeployment(ctx, w)
+	if err != nil {
+		return err
+	}
+	e.event(r, "step", fmt.Sprintf("deployment %s/%s: v%d, %d pod(s) (generation %d); service %s (uid %s)",
+		w.Namespace(), w.Name(), g.version(), n, gen, w.Name(), uid), map[string]any{"generation": gen, "service_uid": uid})
+	return e.watchDeployment(ctx, r, w, gen)
+}
+
+// watchDeployment follows a Deployment's rollout to its end, and tells the
+// rollout's events each time it moves. It fails, naming the pods that are
+// not ready and why, when Kubernetes reports ProgressDeadlineExceeded or
+// when nothing moved for health.start_timeout: Kubernetes would leave such
+// a rollout half done; nonstop then rolls back.
+func (e *Engine) watchDeployment(ctx context.Context, r *store.Rollout, w kubernetes.Workload, gen int64) error {
+	ns, name := w.Namespace(), w.Name()
+	timeout := w.Spec.Health.StartTimeout
+	var last kubernetes.Progress
+	lastMove := e.Now()
+	for {
+		p, err := e.Cluster.Progress(ctx, ns, name)
+		switch {
+		case ctx.Err() != nil:
+			return errStopped
+		case err != nil:
+			e.Logger.Warn("read deployment", "app", w.App, "err", err) // retried until the deadline
+		case p.ObservedGeneration >= gen && p.Complete():
+			if p != last {
+				e.event(r, "progress", fmt.Sprintf("%s: %s", name, p), nil)
+			}
+			return nil
+		case p.ObservedGeneration >= gen:
+			if p.Updated != last.Updated || p.Ready != last.Ready || p.Available != last.Available || p.Replicas != last.Replicas {
+				e.event(r, "progress", fmt.Sprintf("%s: %s", name, p), map[string]any{"updated": p.Updated, "ready": p.Ready, "available": p.Available})
+				last, lastMove = p, e.Now()
+			}
+			if p.Stalled != "" {
+				return e.podsFailed(ctx, w, "Kubernetes reports ProgressDeadlineExceeded ("+p.Stalled+")")
+			}
+		}
+		if e.Now().Sub(lastMove) > timeout {
+			return e.podsFailed(ctx, w, fmt.Sprintf("no progress for %s (health.start_timeout)", timeout))
+		}
+		select {
+		case <-ctx.Done():
+			return errStopped
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// podsFailed is the error of a release whose pods did not become ready.
+func (e *Engine) podsFailed(ctx context.Context, w kubernetes.Workload, why string) error {
+	problems, err := e.Cluster.PodProblems(ctx, w.App, &w.Spec, w.Set, w.Release)
+	if err != nil {
+		problems = []string{err.Error()}
+	}
+	if len(problems) == 0 {
+		problems = []string{"no pod of v" + fmt.Sprint(w.Release) + " reports a problem"}
+	}
+	return fmt.Errorf("v%d's pods did not become ready: %s; %s", w.Release, why, strings.Join(problems, "; "))
+}
+
+// clusterShift sends weight percent of the app's traffic to release's own
+// set and the rest to the stable one: with the HTTPRoute's weights when
+// the app names a Gateway, else (0 or 100 only) with the stable Service's
+// selector.
+func (e *Engine) clusterShift(ctx context.Context, app string, sp *spec.Spec, release, weight int) error {
+	if sp.Kubernetes.Gateway != nil {
+		backends := []kubernetes.Backend{{Service: kubernetes.StableName(app), Weight: 100 - weight}}
+		if release > 0 {
+			backends = append(backends, kubernetes.Backend{Service: kubernetes.SetName(app, release), Weight: weight})
+		}
+		return e.Cluster.ApplyRoute(ctx, app, sp, backends)
+	}
+	switch weight {
+	case 0:
+		return e.Cluster.SelectSet(ctx, app, sp, 0)
+	case 100:
+		return e.Cluster.SelectSet(ctx, app, sp, release)
+	}
+	return fmt.Errorf("a %d%% split needs kubernetes.gateway: %w", weight, ErrInvalid)
+}
+
+// startSet starts (or resizes) the goal's release's own set beside the
+// stable one, and waits until its pods are ready.
+func (e *Engine) startSet(ctx context.Context, r *store.Rollout, g *goal, n int) error {
+	w := e.workload(g, g.version(), n)
+	if err := e.Cluster.Prepare(ctx, w); err != nil {
+		return err
+	}
+	if _, err := e.Cluster.EnsureService(ctx, w); err != nil {
+		return err
+	}
+	gen, err := e.Cluster.ApplyDeployment(ctx, w)
+	if err != nil {
+		return err
+	}
+	e.event(r, "step", fmt.Sprintf("deployment %s/%s: v%d, %d pod(s) beside the stable set", w.Namespace(), w.Name(), g.version(), n), nil)
+	return e.watchDeployment(ctx, r, w, gen)
+}
+
+// clusterCanary runs a canary's steps on Kubernetes: for each, the
+// release's own set sized for the step's weight, then the HTTPRoute's
+// weights; during the step's pause the canary is judged by its pods'
+// health (the Gateway carries the traffic, so nonstop has no request
+// measurements of it). Then the fold.
+func (e *Engine) clusterCanary(ctx context.Context, r *store.Rollout, g *goal) error {
+	c := g.spec().Deploy.Canary
+	for i := max(r.Step, 1); i <= len(c.Steps); i++ {
+		step := c.Steps[i-1]
+		r.Step = i
+		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+			return err
+		}
+		if err := e.startSet(ctx, r, g, canaryCount(g.n, step.Weight)); err != nil {
+			return err
+		}
+		if err := e.clusterShift(ctx, g.app.Name, g.spec(), g.version(), step.Weight); err != nil {
+			return err
+		}
+		e.event(r, "step", fmt.Sprintf("canary step %d/%d: httproute %s sends %d%% to %s", i, len(c.Steps), g.app.Name,
+			step.Weight, kubernetes.SetName(g.app.Name, g.version())), map[string]any{"step": i, "weight": step.Weight})
+		err := e.watchStep(ctx, r, step, c.Analysis.Interval, e.podJudge(g))
+		if errors.Is(err, errPromoteFull) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		e.event(r, "step", fmt.Sprintf("canary step %d passed", i), map[string]any{"step": i})
+		e.notifyStep(r, i)
+	}
+	return e.clusterFold(ctx, r, g, len(c.Steps)+1)
+}
+
+// podJudge judges a canary on Kubernetes by its pods alone: all ready
+// passes, any not ready fails.
+func (e *Engine) podJudge(g *goal) judge {
+	w := e.workload(g, g.version(), 0)
+	return func(ctx context.Context) (Verdict, string, error) {
+		p, err := e.Cluster.Progress(ctx, w.Namespace(), w.Name())
+		if err != nil {
+			return Inconclusive, err.Error(), nil
+		}
+		problems, err := e.Cluster.PodProblems(ctx, w.App, &w.Spec, w.Set, w.Release)
+		if err != nil {
+			return Inconclusive, err.Error(), nil
+		}
+		if len(problems) > 0 {
+			return Fail, "canary pods unhealthy: " + strings.Join(problems, "; "), nil
+		}
+		return Pass, fmt.Sprintf("health only (the Gateway carries the traffic): %d/%d pods ready", p.Ready, p.Wanted), nil
+	}
+}
+
+// clusterBlueGreen starts the whole new set beside the stable one, waits
+// for its promotion, switches every client to it at once, then folds.
+func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal) error {
+	if r.Step <= 1 {
+		r.Step = 1
+		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+			return err
+		}
+		if err := e.startSet(ctx, r, g, g.n); err != nil {
+			return err
+		}
+		if err := e.clusterShift(ctx, g.app.Name, g.spec(), g.version(), 0); err != nil {
+			return err
+		}
+		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview service %s; it takes traffic when promoted",
+			g.version(), kubernetes.SetName(g.app.Name, g.version())), nil)
+		if err := e.awaitPromotion(ctx, r, g.spec().Deploy.BlueGreen.AutoPromoteAfter); err != nil {
+			return err
+		}
+	}
+	return e.clusterFold(ctx, r, g, 2)
+}
+
+// clusterFold ends a canary or blue-green rollout: the release's own set
+// at full size takes every client, the stable Deployment is rolled to the
+// release (out of traffic), the traffic goes back to it, and the
+// release's set is deleted (by clusterTidy).
+func (e *Engine) clusterFold(ctx context.Context, r *store.Rollout, g *goal, step int) error {
+	r.Step = step
+	if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+		return err
+	}
+	if err := e.startSet(ctx, r, g, g.n); err != nil {
+		return err
+	}
+	if err := e.clusterShift(ctx, g.app.Name, g.spec(), g.version(), 100); err != nil {
+		return err
+	}
+	e.event(r, "step", fmt.Sprintf("switched: every client on %s", kubernetes.SetName(g.app.Name, g.version())), nil)
+	if err := e.clusterRoll(ctx, r, g, g.n); err != nil {
+		return err
+	}
+	return e.clusterShift(ctx, g.app.Name, g.spec(), 0, 0)
+}
+
+// clusterTidy leaves the app as it is between rollouts: every client on
+// the stable set, no release set left.
+func (e *Engine) clusterTidy(ctx context.Context, app string, sp *spec.Spec) error {
+	if err := e.clusterShift(ctx, app, sp, 0, 0); err != nil {
+		return err
+	}
+	sets, err := e.Cluster.Sets(ctx, app, sp)
+	if err != nil {
+		return err
+	}
+	for _, v := range sets {
+		if err := e.Cluster.DeleteSet(ctx, app, sp, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clusterRollBack returns an app on Kubernetes to where r started: every
+// client back on the stable set at once, the stable Deployment rolled back
+// to the from release (when the failed rollout had moved it), the failed
+// release's set deleted.
+func (e *Engine) clusterRollBack(ctx context.Context, r *store.Rollout, app *store.App) error {
+	var sp *spec.Spec
+	if r.ToRelease > 0 {
+		if rel, err := e.Store.Release(ctx, app.ID, r.ToRelease); err == nil {
+			sp = &rel.Spec
+		}
+	}
+	from, err := e.goalOf(ctx, r, r.FromRelease, 0)
+	if err != nil {
+		return err
+	}
+	if from.release != nil {
+		sp = &from.release.Spec
+		from.n = desired(app, from.release)
+	}
+	if app.State == store.AppStopped {
+		from.n = 0
+	}
+	if sp == nil {
+		return nil // nothing was ever applied
+	}
+	if err := e.clusterShift(ctx, app.Name, sp, 0, 0); err != nil && !errors.Is(err, ErrInvalid) {
+		return err
+	}
+	if from.release == nil {
+		// The first deploy failed: no pods serve (the Service stays).
+		to, err := e.goalOf(ctx, r, r.ToRelease, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := e.Cluster.ApplyDeployment(ctx, e.workload(to, 0, 0)); err != nil {
+			return err
+		}
+	} else if err := e.clusterRoll(ctx, r, from, from.n); err != nil {
+		return err
+	}
+	return e.clusterTidy(ctx, app.Name, sp)
+}
+
+// clusterHeal compares an app's objects in the cluster with the store's
+// live release after a restart, and rolls the live release out again
+// when they differ (a Deployment deleted or changed behind nonstop's back,
+// a release set left over).
+func (e *Engine) clusterHeal(ctx context.Context, app *store.App, live *store.Release) error {
+	p, err := e.Cluster.Progress(ctx, kubernetes.Namespace(app.Name, &live.Spec), kubernetes.StableName(app.Name))
+	if err != nil {
+		return err
+	}
+	sets, err := e.Cluster.Sets(ctx, app.Name, &live.Spec)
+	if err != nil {
+		return err
+	}
+	want := desired(app, live)
+	if p.Found && p.Release == live.Version && int(p.Wanted) == want && len(sets) == 0 {
+		return nil
+	}
+	e.Logger.Warn("the cluster differs from the live release: rolling it out again", "app", app.Name,
+		"live", live.Version, "deployment_release", p.Release, "pods", p.Wanted, "want", want, "release_sets", sets)
+	_, err = e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRecover, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease,
+		Instances: want, CreatedBy: "nonstop"}, live)
+	return err
+}
+
+// clusterStop scales the app's stable Deployment to no pods.
+func (e *Engine) clusterStop(ctx context.Context, r *store.Rollout, app *store.App) error {
+	g, err := e.goalOf(ctx, r, app.LiveRelease, 0)
+	if err != nil || g.release == nil {
+		return err
+	}
+	if err := e.clusterTidy(ctx, app.Name, g.spec()); err != nil {
+		return err
+	}
+	return e.clusterRoll(ctx, r, g, 0)
+}
