@@ -24,7 +24,7 @@ type Progress struct {
 	// Generation is the Deployment's; ObservedGeneration, the one the
 	// controller has acted on: counts describe older changes until they
 	// are equal.
-	Generation, ObservedGeneration int64
+	Generation, ObservedGeneration              int64
 	Wanted, Replicas, Updated, Ready, Available int32
 	// Stalled is Kubernetes' verdict (ProgressDeadlineExceeded), with its message.
 	Stalled string
