@@ -58,6 +58,12 @@ func (e *Engine) startInstance(ctx context.Context, r *store.Rollout, g *goal) e
 	inst, err := e.Runtime.Start(ctx, runtime.InstanceSpec{
 		ID: id, App: g.app.Name, Release: g.release.Version,
 		Dir: g.release.Dir, Command: sp.Run, Env: g.release.Env, Port: sp.Port, Image: g.release.Image,
+		Volumes: func() (vs []runtime.Volume) {
+			for _, v := range sp.Volumes {
+				vs = append(vs, runtime.Volume{Name: v.Name, Path: v.Path})
+			}
+			return vs
+		}(),
 	})
 	if err != nil {
 		e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, "")

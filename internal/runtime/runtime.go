@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -30,6 +31,26 @@ type InstanceSpec struct {
 	// (REGISTRY/APP@sha256:...) or a local image ID. The process runtime
 	// ignores it.
 	Image string
+	// Volumes are the app's persistent storage, mounted in the instance.
+	Volumes []Volume
+}
+
+// Volume is persistent storage that outlives instances and releases: one
+// per app and name, found again by every instance of the app that names it,
+// and never removed by Stop or Remove. Container runtimes mount it at Path;
+// the process runtime, which cannot, gives a folder of its own instead.
+// Either way the instance's environment has $NONSTOP_VOLUME_<NAME> (see
+// VolumeEnv) set to where it finds the volume.
+type Volume struct {
+	Name string // lower-case letters, digits and '-' (a DNS label)
+	Path string // absolute path in the instance's file system
+}
+
+// VolumeEnv is the environment variable that tells an instance where volume
+// name is: NONSTOP_VOLUME_ and the name upper-cased, '-' turned to '_'
+// ("cache-2" → NONSTOP_VOLUME_CACHE_2).
+func VolumeEnv(name string) string {
+	return "NONSTOP_VOLUME_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
 // Instance is a started instance, where the proxy can reach it.

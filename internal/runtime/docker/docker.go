@@ -16,6 +16,12 @@
 // stops for good only when Stop stops it. Health is checked from outside
 // (the proxy, the rollout engine), so scratch and distroless images work.
 //
+// An app's volumes (runtime.Volume) are Docker named volumes, NamePrefix+
+// APP-NAME (nonstop-shop-data), created when missing with the managed,
+// scope, app and volume labels, and mounted at the volume's path, which
+// $NONSTOP_VOLUME_<NAME> holds too. They outlive containers and releases:
+// Stop and Remove never delete them.
+//
 // A Runtime holds no instance state: it can be closed and a new one created
 // (a restarted control plane) and every method still works on every
 // container it or an earlier run started.
@@ -57,6 +63,7 @@ const (
 	LabelPort     = "io.nonstop.port"     // the port the app listens on in its container
 	LabelAddr     = "io.nonstop.addr"     // where it is published: 127.0.0.1:PORT
 	LabelScope    = "io.nonstop.scope"    // the installation it belongs to (Options.Scope)
+	LabelVolume   = "io.nonstop.volume"   // on a volume (with managed, scope, app): the app's volume name
 )
 
 // NamePrefix starts the name of every container the runtime creates:

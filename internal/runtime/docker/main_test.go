@@ -22,6 +22,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/volume"
 )
 
 // Set by TestMain for the whole test binary.
@@ -61,6 +62,7 @@ func run(m *testing.M) int {
 	}
 	code := m.Run()
 	removeRunContainers()
+	removeRunVolumes()
 	return code
 }
 
@@ -155,6 +157,25 @@ func removeRunContainers() {
 		if strings.HasPrefix(c.Labels[LabelInstance], runID) || c.Image == testImage || c.Image == brokenImage {
 			if err := engine.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
 				fmt.Fprintf(os.Stderr, "cleanup: remove container %s: %v\n", c.ID, err)
+			}
+		}
+	}
+}
+
+// removeRunVolumes removes the volumes of this run's apps that a failed test
+// may have left.
+func removeRunVolumes() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vs, err := engine.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cleanup: list volumes: %v\n", err)
+		return
+	}
+	for _, v := range vs.Volumes {
+		if strings.HasPrefix(v.Labels[LabelApp], runID) {
+			if err := engine.cli.VolumeRemove(ctx, v.Name, true); err != nil {
+				fmt.Fprintf(os.Stderr, "cleanup: remove volume %s: %v\n", v.Name, err)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/nonstopdev/nonstop/internal/runtime"
@@ -20,7 +21,8 @@ import (
 // returns once it runs (a container that exits at once is then restarting;
 // Start does not wait for health). The app listens on spec.Port (0: 8080)
 // in its container, given to it as $PORT; that port is published on a free
-// loopback port, the instance's address for its whole life.
+// loopback port, the instance's address for its whole life. Its volumes are
+// mounted (named volumes, created when missing; see the package doc).
 //
 // A stopped container left with the same ID is replaced; a running or
 // restarting one is an ErrRunning: adopt it instead. The image must be
@@ -47,13 +49,17 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	if err := r.clearStopped(ctx, spec.ID); err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
+	mounts, err := r.volumeMounts(ctx, spec)
+	if err != nil {
+		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
+	}
 
 	for attempt := 1; ; attempt++ {
 		hostPort, err := freePort()
 		if err != nil {
 			return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 		}
-		inst, err := r.create(ctx, spec, hostPort)
+		inst, err := r.create(ctx, spec, mounts, hostPort)
 		// The port was free when picked; if something took it before the
 		// Engine bound it, pick another.
 		if err != nil && attempt < portAttempts && ctx.Err() == nil && portBusy(hostPort) {
@@ -92,9 +98,9 @@ func (r *Runtime) clearStopped(ctx context.Context, id string) error {
 	return nil
 }
 
-// create creates and starts the container, publishing its port on
-// 127.0.0.1:hostPort. On failure it removes what it created.
-func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, hostPort int) (runtime.Instance, error) {
+// create creates and starts the container with mounts, publishing its port
+// on 127.0.0.1:hostPort. On failure it removes what it created.
+func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, mounts []mount.Mount, hostPort int) (runtime.Instance, error) {
 	port := spec.Port
 	if port == 0 {
 		port = defaultPort
@@ -106,6 +112,9 @@ func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, hostPor
 		env = make(map[string]string)
 	}
 	env["PORT"] = strconv.Itoa(port)
+	for _, v := range spec.Volumes {
+		env[runtime.VolumeEnv(v.Name)] = v.Path
+	}
 	cfg := &container.Config{
 		Image:        spec.Image,
 		Env:          envList(env),
@@ -124,6 +133,7 @@ func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, hostPor
 		PortBindings:  nat.PortMap{cport: {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(hostPort)}}},
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		NetworkMode:   container.NetworkMode(r.opts.Network),
+		Mounts:        mounts,
 	}
 	created, err := r.cli.ContainerCreate(ctx, cfg, hcfg, nil, nil, containerName(spec.ID))
 	if err != nil {

@@ -14,6 +14,12 @@
 // shutdown`, or two runs of the control plane) may share one Dir: writes to
 // an instance's state.json are serialised by a lock file, and a stop recorded
 // there by one is honoured by the others.
+//
+// Volumes (runtime.Volume) are folders DIR/volumes/APP/NAME, created 0700
+// when missing and shared by every instance of APP that names them, across
+// releases and restarts: Stop and Remove never touch them. A process cannot
+// be mounted at the volume's path, so the instance finds its folder's
+// absolute path in $NONSTOP_VOLUME_<NAME> (runtime.VolumeEnv) instead.
 package process
 
 import (
@@ -47,7 +53,10 @@ var ErrRunning = errors.New("instance is running")
 // Options configure a Runtime.
 type Options struct {
 	// Dir is the root folder for instance state, e.g. DATA/instances. It is
-	// created (0700) when missing.
+	// created (0700) when missing. It also holds the apps' volumes, in
+	// DIR/volumes/APP/NAME: an instance gets its volume's folder in
+	// $NONSTOP_VOLUME_<NAME> (the name upper-cased, '-' as '_'), not at the
+	// volume's path, and the folder outlives instances and releases.
 	Dir    string
 	Logger *slog.Logger // nil: discard
 	// BackoffMin and BackoffMax bound the delay before a crashed instance

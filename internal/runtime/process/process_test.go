@@ -111,11 +111,12 @@ func TestRemove_DeletesOnlyAStoppedInstance(t *testing.T) {
 	}
 }
 
-func TestInstanceEnv_DropsNonstopVarsAndSetsPortLast(t *testing.T) {
+func TestInstanceEnv_DropsNonstopVarsAndSetsTheRuntimesLast(t *testing.T) {
 	got := instanceEnv(
 		[]string{"HOME=/root", "NONSTOP_TOKEN=x", "PORT=1", "GREETING=base", "NONSTOPPABLE=y"},
-		map[string]string{"GREETING": "app", "B": "2", "PORT": "3"}, 8080)
-	want := []string{"HOME=/root", "NONSTOPPABLE=y", "B=2", "GREETING=app", "PORT=8080"}
+		map[string]string{"GREETING": "app", "B": "2", "PORT": "3", "NONSTOP_VOLUME_DATA": "/app"},
+		[]string{"NONSTOP_VOLUME_DATA=/vol", "PORT=8080"})
+	want := []string{"HOME=/root", "NONSTOPPABLE=y", "B=2", "GREETING=app", "NONSTOP_VOLUME_DATA=/vol", "PORT=8080"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("env %q, want %q", got, want)
 	}

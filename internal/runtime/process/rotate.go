@@ -30,7 +30,7 @@ func (r *Runtime) rotateLoop(done <-chan struct{}) {
 			continue
 		}
 		for _, e := range entries {
-			if e.IsDir() {
+			if e.IsDir() && validID(e.Name()) {
 				rotateIfLarge(filepath.Join(r.dir, e.Name(), logFile), r.opts.MaxLogBytes)
 			}
 		}

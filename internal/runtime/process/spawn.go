@@ -16,8 +16,15 @@ import (
 // spawn starts `sh -c spec.Command` in spec.Dir listening on port, in a new
 // session (so a new process group, which nothing signals when the control
 // plane dies), with stdout and stderr appended to output.log through a file
-// the process holds itself. It returns the PID and the process start time.
+// the process holds itself, and $NONSTOP_VOLUME_<NAME> set to each of its
+// volumes' folders (created when missing). It returns the PID and the
+// process start time.
 func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTicks uint64, err error) {
+	own, err := r.volumeEnv(spec)
+	if err != nil {
+		return 0, 0, err
+	}
+	own = append(own, "PORT="+strconv.Itoa(port))
 	out, err := os.OpenFile(filepath.Join(r.instDir(spec.ID), logFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return 0, 0, fmt.Errorf("open output log: %w", err)
@@ -31,7 +38,7 @@ func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTick
 
 	p, err := os.StartProcess(r.sh, []string{"sh", "-c", spec.Command}, &os.ProcAttr{
 		Dir:   spec.Dir,
-		Env:   instanceEnv(os.Environ(), spec.Env, port),
+		Env:   instanceEnv(os.Environ(), spec.Env, own),
 		Files: []*os.File{null, out, out},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
 	})
@@ -53,12 +60,18 @@ func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTick
 }
 
 // instanceEnv is the environment of an instance: base without the control
-// plane's own NONSTOP_ variables, then the app's env, then PORT.
-func instanceEnv(base []string, app map[string]string, port int) []string {
-	env := make([]string, 0, len(base)+len(app)+1)
+// plane's own NONSTOP_ variables, then the app's env, then own (the
+// runtime's KEY=VALUE pairs: volumes, PORT), which wins over both.
+func instanceEnv(base []string, app map[string]string, own []string) []string {
+	mine := make(map[string]bool, len(own))
+	for _, kv := range own {
+		k, _, _ := strings.Cut(kv, "=")
+		mine[k] = true
+	}
+	env := make([]string, 0, len(base)+len(app)+len(own))
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "NONSTOP_") || k == "PORT" {
+		if strings.HasPrefix(k, "NONSTOP_") || mine[k] {
 			continue
 		}
 		if _, ok := app[k]; ok {
@@ -67,11 +80,33 @@ func instanceEnv(base []string, app map[string]string, port int) []string {
 		env = append(env, kv)
 	}
 	for _, k := range slices.Sorted(maps.Keys(app)) {
-		if k != "PORT" {
+		if !mine[k] {
 			env = append(env, k+"="+app[k])
 		}
 	}
-	return append(env, "PORT="+strconv.Itoa(port))
+	return append(env, own...)
+}
+
+// volumeDir is the folder of app's volume name.
+func (r *Runtime) volumeDir(app, name string) string {
+	return filepath.Join(r.dir, volumesDir, app, name)
+}
+
+// volumeEnv creates the folders of spec's volumes that are missing (0700)
+// and returns NONSTOP_VOLUME_<NAME>=FOLDER for each.
+func (r *Runtime) volumeEnv(spec runtime.InstanceSpec) ([]string, error) {
+	env := make([]string, 0, len(spec.Volumes)+1)
+	for _, v := range spec.Volumes {
+		if !validName(spec.App) || !validName(v.Name) {
+			return nil, fmt.Errorf("volume %q of app %q: invalid name", v.Name, spec.App)
+		}
+		dir := r.volumeDir(spec.App, v.Name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create volume %s: %w", v.Name, err)
+		}
+		env = append(env, runtime.VolumeEnv(v.Name)+"="+dir)
+	}
+	return env, nil
 }
 
 // appendOutput appends one line of the runtime's own to the instance's

@@ -22,6 +22,10 @@ const (
 	lockFile  = "state.lock"
 )
 
+// volumesDir is the folder of DIR that holds the volumes, DIR/volumes/APP/NAME;
+// it is never an instance ID.
+const volumesDir = "volumes"
+
 // record is what state.json holds: enough for a later run of the control
 // plane to find, adopt, restart or stop the instance. It holds the app's
 // environment, so the file is 0600 in a 0700 folder.
@@ -104,13 +108,17 @@ func (r *Runtime) lockState(id string) (unlock func(), err error) {
 	}, nil
 }
 
-// validID reports whether id can name an instance folder: letters, digits,
-// '.', '_' and '-', not starting with '.', at most 128 bytes.
-func validID(id string) bool {
-	if id == "" || len(id) > 128 || id[0] == '.' {
+// validID reports whether id can name an instance folder: a validName
+// other than volumesDir.
+func validID(id string) bool { return id != volumesDir && validName(id) }
+
+// validName reports whether s can name a folder: letters, digits, '.', '_'
+// and '-', not starting with '.', at most 128 bytes.
+func validName(s string) bool {
+	if s == "" || len(s) > 128 || s[0] == '.' {
 		return false
 	}
-	return strings.IndexFunc(id, func(c rune) bool {
+	return strings.IndexFunc(s, func(c rune) bool {
 		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-')
 	}) < 0
 }

@@ -8,6 +8,9 @@
 //	/say?m=M  writes M to stdout (with &stderr=1, to stderr)
 //	/spin?d=D burns CPU for the duration D
 //	/crash    exits with status 2, as a crash would
+//	/env?k=K  the value of $K
+//	/file?path=P         the content of file P (404 when it is missing)
+//	/file?path=P&write=W writes W to file P
 //
 // With CRASH_AT_START set it writes a message to stderr and exits 3 before
 // listening. On SIGTERM it logs it, finishes the requests in flight and
@@ -54,6 +57,24 @@ func main() {
 			n++
 		}
 		fmt.Fprintln(w, n)
+	})
+	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, os.Getenv(r.URL.Query().Get("k")))
+	})
+	mux.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Has("write") {
+			if err := os.WriteFile(q.Get("path"), []byte(q.Get("write")), 0o644); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+			return
+		}
+		b, err := os.ReadFile(q.Get("path"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Write(b)
 	})
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Println("crashing as asked")
