@@ -45,6 +45,7 @@ func newServerCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Containers.Registry.Username, "registry-user", "", "registry user (default: from the Docker config file)")
 	cmd.Flags().StringVar(&registryPasswordFile, "registry-password-file", "", "file holding the registry password (or $NONSTOP_REGISTRY_PASSWORD)")
 	cmd.Flags().StringVar(&cfg.Containers.DockerConfig, "docker-config", "", "Docker config file with registry credentials (default ~/.docker/config.json)")
+	cmd.Flags().StringVar(&cfg.Cluster.Kubeconfig, "kubeconfig", "", "kubeconfig of the Kubernetes cluster for apps with runtime kubernetes (default $KUBECONFIG, then the in-cluster service account; none: no kubernetes runtime)")
 	cmd.Flags().StringVar(&cfg.DataDir, "data", defaultDataDir(), "data folder")
 	cmd.Flags().StringVar(&cfg.APIAddr, "api", "127.0.0.1:7070", "API and dashboard listen address")
 	cmd.Flags().StringVar(&cfg.HTTPAddr, "http", ":8080", "proxy listen address for the apps")

@@ -50,6 +50,8 @@ type Config struct {
 	Version      string
 	// Containers is how to reach Docker Engine and the registry.
 	Containers ContainerConfig
+	// Cluster is how to reach Kubernetes, for apps with runtime kubernetes.
+	Cluster ClusterConfig
 	// NotifyURLs get a JSON POST when a rollout starts, passes a step,
 	// pauses, fails, rolls back or succeeds.
 	NotifyURLs []string
@@ -154,6 +156,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer closeImages()
+	kube, err := cluster(ctx, cfg.Cluster, log)
+	if err != nil {
+		procRT.Close()
+		return err
+	}
 	rt := runtime.NewMulti(procRT, contRT)
 	defer rt.Close()
 	notifier, err := notify.New(cfg.NotifyURLs, notify.Options{Logger: log})
@@ -163,7 +170,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer notifier.Close()
 
 	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers,
-		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), Notifier: notifier})
+		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), Notifier: notifier, Cluster: kube})
 	defer engine.Close()
 
 	ln, err := net.Listen("tcp", cfg.APIAddr)

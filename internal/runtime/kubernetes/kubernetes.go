@@ -12,6 +12,7 @@
 package kubernetes
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -96,3 +97,30 @@ func restConfig(path string) (*rest.Config, error) {
 
 // Host is the API server's URL.
 func (c *Cluster) Host() string { return c.host }
+
+// Ping asks the API server for its version, to check the connection and
+// the credentials at start.
+func (c *Cluster) Ping(ctx context.Context) (string, error) {
+	type result struct {
+		v   string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { // the discovery client takes no context
+		v, err := c.cs.Discovery().ServerVersion()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{v: v.GitVersion}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return "", fmt.Errorf("kubernetes API %s: %w", c.host, r.err)
+		}
+		return r.v, nil
+	case <-ctx.Done():
+		return "", fmt.Errorf("kubernetes API %s: %w", c.host, ctx.Err())
+	}
+}

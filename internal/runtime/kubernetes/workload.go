@@ -15,6 +15,7 @@ import (
 	coreac "k8s.io/client-go/applyconfigurations/core/v1"
 	metaac "k8s.io/client-go/applyconfigurations/meta/v1"
 
+	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/spec"
 )
 
@@ -150,13 +151,21 @@ func (w Workload) podSpec() *coreac.PodSpecApplyConfiguration {
 	return ps.WithContainers(c)
 }
 
-// env is the app's environment, in a stable order, with PORT.
+// env is the app's environment in a stable order, with PORT and, as on
+// the other runtimes, NONSTOP_VOLUME_<NAME> holding each volume's path.
 func (w Workload) env() []*coreac.EnvVarApplyConfiguration {
 	out := []*coreac.EnvVarApplyConfiguration{coreac.EnvVar().WithName("PORT").WithValue(strconv.Itoa(int(w.port())))}
+	vols := map[string]string{}
+	for _, v := range w.Spec.Volumes {
+		vols[runtime.VolumeEnv(v.Name)] = v.Path
+	}
 	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
-		if k != "PORT" {
+		if _, ours := vols[k]; k != "PORT" && !ours {
 			out = append(out, coreac.EnvVar().WithName(k).WithValue(w.Env[k]))
 		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(vols)) {
+		out = append(out, coreac.EnvVar().WithName(k).WithValue(vols[k]))
 	}
 	return out
 }
