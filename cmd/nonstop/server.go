@@ -13,6 +13,7 @@ import (
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/proxy/certs"
+	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/server"
 )
 
@@ -46,6 +47,11 @@ func newServerCmd() *cobra.Command {
 	cmd.Flags().StringVar(&registryPasswordFile, "registry-password-file", "", "file holding the registry password (or $NONSTOP_REGISTRY_PASSWORD)")
 	cmd.Flags().StringVar(&cfg.Containers.DockerConfig, "docker-config", "", "Docker config file with registry credentials (default ~/.docker/config.json)")
 	cmd.Flags().StringVar(&cfg.Cluster.Kubeconfig, "kubeconfig", "", "kubeconfig of the Kubernetes cluster for apps with runtime kubernetes (default $KUBECONFIG, then the in-cluster service account; none: no kubernetes runtime)")
+	cmd.Flags().BoolVar(&cfg.Cluster.Builds, "kube-builds", false, "build kubernetes apps' images as Jobs on the cluster's build nodes (needs --registry)")
+	cmd.Flags().StringVar(&cfg.Cluster.BuilderImage, "kube-builder-image", "", "image of the build Jobs' builder (default "+kubernetes.DefaultBuilderImage+")")
+	cmd.Flags().StringVar(&cfg.Cluster.FetchImage, "kube-fetch-image", "", "image that fetches the source in build Jobs (default "+kubernetes.DefaultFetchImage+")")
+	cmd.Flags().StringVar(&cfg.Cluster.RegistrySecret, "kube-registry-secret", "", "dockerconfigjson Secret (in the app's namespace) the builder pushes with")
+	cmd.Flags().StringVar(&cfg.Cluster.SourceURL, "kube-source-url", "", "nonstop's API URL as build pods reach it (default http://API address)")
 	cmd.Flags().StringVar(&cfg.DataDir, "data", defaultDataDir(), "data folder")
 	cmd.Flags().StringVar(&cfg.APIAddr, "api", "127.0.0.1:7070", "API and dashboard listen address")
 	cmd.Flags().StringVar(&cfg.HTTPAddr, "http", ":8080", "proxy listen address for the apps")

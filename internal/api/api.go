@@ -100,6 +100,7 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/apps/{app}/runs/{n}/logs", a.runLogs)
 	a.handle("POST /api/v1/apps/{app}/runs/{n}/cancel", a.cancelRun)
 	a.mux.HandleFunc("POST /hooks/{forge}/{app}", a.hook)
+	a.mux.HandleFunc("GET /api/v1/build-sources/{app}/{n}", a.buildSource)
 	if a.Metrics != nil {
 		a.handle("GET /metrics", a.metrics)
 	}

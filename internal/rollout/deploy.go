@@ -141,11 +141,22 @@ func (e *Engine) build(ctx context.Context, r *store.Rollout, b *store.Build, ap
 		if err := build.Command(ctx, b.Dir, sp.Build, env, out); err != nil {
 			return "", err
 		}
-	case sp.Runtime != spec.RuntimeDocker:
+	case sp.Runtime == spec.RuntimeProcess:
 		fmt.Fprintf(out, "build #%d: no build command; the source runs as it is\n", b.Number)
 	}
-	if sp.Runtime != spec.RuntimeDocker {
+	if sp.Runtime == spec.RuntimeProcess {
 		return "", nil
+	}
+	if sp.Runtime == spec.RuntimeKubernetes && e.ClusterBuilds != nil {
+		ref, err := e.clusterBuild(ctx, r, b, app, sp, out)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(out, "image %s\n", ref)
+		return ref, nil
+	}
+	if e.Images == nil {
+		return "", fmt.Errorf("runtime %s: an image must be built from the Dockerfile, and this server has neither Docker Engine nor cluster builds (--kube-builds): %w", sp.Runtime, ErrUnsupported)
 	}
 	fmt.Fprintf(out, "build #%d: image from the Dockerfile\n", b.Number)
 	ref, err := e.Images.BuildImage(ctx, ImageBuild{App: app, Number: b.Number, Dir: b.Dir, GitSHA: gitSHA, Log: out,
@@ -218,6 +229,9 @@ func (e *Engine) withBuildSlot(ctx context.Context, r *store.Rollout, build func
 // canBuild checks that this server's build workers have every label the
 // app's build asks for.
 func (e *Engine) canBuild(sp *spec.Spec) error {
+	if sp.Runtime == spec.RuntimeKubernetes && e.ClusterBuilds != nil {
+		return nil // build labels select the cluster's build nodes
+	}
 	for _, want := range sp.BuildLabels {
 		if !slices.Contains(e.BuildLabels, want) {
 			return fmt.Errorf("build_labels: no build worker here has the label %q (this server's have %v; see nonstop server --build-labels): %w", want, e.BuildLabels, ErrInvalid)

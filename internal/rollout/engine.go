@@ -45,6 +45,9 @@ type Config struct {
 	BuildLabels []string
 	// Cluster runs the apps whose runtime is kubernetes (nil: none).
 	Cluster *kubernetes.Cluster
+	// ClusterBuilds, when set (with Cluster), builds kubernetes apps'
+	// images as Jobs on the cluster.
+	ClusterBuilds *ClusterBuilds
 	// Notifier, if set, is told when rollouts start, pass a step, pause,
 	// fail, roll back and succeed.
 	Notifier *notify.Notifier
@@ -66,6 +69,8 @@ type Engine struct {
 	signals    map[int64]chan string  // rollout id → promote, pause, resume
 	splits     map[int64]*proxy.Split // app id → the canary split its route carries
 	previews   map[int64]int          // app id → the release its preview host serves
+
+	buildSources map[string]buildSource // "APP#N" → a running cluster build's source and token
 }
 
 // New returns an Engine; Close stops the rollouts it runs.
@@ -84,7 +89,8 @@ func New(cfg Config) *Engine {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, appLock: map[int64]*sync.Mutex{},
-		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{}, splits: map[int64]*proxy.Split{}, previews: map[int64]int{}}
+		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{}, splits: map[int64]*proxy.Split{}, previews: map[int64]int{},
+		buildSources: map[string]buildSource{}}
 }
 
 // Close stops running rollouts where they stand (their state stays recorded,

@@ -1,12 +1,16 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 )
 
@@ -15,6 +19,30 @@ type ClusterConfig struct {
 	// Kubeconfig is the kubeconfig file; "": $KUBECONFIG, then the
 	// in-cluster service account, else no cluster.
 	Kubeconfig string
+	// Builds runs kubernetes apps' image builds as Jobs on the cluster.
+	Builds bool
+	// BuilderImage, FetchImage and RegistrySecret configure build Jobs.
+	BuilderImage, FetchImage, RegistrySecret string
+	// SourceURL is nonstop's API as build pods reach it ("": the API's own address).
+	SourceURL string
+}
+
+// clusterBuilds is the build Jobs' configuration, or nil when off.
+func clusterBuilds(cfg ClusterConfig, registry, apiURL string) (*rollout.ClusterBuilds, error) {
+	if !cfg.Builds {
+		return nil, nil
+	}
+	if registry == "" {
+		return nil, errors.New("--kube-builds needs --registry: the cluster pulls the images its Jobs push there")
+	}
+	base := strings.TrimSuffix(cmp.Or(cfg.SourceURL, apiURL), "/")
+	return &rollout.ClusterBuilds{
+		Registry:       registry,
+		SourceURL:      func(app string, n int) string { return fmt.Sprintf("%s/api/v1/build-sources/%s/%d", base, app, n) },
+		BuilderImage:   cfg.BuilderImage,
+		FetchImage:     cfg.FetchImage,
+		RegistrySecret: cfg.RegistrySecret,
+	}, nil
 }
 
 // cluster connects to the configured Kubernetes cluster, or returns nil

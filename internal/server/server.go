@@ -169,7 +169,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer notifier.Close()
 
-	engine := rollout.New(rollout.Config{Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers,
+	var builds *rollout.ClusterBuilds
+	if kube != nil {
+		if builds, err = clusterBuilds(cfg.Cluster, cfg.Containers.Registry.Host, "http://"+cfg.APIAddr); err != nil {
+			return err
+		}
+	}
+	engine := rollout.New(rollout.Config{ClusterBuilds: builds, Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers,
 		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), Notifier: notifier, Cluster: kube})
 	defer engine.Close()
 

@@ -83,7 +83,8 @@ func (c *Cluster) StableRelease(ctx context.Context, app string, s *spec.Spec) (
 }
 
 // PodProblems names the pods of an app's release that are not Ready, and
-// why: each line is "POD: REASON". The pods of set (0: stable) are read.
+// why: each line is "POD[, POD...]: REASON", pods with the same reason
+// together. The pods of set (0: stable) are read.
 func (c *Cluster) PodProblems(ctx context.Context, app string, s *spec.Spec, set, release int) ([]string, error) {
 	ns := Namespace(app, s)
 	sel := labels.SelectorFromSet(map[string]string{LabelInstance: app, LabelSet: SetLabel(set), LabelVersion: SetLabelVersion(release)})
@@ -91,11 +92,16 @@ func (c *Cluster) PodProblems(ctx context.Context, app string, s *spec.Spec, set
 	if err != nil {
 		return nil, fmt.Errorf("list pods of v%d in %s: %w", release, ns, err)
 	}
-	var out []string
+	byReason := map[string][]string{}
 	for _, p := range pods.Items {
 		if why := podProblem(&p); why != "" {
-			out = append(out, p.Name+": "+why)
+			byReason[why] = append(byReason[why], p.Name)
 		}
+	}
+	var out []string
+	for why, names := range byReason {
+		slices.Sort(names)
+		out = append(out, strings.Join(names, ", ")+": "+why)
 	}
 	slices.Sort(out)
 	return out, nil

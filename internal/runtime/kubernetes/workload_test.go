@@ -64,7 +64,7 @@ func TestWorkload_AReleaseSetHasItsOwnNameAndSelector(t *testing.T) {
 	if *d.Name != "web-v3" || *d.Namespace != "shop" || d.Spec.Selector.MatchLabels[LabelSet] != "v3" {
 		t.Errorf("release set: %s/%s selecting %v", *d.Namespace, *d.Name, d.Spec.Selector.MatchLabels)
 	}
-	if d.Spec.Template.Spec.Containers[0].Lifecycle.PreStop.Sleep == nil || *d.Spec.MinReadySeconds != int32((5 * time.Second).Seconds()) {
+	if d.Spec.Template.Spec.Containers[0].Lifecycle.PreStop.Sleep == nil || *d.Spec.MinReadySeconds != int32((5*time.Second).Seconds()) {
 		t.Errorf("defaults: a preStop sleep and minReadySeconds 5")
 	}
 }

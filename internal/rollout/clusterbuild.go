@@ -1,0 +1,91 @@
+package rollout
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/store"
+)
+
+// ClusterBuilds runs the image builds of kubernetes apps as Jobs on the
+// cluster (on its build nodes, away from the serving ones) instead of on
+// this machine's Docker Engine.
+type ClusterBuilds struct {
+	// Registry is where images are pushed: REGISTRY/APP:N.
+	Registry string
+	// SourceURL is the URL of a build's source on nonstop's API, as the
+	// cluster's pods reach it.
+	SourceURL func(app string, build int) string
+	// BuilderImage, FetchImage: see kubernetes.BuildJob ("": defaults).
+	BuilderImage, FetchImage string
+	// RegistrySecret names the dockerconfigjson Secret the builder pushes with.
+	RegistrySecret string
+}
+
+// buildKey names a build for its source token.
+func buildKey(app string, n int) string { return fmt.Sprintf("%s#%d", app, n) }
+
+// BuildSource returns the source folder of app's build n when token is
+// the one its build Job was given, while that build runs.
+func (e *Engine) BuildSource(app string, n int, token string) (string, bool) {
+	e.mu.Lock()
+	src, ok := e.buildSources[buildKey(app, n)]
+	e.mu.Unlock()
+	if !ok || subtle.ConstantTimeCompare([]byte(src.token), []byte(token)) != 1 {
+		return "", false
+	}
+	return src.dir, true
+}
+
+type buildSource struct{ token, dir string }
+
+// clusterBuild builds the image of build b as a Job on the cluster and
+// returns it pinned by the digest the builder pushed.
+func (e *Engine) clusterBuild(ctx context.Context, r *store.Rollout, b *store.Build, app string, sp *spec.Spec, out io.Writer) (string, error) {
+	cb := e.ClusterBuilds
+	secret := make([]byte, 24)
+	rand.Read(secret)
+	token := hex.EncodeToString(secret)
+	key := buildKey(app, b.Number)
+	e.mu.Lock()
+	e.buildSources[key] = buildSource{token: token, dir: b.Dir}
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.buildSources, key)
+		e.mu.Unlock()
+	}()
+	repo := strings.TrimSuffix(cb.Registry, "/") + "/" + app
+	job := kubernetes.BuildJob{
+		App: app, Namespace: kubernetes.Namespace(app, sp), Build: b.Number,
+		Destination: fmt.Sprintf("%s:%d", repo, b.Number), SourceURL: cb.SourceURL(app, b.Number), SourceToken: token,
+		Labels: sp.BuildLabels, BuilderImage: cb.BuilderImage, FetchImage: cb.FetchImage, RegistrySecret: cb.RegistrySecret,
+	}
+	if err := e.Cluster.Prepare(ctx, kubernetes.Workload{App: app, Spec: *sp}); err != nil {
+		return "", err
+	}
+	if err := e.Cluster.StartBuild(ctx, job); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(out, "build #%d: job %s/%s on a node matching %v, pushing %s\n", b.Number, job.Namespace, job.Name(), job.NodeSelector(), job.Destination)
+	digest, err := e.Cluster.WaitBuild(ctx, job)
+	if err != nil {
+		// The Job is kept when it failed (its pod's logs say why) and
+		// removed when the build was cancelled.
+		if ctx.Err() != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			e.Cluster.CancelBuild(cctx, job)
+		}
+		return "", err
+	}
+	return repo + "@" + digest, nil
+}
