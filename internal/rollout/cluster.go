@@ -419,3 +419,27 @@ func (e *Engine) clusterStop(ctx context.Context, r *store.Rollout, app *store.A
 	}
 	return e.clusterRoll(ctx, r, g, 0)
 }
+
+// deleteFromCluster removes a deleted app's objects from the cluster, in
+// the namespaces of every release it had (a release can move it).
+func (e *Engine) deleteFromCluster(ctx context.Context, app *store.App) error {
+	rels, err := e.Store.Releases(ctx, app.ID)
+	if err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, rel := range rels {
+		ns := kubernetes.Namespace(app.Name, &rel.Spec)
+		if !onCluster(&rel.Spec) || done[ns] {
+			continue
+		}
+		if e.Cluster == nil {
+			return fmt.Errorf("app %s runs on kubernetes and this server has no cluster (--kubeconfig): %w", app.Name, ErrUnsupported)
+		}
+		if err := e.Cluster.DeleteApp(ctx, app.Name, &rel.Spec); err != nil {
+			return err
+		}
+		done[ns] = true
+	}
+	return nil
+}

@@ -196,6 +196,9 @@ func (e *Engine) Delete(ctx context.Context, app *store.App) error {
 	} else if len(last) > 0 && !last[0].State.Terminal() {
 		return fmt.Errorf("rollout #%d of %s is in progress; wait for it to end: %w", last[0].ID, app.Name, store.ErrConflict)
 	}
+	if err := e.deleteFromCluster(ctx, app); err != nil {
+		return err
+	}
 	active, err := e.Store.ActiveInstances(ctx, app.ID)
 	if err != nil {
 		return err

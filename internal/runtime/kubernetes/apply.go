@@ -196,3 +196,33 @@ func (c *Cluster) ServiceSet(ctx context.Context, app string, s *spec.Spec) (set
 	}
 	return svc.Spec.Selector[LabelSet], string(svc.UID), nil
 }
+
+// DeleteApp removes what nonstop made for an app: its Deployments,
+// Services, disruption budget and HTTPRoute. The volumes' claims stay
+// (they hold data; delete them with kubectl), and so does the namespace.
+func (c *Cluster) DeleteApp(ctx context.Context, app string, s *spec.Spec) error {
+	ns := Namespace(app, s)
+	sel := metav1.ListOptions{LabelSelector: LabelInstance + "=" + app + "," + LabelManagedBy + "=nonstop"}
+	bg := metav1.DeletePropagationBackground
+	if err := c.cs.AppsV1().Deployments(ns).DeleteCollection(ctx, metav1.DeleteOptions{PropagationPolicy: &bg}, sel); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete deployments of %s in %s: %w", app, ns, err)
+	}
+	svcs, err := c.cs.CoreV1().Services(ns).List(ctx, sel)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("list services of %s in %s: %w", app, ns, err)
+	}
+	if svcs != nil {
+		for _, svc := range svcs.Items {
+			if err := c.cs.CoreV1().Services(ns).Delete(ctx, svc.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("delete service %s/%s: %w", ns, svc.Name, err)
+			}
+		}
+	}
+	if err := c.cs.PolicyV1().PodDisruptionBudgets(ns).Delete(ctx, StableName(app), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete disruption budget %s/%s: %w", ns, app, err)
+	}
+	if err := c.dyn.Resource(httpRoutes).Namespace(ns).Delete(ctx, StableName(app), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete httproute %s/%s: %w", ns, app, err)
+	}
+	return nil
+}
