@@ -47,6 +47,7 @@ func newServerCmd() *cobra.Command {
 	cmd.Flags().StringVar(&registryPasswordFile, "registry-password-file", "", "file holding the registry password (or $NONSTOP_REGISTRY_PASSWORD)")
 	cmd.Flags().StringVar(&cfg.Containers.DockerConfig, "docker-config", "", "Docker config file with registry credentials (default ~/.docker/config.json)")
 	cmd.Flags().StringVar(&cfg.Cluster.Kubeconfig, "kubeconfig", "", "kubeconfig of the Kubernetes cluster for apps with runtime kubernetes (default $KUBECONFIG, then the in-cluster service account; none: no kubernetes runtime)")
+	cmd.Flags().BoolVar(&cfg.Cluster.PodNetwork, "kube-pod-network", false, "nonstop's proxy reaches the pods' IPs (it runs in the cluster or on its network): it carries kubernetes apps' traffic to their ready endpoints, and splits and measures canaries itself")
 	cmd.Flags().BoolVar(&cfg.Cluster.Builds, "kube-builds", false, "build kubernetes apps' images as Jobs on the cluster's build nodes (needs --registry)")
 	cmd.Flags().StringVar(&cfg.Cluster.BuilderImage, "kube-builder-image", "", "image of the build Jobs' builder (default "+kubernetes.DefaultBuilderImage+")")
 	cmd.Flags().StringVar(&cfg.Cluster.FetchImage, "kube-fetch-image", "", "image that fetches the source in build Jobs (default "+kubernetes.DefaultFetchImage+")")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
@@ -31,8 +32,8 @@ func (e *Engine) clusterSupported(sp *spec.Spec) error {
 	if e.Cluster == nil {
 		return fmt.Errorf("runtime kubernetes: %w: this server has no cluster (start it with --kubeconfig, or set KUBECONFIG)", ErrUnsupported)
 	}
-	if sp.Deploy.Strategy == spec.StrategyCanary && sp.Kubernetes.Gateway == nil {
-		return fmt.Errorf("deploy.strategy canary on kubernetes needs kubernetes.gateway: an HTTPRoute's weights split the traffic: %w", ErrInvalid)
+	if sp.Deploy.Strategy == spec.StrategyCanary && sp.Kubernetes.Gateway == nil && !e.PodNetwork {
+		return fmt.Errorf("deploy.strategy canary on kubernetes needs kubernetes.gateway (an HTTPRoute's weights split the traffic) or nonstop's proxy on the pod network (--kube-pod-network): %w", ErrInvalid)
 	}
 	return nil
 }
@@ -88,7 +89,7 @@ func (e *Engine) clusterForward(ctx context.Context, r *store.Rollout, g *goal) 
 			return err
 		}
 	}
-	if err := e.clusterTidy(ctx, g.app.Name, sp); err != nil {
+	if err := e.clusterTidy(ctx, g.app, sp); err != nil {
 		return err
 	}
 	if err := e.Store.MakeLive(ctx, g.app.ID, g.version()); err != nil {
@@ -187,23 +188,35 @@ func (e *Engine) podsFailed(ctx context.Context, w kubernetes.Workload, why stri
 
 // clusterShift sends weight percent of the app's traffic to release's own
 // set and the rest to the stable one: with the HTTPRoute's weights when
-// the app names a Gateway, else (0 or 100 only) with the stable Service's
-// selector.
-func (e *Engine) clusterShift(ctx context.Context, app string, sp *spec.Spec, release, weight int) error {
-	if sp.Kubernetes.Gateway != nil {
-		backends := []kubernetes.Backend{{Service: kubernetes.StableName(app), Weight: 100 - weight}}
+// the app names a Gateway; else with nonstop's proxy's split when it
+// routes to the pods (--kube-pod-network); else (0 or 100 only) with the
+// stable Service's selector.
+func (e *Engine) clusterShift(ctx context.Context, app *store.App, sp *spec.Spec, release, weight int) error {
+	switch {
+	case sp.Kubernetes.Gateway != nil:
+		backends := []kubernetes.Backend{{Service: kubernetes.StableName(app.Name), Weight: 100 - weight}}
 		if release > 0 {
-			backends = append(backends, kubernetes.Backend{Service: kubernetes.SetName(app, release), Weight: weight})
+			backends = append(backends, kubernetes.Backend{Service: kubernetes.SetName(app.Name, release), Weight: weight})
 		}
-		return e.Cluster.ApplyRoute(ctx, app, sp, backends)
+		return e.Cluster.ApplyRoute(ctx, app.Name, sp, backends)
+	case e.PodNetwork:
+		e.setSplit(app.ID, nil)
+		e.setPreview(app.ID, 0)
+		if release > 0 {
+			e.setSplit(app.ID, &proxy.Split{Release: release, Weight: weight})
+		}
+		if release > 0 && weight == 0 {
+			e.setPreview(app.ID, release) // a blue-green set before its switch
+		}
+		return e.pushRoute(ctx, app.ID)
 	}
 	switch weight {
 	case 0:
-		return e.Cluster.SelectSet(ctx, app, sp, 0)
+		return e.Cluster.SelectSet(ctx, app.Name, sp, 0)
 	case 100:
-		return e.Cluster.SelectSet(ctx, app, sp, release)
+		return e.Cluster.SelectSet(ctx, app.Name, sp, release)
 	}
-	return fmt.Errorf("a %d%% split needs kubernetes.gateway: %w", weight, ErrInvalid)
+	return fmt.Errorf("a %d%% split needs kubernetes.gateway or --kube-pod-network: %w", weight, ErrInvalid)
 }
 
 // startSet starts (or resizes) the goal's release's own set beside the
@@ -237,15 +250,22 @@ func (e *Engine) clusterCanary(ctx context.Context, r *store.Rollout, g *goal) e
 		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
 			return err
 		}
-		if err := e.startSet(ctx, r, g, canaryCount(g.n, step.Weight)); err != nil {
+		err := e.startSet(ctx, r, g, canaryCount(g.n, step.Weight))
+		if err != nil {
 			return err
 		}
-		if err := e.clusterShift(ctx, g.app.Name, g.spec(), g.version(), step.Weight); err != nil {
+		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), step.Weight); err != nil {
 			return err
 		}
 		e.event(r, "step", fmt.Sprintf("canary step %d/%d: httproute %s sends %d%% to %s", i, len(c.Steps), g.app.Name,
 			step.Weight, kubernetes.SetName(g.app.Name, g.version())), map[string]any{"step": i, "weight": step.Weight})
-		err := e.watchStep(ctx, r, step, c.Analysis.Interval, e.podJudge(g))
+		judge := e.podJudge(g)
+		if g.spec().Kubernetes.Gateway == nil && e.PodNetwork {
+			if judge, err = e.proxyPodJudge(ctx, g, c.Analysis); err != nil {
+				return err
+			}
+		}
+		err = e.watchStep(ctx, r, step, c.Analysis.Interval, judge)
 		if errors.Is(err, errPromoteFull) {
 			break
 		}
@@ -278,6 +298,22 @@ func (e *Engine) podJudge(g *goal) judge {
 	}
 }
 
+// proxyPodJudge judges a canary whose traffic nonstop's proxy carries:
+// its pods must stay ready, and the proxy's measurements must pass.
+func (e *Engine) proxyPodJudge(ctx context.Context, g *goal, a spec.Analysis) (judge, error) {
+	pods := e.podJudge(g)
+	measured, err := e.proxyJudge(ctx, g, a)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (Verdict, string, error) {
+		if v, why, err := pods(ctx); v == Fail || err != nil {
+			return v, why, err
+		}
+		return measured(ctx)
+	}, nil
+}
+
 // clusterBlueGreen starts the whole new set beside the stable one, waits
 // for its promotion, switches every client to it at once, then folds.
 func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal) error {
@@ -289,7 +325,7 @@ func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal
 		if err := e.startSet(ctx, r, g, g.n); err != nil {
 			return err
 		}
-		if err := e.clusterShift(ctx, g.app.Name, g.spec(), g.version(), 0); err != nil {
+		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), 0); err != nil {
 			return err
 		}
 		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview service %s; it takes traffic when promoted",
@@ -313,28 +349,28 @@ func (e *Engine) clusterFold(ctx context.Context, r *store.Rollout, g *goal, ste
 	if err := e.startSet(ctx, r, g, g.n); err != nil {
 		return err
 	}
-	if err := e.clusterShift(ctx, g.app.Name, g.spec(), g.version(), 100); err != nil {
+	if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), 100); err != nil {
 		return err
 	}
 	e.event(r, "step", fmt.Sprintf("switched: every client on %s", kubernetes.SetName(g.app.Name, g.version())), nil)
 	if err := e.clusterRoll(ctx, r, g, g.n); err != nil {
 		return err
 	}
-	return e.clusterShift(ctx, g.app.Name, g.spec(), 0, 0)
+	return e.clusterShift(ctx, g.app, g.spec(), 0, 0)
 }
 
 // clusterTidy leaves the app as it is between rollouts: every client on
 // the stable set, no release set left.
-func (e *Engine) clusterTidy(ctx context.Context, app string, sp *spec.Spec) error {
+func (e *Engine) clusterTidy(ctx context.Context, app *store.App, sp *spec.Spec) error {
 	if err := e.clusterShift(ctx, app, sp, 0, 0); err != nil {
 		return err
 	}
-	sets, err := e.Cluster.Sets(ctx, app, sp)
+	sets, err := e.Cluster.Sets(ctx, app.Name, sp)
 	if err != nil {
 		return err
 	}
 	for _, v := range sets {
-		if err := e.Cluster.DeleteSet(ctx, app, sp, v); err != nil {
+		if err := e.Cluster.DeleteSet(ctx, app.Name, sp, v); err != nil {
 			return err
 		}
 	}
@@ -366,7 +402,7 @@ func (e *Engine) clusterRollBack(ctx context.Context, r *store.Rollout, app *sto
 	if sp == nil {
 		return nil // nothing was ever applied
 	}
-	if err := e.clusterShift(ctx, app.Name, sp, 0, 0); err != nil && !errors.Is(err, ErrInvalid) {
+	if err := e.clusterShift(ctx, app, sp, 0, 0); err != nil && !errors.Is(err, ErrInvalid) {
 		return err
 	}
 	if from.release == nil {
@@ -381,7 +417,7 @@ func (e *Engine) clusterRollBack(ctx context.Context, r *store.Rollout, app *sto
 	} else if err := e.clusterRoll(ctx, r, from, from.n); err != nil {
 		return err
 	}
-	return e.clusterTidy(ctx, app.Name, sp)
+	return e.clusterTidy(ctx, app, sp)
 }
 
 // clusterHeal compares an app's objects in the cluster with the store's
@@ -414,7 +450,7 @@ func (e *Engine) clusterStop(ctx context.Context, r *store.Rollout, app *store.A
 	if err != nil || g.release == nil {
 		return err
 	}
-	if err := e.clusterTidy(ctx, app.Name, g.spec()); err != nil {
+	if err := e.clusterTidy(ctx, app, g.spec()); err != nil {
 		return err
 	}
 	return e.clusterRoll(ctx, r, g, 0)

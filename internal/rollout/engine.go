@@ -48,6 +48,10 @@ type Config struct {
 	// ClusterBuilds, when set (with Cluster), builds kubernetes apps'
 	// images as Jobs on the cluster.
 	ClusterBuilds *ClusterBuilds
+	// PodNetwork says nonstop's proxy reaches the cluster's pod IPs (it
+	// runs in the cluster or on its network): it then carries kubernetes
+	// apps' traffic to their ready endpoints and splits canaries itself.
+	PodNetwork bool
 	// Notifier, if set, is told when rollouts start, pass a step, pause,
 	// fail, roll back and succeed.
 	Notifier *notify.Notifier
@@ -71,6 +75,7 @@ type Engine struct {
 	previews   map[int64]int          // app id → the release its preview host serves
 
 	buildSources map[string]buildSource // "APP#N" → a running cluster build's source and token
+	endpoints    *kubernetes.Endpoints  // the pods' endpoints, with PodNetwork
 }
 
 // New returns an Engine; Close stops the rollouts it runs.

@@ -52,6 +52,11 @@ func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 		}
 	}
 	route.Health = h
+	if pods, ok, err := e.clusterBackends(ctx, app); err != nil {
+		return err
+	} else if ok {
+		route.Backends, route.Health = pods, proxy.Health{}
+	}
 	if err := e.Proxy.SetRoute(ctx, route); err != nil {
 		return fmt.Errorf("set route of %s: %w", app.Name, err)
 	}

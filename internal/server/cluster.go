@@ -19,6 +19,9 @@ type ClusterConfig struct {
 	// Kubeconfig is the kubeconfig file; "": $KUBECONFIG, then the
 	// in-cluster service account, else no cluster.
 	Kubeconfig string
+	// PodNetwork: nonstop's proxy reaches the pods' IPs, so it carries the
+	// apps' traffic to their endpoints and splits canaries itself.
+	PodNetwork bool
 	// Builds runs kubernetes apps' image builds as Jobs on the cluster.
 	Builds bool
 	// BuilderImage, FetchImage and RegistrySecret configure build Jobs.

@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	engine := rollout.New(rollout.Config{ClusterBuilds: builds, Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers,
+	engine := rollout.New(rollout.Config{ClusterBuilds: builds, PodNetwork: cfg.Cluster.PodNetwork, Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers,
 		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), Notifier: notifier, Cluster: kube})
 	defer engine.Close()
 
@@ -208,6 +208,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	engine.StartHeartbeat()
+	if err := engine.StartClusterRoutes(); err != nil {
+		ln.Close()
+		return fmt.Errorf("follow the pods' endpoints: %w", err)
+	}
 	if err := engine.Recover(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("recover apps: %w", err)
