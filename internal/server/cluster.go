@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/rollout"
