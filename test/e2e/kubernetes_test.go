@@ -1,0 +1,710 @@
+package e2e
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	k8s "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/nonstopdev/nonstop/internal/k8stest"
+	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/server"
+)
+
+// One control plane serves every Kubernetes test of the package; each
+// test has apps (and so namespaces) of its own.
+var (
+	kubeOnce sync.Once
+	kube     *k8stest.Cluster
+	kubeErr  error
+)
+
+// stopKube stops the shared control plane (from TestMain).
+func stopKube() {
+	if kube != nil {
+		kube.Stop()
+	}
+}
+
+// kubeEnv is a nonstop server driving the test control plane, and clients
+// of that control plane to check what nonstop made.
+type kubeEnv struct {
+	*cluster
+	cs  k8s.Interface
+	dyn dynamic.Interface
+}
+
+func newKubeEnv(t *testing.T, serverArgs ...string) *kubeEnv {
+	t.Helper()
+	kubeOnce.Do(func() { kube, kubeErr = k8stest.Start(context.Background()) })
+	if kubeErr != nil {
+		t.Fatalf("Kubernetes control plane: %v", kubeErr)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kube.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &kubeEnv{cluster: newClusterWith(t, append([]string{"--kubeconfig", kube.Kubeconfig}, serverArgs...), nil)}
+	env.cs = k8s.NewForConfigOrDie(cfg)
+	env.dyn = dynamic.NewForConfigOrDie(cfg)
+	return env
+}
+
+// kubeSpec is a nonstop.yaml for the kubernetes runtime; extra is YAML
+// at the top level. It ends with the kubernetes section, so that lines
+// appended to it belong there.
+func kubeSpec(name, startTimeout, extra string) string {
+	return fmt.Sprintf(`name: %s
+runtime: kubernetes
+port: 8080
+instances: 3
+health:
+  path: /healthz
+  interval: 1s
+  timeout: 1s
+  start_timeout: %s
+deploy:
+  strategy: rolling
+  max_surge: 1
+  drain_timeout: 10s
+`, name, startTimeout) + extra + `kubernetes:
+  min_ready: 0s
+  pre_stop: 3s
+`
+}
+
+// image is a pinned image reference that no one pulls (kwok runs no
+// containers); n tells releases apart.
+func image(app string, n int) string {
+	return fmt.Sprintf("registry.test/%s@sha256:%064x", app, n)
+}
+
+// deployImage deploys a pinned image with the given nonstop.yaml and
+// returns the CLI's output and exit code.
+func (e *kubeEnv) deployImage(app, yaml string, n int, more ...string) (string, int) {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "nonstop.yaml"), []byte(yaml), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.run(append([]string{"deploy", dir, "--app", app, "--image", image(app, n)}, more...)...)
+}
+
+func (e *kubeEnv) deployment(ns, name string) *appsv1.Deployment {
+	e.t.Helper()
+	d, err := e.cs.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatalf("deployment %s/%s: %v", ns, name, err)
+	}
+	return d
+}
+
+func (e *kubeEnv) service(ns, name string) *corev1.Service {
+	e.t.Helper()
+	s, err := e.cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatalf("service %s/%s: %v", ns, name, err)
+	}
+	return s
+}
+
+var httpRoutes = schema.GroupVersionResource{Group: "gateway.networking.k8s.io", Version: "v1", Resource: "httproutes"}
+
+// routeWeights reads an HTTPRoute's backends as "name=weight" in order.
+func (e *kubeEnv) routeWeights(ns, name string) string {
+	e.t.Helper()
+	u, err := e.dyn.Resource(httpRoutes).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	rules := u.Object["spec"].(map[string]any)["rules"].([]any)
+	var out []string
+	for _, ref := range rules[0].(map[string]any)["backendRefs"].([]any) {
+		m := ref.(map[string]any)
+		out = append(out, fmt.Sprintf("%s=%v", m["name"], m["weight"]))
+	}
+	return strings.Join(out, " ")
+}
+
+// eventually polls cond until it returns "" or timeout passes, then fails
+// with cond's last word.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		why := cond()
+		if why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %s", what, timeout, why)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestKubernetes_FirstDeployCreatesDeploymentAndServiceLaterDeploysRollItAndABadReleaseIsRolledBack(t *testing.T) {
+	e := newKubeEnv(t)
+	e.mustRun("apps", "create", "web")
+	// The cluster has no storage provisioner: a volume of the class the
+	// app names waits for the claim, and the real controller binds them.
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-data-volume"},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("5Gi")},
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName:       "manual",
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: t.TempDir()}},
+		},
+	}
+	if _, err := e.cs.CoreV1().PersistentVolumes().Create(context.Background(), pv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.cs.CoreV1().PersistentVolumes().Delete(context.Background(), pv.Name, metav1.DeleteOptions{})
+	})
+	yaml := kubeSpec("web", "20s", `volumes:
+  - name: data
+    path: /var/lib/web
+    size: 2Gi
+resources:
+  requests: {cpu: 100m, memory: 64Mi}
+  limits: {memory: 256Mi}
+`) + `  service: {type: NodePort, node_port: 30080}
+  storage_class: manual
+`
+	out, code := e.deployImage("web", yaml, 1)
+	if code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "3/3 updated, 3 ready, 3 available") {
+		t.Errorf("deploy did not stream the Deployment's progress:\n%s", out)
+	}
+
+	// What the first deploy made, as kubectl would show it.
+	d := e.deployment("web", "web")
+	for k, v := range map[string]string{"app.kubernetes.io/name": "web", "app.kubernetes.io/instance": "web",
+		"app.kubernetes.io/version": "v1", "app.kubernetes.io/managed-by": "nonstop"} {
+		if d.Labels[k] != v || d.Spec.Template.Labels[k] != v {
+			t.Errorf("label %s = %q on the deployment, %q on its pods; want %q", k, d.Labels[k], d.Spec.Template.Labels[k], v)
+		}
+	}
+	pod := d.Spec.Template.Spec
+	c := pod.Containers[0]
+	switch {
+	case *d.Spec.Replicas != 3:
+		t.Errorf("replicas = %d, want 3", *d.Spec.Replicas)
+	case c.Image != image("web", 1):
+		t.Errorf("image = %s, want the pinned %s", c.Image, image("web", 1))
+	case c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/healthz":
+		t.Errorf("readiness probe = %+v, want GET /healthz", c.ReadinessProbe)
+	case d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue() != 0 || d.Spec.Strategy.RollingUpdate.MaxSurge.IntValue() != 1:
+		t.Errorf("rolling update = %+v, want maxUnavailable 0, maxSurge 1", d.Spec.Strategy.RollingUpdate)
+	case c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil || c.Lifecycle.PreStop.Sleep.Seconds != 3:
+		t.Errorf("preStop = %+v, want a 3 s sleep", c.Lifecycle)
+	case *pod.TerminationGracePeriodSeconds < 3+10:
+		t.Errorf("terminationGracePeriodSeconds = %d, want >= preStop 3 + drain 10", *pod.TerminationGracePeriodSeconds)
+	case len(pod.TopologySpreadConstraints) != 1 || pod.TopologySpreadConstraints[0].TopologyKey != "kubernetes.io/hostname":
+		t.Errorf("topology spread = %+v, want across nodes", pod.TopologySpreadConstraints)
+	case c.Resources.Requests.Cpu().String() != "100m" || c.Resources.Limits.Memory().String() != "256Mi":
+		t.Errorf("resources = %+v", c.Resources)
+	case d.Spec.ProgressDeadlineSeconds == nil || *d.Spec.ProgressDeadlineSeconds != 20:
+		t.Errorf("progressDeadlineSeconds = %v, want 20 (health.start_timeout)", d.Spec.ProgressDeadlineSeconds)
+	}
+	// The volume: a claim per app, mounted where the spec says.
+	pvc, err := e.cs.CoreV1().PersistentVolumeClaims("web").Get(context.Background(), "web-data", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("claim web-data: %v", err)
+	}
+	if got := pvc.Spec.Resources.Requests.Storage().String(); got != "2Gi" || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName != "manual" {
+		t.Errorf("claim asks for %s of class %v, want 2Gi of manual", got, pvc.Spec.StorageClassName)
+	}
+	if pvc.Status.Phase != corev1.ClaimBound || pvc.Spec.VolumeName != pv.Name {
+		t.Errorf("claim is %s on %q, want bound to %s", pvc.Status.Phase, pvc.Spec.VolumeName, pv.Name)
+	}
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/var/lib/web" ||
+		len(pod.Volumes) != 1 || pod.Volumes[0].PersistentVolumeClaim == nil || pod.Volumes[0].PersistentVolumeClaim.ClaimName != "web-data" {
+		t.Errorf("the claim is not mounted at /var/lib/web: mounts %+v, volumes %+v", c.VolumeMounts, pod.Volumes)
+	}
+	if _, err := e.cs.PolicyV1().PodDisruptionBudgets("web").Get(context.Background(), "web", metav1.GetOptions{}); err != nil {
+		t.Errorf("no disruption budget for 3 pods: %v", err)
+	}
+	svc := e.service("web", "web")
+	if svc.Spec.Type != corev1.ServiceTypeNodePort || svc.Spec.Ports[0].NodePort != 30080 {
+		t.Errorf("service = %s node port %d, want NodePort 30080", svc.Spec.Type, svc.Spec.Ports[0].NodePort)
+	}
+	uid := svc.UID
+
+	// The second deploy rolls the Deployment; the Service stays the same object.
+	if out, code := e.deployImage("web", yaml, 2); code != 0 {
+		t.Fatalf("second deploy: exit %d\n%s", code, out)
+	}
+	d = e.deployment("web", "web")
+	if d.Spec.Template.Spec.Containers[0].Image != image("web", 2) || d.Labels["app.kubernetes.io/version"] != "v2" {
+		t.Errorf("after the second deploy the deployment runs %s (%s)", d.Spec.Template.Spec.Containers[0].Image, d.Labels["app.kubernetes.io/version"])
+	}
+	if d.Status.UpdatedReplicas != 3 || d.Status.AvailableReplicas != 3 || d.Status.Replicas != 3 {
+		t.Errorf("after the second deploy: %d updated, %d available, %d pods; want 3, 3, 3", d.Status.UpdatedReplicas, d.Status.AvailableReplicas, d.Status.Replicas)
+	}
+	if got := e.service("web", "web").UID; got != uid {
+		t.Errorf("the Service was re-created: uid %s, then %s", uid, got)
+	}
+
+	// A release whose pods never become Ready: nonstop rolls it back by
+	// itself and says which pods failed and why.
+	bad := strings.Replace(yaml, "kubernetes:\n", "kubernetes:\n  labels: {kwok.test/not-ready: \"true\"}\n", 1)
+	bad = strings.Replace(bad, "start_timeout: 20s", "start_timeout: 5s", 1)
+	out, code = e.deployImage("web", bad, 3)
+	if code == 0 {
+		t.Fatalf("a release that never turns ready was deployed:\n%s", out)
+	}
+	for _, want := range []string{"rolled back", "did not become ready", "readiness probe failing"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, out)
+		}
+	}
+	d = e.deployment("web", "web")
+	if got := d.Spec.Template.Spec.Containers[0].Image; got != image("web", 2) {
+		t.Errorf("after the rollback the deployment runs %s, want v2's %s", got, image("web", 2))
+	}
+	eventually(t, 20*time.Second, "v2 back on every pod", func() string {
+		d := e.deployment("web", "web")
+		if d.Status.UpdatedReplicas != 3 || d.Status.AvailableReplicas != 3 || d.Status.Replicas != 3 {
+			return fmt.Sprintf("%d updated, %d available, %d pods", d.Status.UpdatedReplicas, d.Status.AvailableReplicas, d.Status.Replicas)
+		}
+		return ""
+	})
+	if got := e.service("web", "web").UID; got != uid {
+		t.Errorf("the Service was re-created by the rollback: uid %s, then %s", uid, got)
+	}
+	if status := e.mustRun("status", "web"); !strings.Contains(status, "v2") {
+		t.Errorf("status after the rollback:\n%s", status)
+	}
+}
+
+func TestKubernetes_CanaryWeightsAreInTheHTTPRouteAndPromoteAndAbortMoveThem(t *testing.T) {
+	e := newKubeEnv(t)
+	e.mustRun("apps", "create", "shop")
+	yaml := kubeSpec("shop", "20s", "") + `  gateway: {name: public, hostnames: [shop.example.test]}
+`
+	if out, code := e.deployImage("shop", yaml, 1); code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, out)
+	}
+	if got := e.routeWeights("shop", "shop"); got != "shop=100" {
+		t.Errorf("route after the first deploy: %s, want shop=100", got)
+	}
+	canary := strings.Replace(yaml, "strategy: rolling", `strategy: canary
+  canary:
+    steps:
+      - {weight: 20, pause: manual}
+      - {weight: 60, pause: manual}
+    analysis: {interval: 500ms}`, 1)
+
+	e.deployImage("shop", canary, 2, "--detach")
+	weights := func(want string) {
+		t.Helper()
+		eventually(t, 30*time.Second, "route "+want, func() string {
+			if got := e.routeWeights("shop", "shop"); got != want {
+				return got
+			}
+			return ""
+		})
+	}
+	weights("shop=80 shop-v2=20")
+	if d := e.deployment("shop", "shop-v2"); *d.Spec.Replicas != 1 {
+		t.Errorf("the 20%% canary runs %d pods, want 1 of 3", *d.Spec.Replicas)
+	}
+	e.mustRun("promote", "shop")
+	weights("shop=40 shop-v2=60")
+	e.mustRun("promote", "shop")
+	weights("shop=100")
+	if r := e.waitRollout("shop", 30*time.Second); r.State != "done" {
+		t.Fatalf("canary ended %s: %s", r.State, r.Reason)
+	}
+	if got := e.deployment("shop", "shop").Spec.Template.Spec.Containers[0].Image; got != image("shop", 2) {
+		t.Errorf("after promotion the stable deployment runs %s, want v2", got)
+	}
+	if _, err := e.cs.AppsV1().Deployments("shop").Get(context.Background(), "shop-v2", metav1.GetOptions{}); err == nil {
+		t.Errorf("the canary's own deployment is left after promotion")
+	}
+
+	// Abort: every client back on stable at once, the canary removed.
+	e.deployImage("shop", canary, 3, "--detach")
+	weights("shop=80 shop-v3=20")
+	e.mustRun("abort", "shop")
+	weights("shop=100")
+	if r := e.waitRollout("shop", 30*time.Second); r.State != "rolled_back" {
+		t.Fatalf("aborted canary ended %s: %s", r.State, r.Reason)
+	}
+	if got := e.deployment("shop", "shop").Spec.Template.Spec.Containers[0].Image; got != image("shop", 2) {
+		t.Errorf("after the abort the stable deployment runs %s, want v2", got)
+	}
+	eventually(t, 10*time.Second, "the aborted canary's deployment deleted", func() string {
+		if _, err := e.cs.AppsV1().Deployments("shop").Get(context.Background(), "shop-v3", metav1.GetOptions{}); err == nil {
+			return "shop-v3 still there"
+		}
+		return ""
+	})
+}
+
+func TestKubernetes_BlueGreenSwitchesTheServiceToTheNewSetWhenPromoted(t *testing.T) {
+	e := newKubeEnv(t)
+	e.mustRun("apps", "create", "bg")
+	yaml := kubeSpec("bg", "20s", "")
+	if out, code := e.deployImage("bg", yaml, 1); code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, out)
+	}
+	uid := e.service("bg", "bg").UID
+	// Every change to the Service, in order.
+	w, err := e.cs.CoreV1().Services("bg").Watch(context.Background(), metav1.ListOptions{FieldSelector: "metadata.name=bg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	bluegreen := strings.Replace(yaml, "strategy: rolling", "strategy: bluegreen", 1)
+	e.deployImage("bg", bluegreen, 2, "--detach")
+	eventually(t, 30*time.Second, "the green set ready beside the blue one", func() string {
+		d, err := e.cs.AppsV1().Deployments("bg").Get(context.Background(), "bg-v2", metav1.GetOptions{})
+		if err != nil || d.Status.ReadyReplicas != 3 {
+			return fmt.Sprintf("bg-v2: %v", err)
+		}
+		return ""
+	})
+	if sel := e.service("bg", "bg").Spec.Selector["nonstop.dev/set"]; sel != "stable" {
+		t.Fatalf("before promotion the service selects %q, want stable", sel)
+	}
+	e.mustRun("promote", "bg")
+	if r := e.waitRollout("bg", 30*time.Second); r.State != "done" {
+		t.Fatalf("blue-green ended %s: %s", r.State, r.Reason)
+	}
+	var seen []string
+	timeout := time.After(5 * time.Second)
+	for len(seen) < 2 {
+		select {
+		case ev := <-w.ResultChan():
+			if ev.Type == watch.Modified {
+				seen = append(seen, ev.Object.(*corev1.Service).Spec.Selector["nonstop.dev/set"])
+			}
+		case <-timeout:
+			t.Fatalf("the service's selector changed %v, want to v2 then back to stable", seen)
+		}
+	}
+	if seen[0] != "v2" || seen[1] != "stable" {
+		t.Errorf("the service's selector went %v, want [v2 stable]: the switch to green, then back to the folded stable set", seen)
+	}
+	if got := e.service("bg", "bg").UID; got != uid {
+		t.Errorf("the Service was re-created: %s, then %s", uid, got)
+	}
+	if got := e.deployment("bg", "bg").Spec.Template.Spec.Containers[0].Image; got != image("bg", 2) {
+		t.Errorf("after the switch the stable deployment runs %s, want v2", got)
+	}
+}
+
+func TestKubernetes_RestartMidRolloutFinishesOrRollsBack(t *testing.T) {
+	e := newKubeEnv(t)
+	e.mustRun("apps", "create", "rs")
+	yaml := kubeSpec("rs", "20s", "") + `  gateway: {name: public}
+`
+	if out, code := e.deployImage("rs", yaml, 1); code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, out)
+	}
+	// A canary waiting at a manual step when the control plane dies: the
+	// restarted one keeps the step's weights and finishes when promoted.
+	canary := strings.Replace(yaml, "strategy: rolling", `strategy: canary
+  canary:
+    steps:
+      - {weight: 30, pause: manual}`, 1)
+	e.deployImage("rs", canary, 2, "--detach")
+	eventually(t, 30*time.Second, "canary at 30%", func() string {
+		if got := e.routeWeights("rs", "rs"); got != "rs=70 rs-v2=30" {
+			return got
+		}
+		return ""
+	})
+	e.killServer()
+	e.startServer()
+	eventually(t, 30*time.Second, "the promote taken by the resumed rollout", func() string {
+		if out, code := e.run("promote", "rs"); code != 0 {
+			return out
+		}
+		return ""
+	})
+	if r := e.waitRollout("rs", 30*time.Second); r.State != "done" {
+		t.Fatalf("resumed canary ended %s: %s", r.State, r.Reason)
+	}
+	if got := e.routeWeights("rs", "rs"); got != "rs=100" {
+		t.Errorf("route after the resumed canary: %s", got)
+	}
+
+	// A rolling deploy whose pods never become Ready, interrupted: the
+	// restarted control plane rolls it back.
+	bad := strings.Replace(yaml, "kubernetes:\n", "kubernetes:\n  labels: {kwok.test/not-ready: \"true\"}\n", 1)
+	bad = strings.Replace(bad, "start_timeout: 20s", "start_timeout: 6s", 1)
+	e.deployImage("rs", bad, 3, "--detach")
+	eventually(t, 20*time.Second, "the bad release rolling", func() string {
+		d := e.deployment("rs", "rs")
+		if d.Spec.Template.Spec.Containers[0].Image != image("rs", 3) {
+			return "not applied yet"
+		}
+		return ""
+	})
+	e.killServer()
+	e.startServer()
+	r := e.waitRollout("rs", 60*time.Second)
+	if r.State != "rolled_back" || !strings.Contains(r.Reason, "did not become ready") {
+		t.Fatalf("interrupted bad rollout ended %s: %s", r.State, r.Reason)
+	}
+	if got := e.deployment("rs", "rs").Spec.Template.Spec.Containers[0].Image; got != image("rs", 2) {
+		t.Errorf("after the rollback the deployment runs %s, want v2", got)
+	}
+}
+
+func TestKubernetes_ABuildRunsAsAJobOnANodeWithItsBuildLabels(t *testing.T) {
+	e := newKubeEnv(t, "--kube-builds", "--registry", "registry.test/team")
+	ctx := context.Background()
+	e.mustRun("apps", "create", "bj")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "nonstop.yaml"), []byte(kubeSpec("bj", "20s", "build_labels: [gpu]\n")), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY app /app\n"), 0o644)
+	e.mustRun("deploy", dir, "--app", "bj", "--detach")
+
+	var job *batchv1.Job
+	eventually(t, 30*time.Second, "the build job", func() string {
+		var err error
+		job, err = e.cs.BatchV1().Jobs("bj").Get(ctx, "bj-build-1", metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	sel := job.Spec.Template.Spec.NodeSelector
+	if len(sel) != 2 || sel["nonstop.dev/build"] != "true" || sel["nonstop.dev/build-gpu"] != "true" {
+		t.Errorf("node selector = %v, want nonstop.dev/build and nonstop.dev/build-gpu", sel)
+	}
+	if img := job.Spec.Template.Spec.Containers[0].Image; !strings.Contains(img, "kaniko") {
+		t.Errorf("builder image = %s, want the default kaniko", img)
+	}
+	if args := strings.Join(job.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--destination=registry.test/team/bj:1") {
+		t.Errorf("builder args = %s, want the push to registry.test/team/bj:1", args)
+	}
+	// No node offers gpu yet: the build waits, and while it does, its
+	// source is served to the fetch container with the build's own token.
+	var sourceURL string
+	for _, env := range job.Spec.Template.Spec.InitContainers[0].Env {
+		if env.Name == "NONSTOP_SOURCE_URL" {
+			sourceURL = env.Value
+		}
+		if env.Value != "" && env.Name == "NONSTOP_BUILD_TOKEN" {
+			t.Errorf("the build token is in the job's spec")
+		}
+	}
+	secret, err := e.cs.CoreV1().Secrets("bj").Get(ctx, "bj-build-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for token, want := range map[string]int{string(secret.Data["token"]): 200, "wrong": 401} {
+		req, _ := http.NewRequest("GET", sourceURL, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := tarNames(t, resp)
+		if resp.StatusCode != want || want == 200 && !slices.Contains(files, "Dockerfile") {
+			t.Errorf("GET %s with token %q: %d %v, want %d (and the source)", sourceURL, token[:min(len(token), 5)], resp.StatusCode, files, want)
+		}
+	}
+	pods, err := e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=bj-build-1"})
+	if err != nil || len(pods.Items) != 1 || pods.Items[0].Spec.NodeName != "" {
+		t.Fatalf("the build pod should wait for a gpu build node: %v %+v", err, pods)
+	}
+
+	// A node with the label takes it. (kwok runs no builder: the pod
+	// completes without the digest a real builder writes, and nonstop says so.)
+	labelNode(t, e.cs, "kwok-node-0", "nonstop.dev/build-gpu", "true")
+	r := e.waitRollout("bj", 30*time.Second)
+	if r.State != "failed" || !strings.Contains(r.Reason, "reported no image digest") {
+		t.Errorf("build ended %s: %s", r.State, r.Reason)
+	}
+	pods, _ = e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=bj-build-1"})
+	if len(pods.Items) != 1 || pods.Items[0].Spec.NodeName != "kwok-node-0" {
+		t.Errorf("the build pod ran on %v, want kwok-node-0 (the build node with gpu)", pods.Items)
+	}
+}
+
+// labelNode sets a label on a node until the test ends.
+func labelNode(t *testing.T, cs k8s.Interface, node, key, value string) {
+	t.Helper()
+	patch := func(v any) {
+		body, _ := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]any{key: v}}})
+		if _, err := cs.CoreV1().Nodes().Patch(context.Background(), node, types.MergePatchType, body, metav1.PatchOptions{}); err != nil {
+			t.Errorf("label node %s: %v", node, err)
+		}
+	}
+	patch(value)
+	t.Cleanup(func() { patch(nil) })
+}
+
+// tarNames lists the files of a tar.gz response body ("" entries for a non-200).
+func tarNames(t *testing.T, resp *http.Response) []string {
+	t.Helper()
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil
+	}
+	gz, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatalf("source is no gzip: %v", err)
+	}
+	var names []string
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, h.Name)
+	}
+	return names
+}
+
+func TestKubernetes_ARestartReconcilesTheClusterAndDeleteRemovesWhatNonstopMade(t *testing.T) {
+	e := newKubeEnv(t)
+	ctx := context.Background()
+	e.mustRun("apps", "create", "rc")
+	if out, code := e.deployImage("rc", kubeSpec("rc", "20s", ""), 1); code != 0 {
+		t.Fatalf("deploy: exit %d\n%s", code, out)
+	}
+	// While nonstop is down, someone deletes the Deployment.
+	e.killServer()
+	if err := e.cs.AppsV1().Deployments("rc").Delete(ctx, "rc", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.startServer()
+	eventually(t, 30*time.Second, "the live release back on the cluster", func() string {
+		d, err := e.cs.AppsV1().Deployments("rc").Get(ctx, "rc", metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		if d.Spec.Template.Spec.Containers[0].Image != image("rc", 1) || d.Status.AvailableReplicas != 3 {
+			return fmt.Sprintf("%s with %d available", d.Spec.Template.Spec.Containers[0].Image, d.Status.AvailableReplicas)
+		}
+		return ""
+	})
+	if r := e.waitRollout("rc", 30*time.Second); r.Kind != "recover" || r.State != "done" {
+		t.Errorf("the restart's rollout: %s %s (%s)", r.Kind, r.State, r.Reason)
+	}
+
+	e.mustRun("apps", "delete", "rc")
+	eventually(t, 30*time.Second, "the app's objects gone", func() string {
+		ds, _ := e.cs.AppsV1().Deployments("rc").List(ctx, metav1.ListOptions{})
+		svcs, _ := e.cs.CoreV1().Services("rc").List(ctx, metav1.ListOptions{})
+		if len(ds.Items)+len(svcs.Items) > 0 {
+			return fmt.Sprintf("%d deployments, %d services left", len(ds.Items), len(svcs.Items))
+		}
+		return ""
+	})
+}
+
+// proxyRoute is the route nonstop's proxy holds for an app, summarised as
+// "split=vN:W backends=v1:3,v2:1" (backends counted by release).
+func (e *kubeEnv) proxyRoute(app string) (string, []proxy.Backend) {
+	e.t.Helper()
+	c := proxy.NewClient(server.SocketPath(e.data))
+	defer c.Close()
+	routes, err := c.Routes(context.Background())
+	if err != nil {
+		e.t.Fatalf("proxy routes: %v", err)
+	}
+	for _, r := range routes {
+		if r.App != app {
+			continue
+		}
+		count := map[int]int{}
+		for _, b := range r.Backends {
+			count[b.Release]++
+		}
+		var parts []string
+		for _, rel := range slices.Sorted(maps.Keys(count)) {
+			parts = append(parts, fmt.Sprintf("v%d:%d", rel, count[rel]))
+		}
+		split := "none"
+		if r.Split != nil {
+			split = fmt.Sprintf("v%d:%d", r.Split.Release, r.Split.Weight)
+		}
+		return fmt.Sprintf("split=%s backends=%s", split, strings.Join(parts, ",")), r.Backends
+	}
+	return "no route", nil
+}
+
+func TestKubernetes_OnThePodNetworkTheProxyRoutesToTheEndpointsAndSplitsTheCanary(t *testing.T) {
+	e := newKubeEnv(t, "--kube-pod-network")
+	e.mustRun("apps", "create", "pn")
+	yaml := kubeSpec("pn", "20s", "")
+	if out, code := e.deployImage("pn", yaml, 1); code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, out)
+	}
+	route := func(want string) {
+		t.Helper()
+		eventually(t, 20*time.Second, "proxy route "+want, func() string {
+			if got, _ := e.proxyRoute("pn"); got != want {
+				return got
+			}
+			return ""
+		})
+	}
+	// The proxy's backends are the ready endpoints of the Service's
+	// EndpointSlices: the pods' IPs and the container port.
+	route("split=none backends=v1:3")
+	_, backends := e.proxyRoute("pn")
+	pods, err := e.cs.CoreV1().Pods("pn").List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=pn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips := map[string]string{}
+	for _, p := range pods.Items {
+		ips[p.Name] = p.Status.PodIP + ":8080"
+	}
+	for _, b := range backends {
+		if ips[b.ID] != b.Addr {
+			t.Errorf("backend %s at %s, but its pod's IP:port is %q", b.ID, b.Addr, ips[b.ID])
+		}
+	}
+
+	// A canary without a Gateway: the proxy splits it.
+	canary := strings.Replace(yaml, "strategy: rolling", `strategy: canary
+  canary:
+    steps:
+      - {weight: 25, pause: manual}
+    analysis: {interval: 500ms, min_requests: 0}`, 1)
+	e.deployImage("pn", canary, 2, "--detach")
+	route("split=v2:25 backends=v1:3,v2:1")
+	e.mustRun("promote", "pn")
+	if r := e.waitRollout("pn", 30*time.Second); r.State != "done" {
+		t.Fatalf("canary ended %s: %s", r.State, r.Reason)
+	}
+	route("split=none backends=v2:3")
+}
