@@ -250,9 +250,13 @@ EOF
 		--node-monitor-period=1s
 	# The scheduler is required: kwok does not schedule.
 	start kube-scheduler "$BIN/kube-scheduler" --kubeconfig="$KC" --leader-elect=false --secure-port=0
-	# kwok opens no port (no --server-address); fake pod IPs are never
-	# contacted. Its pod stages: scripts/k8s/kwok/stages.yaml.
+	# kwok opens no port (no --server-address). Its fake pod and node IPs
+	# come from TEST-NET-1 (192.0.2.0/24, RFC 5737), assigned to no host,
+	# so that a client that follows them (nonstop's proxy on the "pod
+	# network") can never reach a real machine. Its pod stages:
+	# scripts/k8s/kwok/stages.yaml.
 	start kwok "$BIN/kwok" --kubeconfig="$KC" --config="$STAGES" \
+		--cidr=192.0.2.1/24 --node-ip=192.0.2.254 \
 		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
 		--node-lease-duration-seconds=40
 

@@ -47,8 +47,13 @@ func newStatusCmd() *cobra.Command {
 			fmt.Fprintln(tw, "\nINSTANCE\tRELEASE\tSTATE\tPROCESS\tHEALTH\tADDR\tIN FLIGHT\tREQUESTS")
 			for _, in := range st.Instances {
 				proc, health, inflight, reqs := "-", "-", "-", "-"
-				if in.Runtime != nil {
+				switch {
+				case in.Node != "":
+					proc = "pod on " + in.Node
+				case in.Runtime != nil:
 					proc = fmt.Sprintf("%s pid %d", in.Runtime.State, in.Runtime.PID)
+				}
+				if in.Runtime != nil {
 					if in.Runtime.Restarts > 0 {
 						proc += fmt.Sprintf(", %d restarts", in.Runtime.Restarts)
 					}
@@ -62,6 +67,9 @@ func newStatusCmd() *cobra.Command {
 						health = "unhealthy: " + in.Proxy.LastErr
 					}
 					inflight, reqs = fmt.Sprint(in.Proxy.InFlight), fmt.Sprint(in.Proxy.Requests)
+				}
+				if in.Problem != "" {
+					health = "not ready: " + in.Problem
 				}
 				fmt.Fprintf(tw, "%s\tv%d\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.Release, in.State, proc, health, in.Addr, inflight, reqs)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
@@ -109,6 +110,10 @@ type InstanceState struct {
 	*store.Instance
 	Runtime *runtime.Status      `json:"runtime,omitempty"`
 	Proxy   *proxy.BackendStatus `json:"proxy,omitempty"`
+	// On Kubernetes, an instance is a pod: its node, and why it is not
+	// ready (Kubernetes' readiness, not the proxy's).
+	Node    string `json:"node,omitempty"`
+	Problem string `json:"problem,omitempty"`
 }
 
 func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) error {
@@ -150,6 +155,11 @@ func (a *API) instances(w http.ResponseWriter, r *http.Request, u *store.User) e
 }
 
 func (a *API) instanceStates(r *http.Request, app *store.App, activeOnly bool) ([]InstanceState, error) {
+	if pods, ok, err := a.Engine.ClusterPods(r.Context(), app); err != nil {
+		return nil, err
+	} else if ok {
+		return a.podStates(r, app, pods), nil
+	}
 	var list []*store.Instance
 	var err error
 	if activeOnly {
@@ -244,4 +254,34 @@ func cleanDomains(in []string) ([]string, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// podStates shows the pods of an app on Kubernetes as its instances.
+func (a *API) podStates(r *http.Request, app *store.App, pods []kubernetes.Pod) []InstanceState {
+	backends := map[string]proxy.BackendStatus{}
+	if sts, err := a.Proxy.Status(r.Context(), app.Name); err == nil {
+		for _, b := range sts {
+			backends[b.ID] = b
+		}
+	}
+	out := make([]InstanceState, 0, len(pods))
+	for _, p := range pods {
+		state := store.InstanceStarting
+		switch {
+		case p.Stopping:
+			state = store.InstanceDraining
+		case p.Ready:
+			state = store.InstanceServing
+		}
+		s := InstanceState{
+			Instance: &store.Instance{ID: p.Name, Release: p.Release, Addr: p.Addr, State: state, CreatedAt: p.StartedAt},
+			Runtime:  &runtime.Status{State: runtime.StateRunning, Restarts: p.Restarts},
+			Node:     p.Node, Problem: p.Problem,
+		}
+		if b, ok := backends[p.Name]; ok {
+			s.Proxy = &b
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -479,3 +479,33 @@ func (e *Engine) deleteFromCluster(ctx context.Context, app *store.App) error {
 	}
 	return nil
 }
+
+// ClusterPods lists the pods of an app that runs on Kubernetes; ok is
+// false for an app that does not.
+func (e *Engine) ClusterPods(ctx context.Context, app *store.App) (pods []kubernetes.Pod, ok bool, err error) {
+	sp, err := e.clusterSpec(ctx, app)
+	if sp == nil || err != nil || e.Cluster == nil {
+		return nil, false, err
+	}
+	pods, err = e.Cluster.Pods(ctx, app.Name, sp)
+	return pods, true, err
+}
+
+// clusterSpec is the spec of the app's newest release when that runs on
+// Kubernetes (nil otherwise): where its objects are.
+func (e *Engine) clusterSpec(ctx context.Context, app *store.App) (*spec.Spec, error) {
+	rels, err := e.Store.Releases(ctx, app.ID)
+	if err != nil || len(rels) == 0 {
+		return nil, err
+	}
+	newest := rels[0]
+	for _, rel := range rels {
+		if rel.Version > newest.Version {
+			newest = rel
+		}
+	}
+	if !onCluster(&newest.Spec) {
+		return nil, nil
+	}
+	return &newest.Spec, nil
+}

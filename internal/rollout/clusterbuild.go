@@ -77,14 +77,16 @@ func (e *Engine) clusterBuild(ctx context.Context, r *store.Rollout, b *store.Bu
 	}
 	fmt.Fprintf(out, "build #%d: job %s/%s on a node matching %v, pushing %s\n", b.Number, job.Namespace, job.Name(), job.NodeSelector(), job.Destination)
 	digest, err := e.Cluster.WaitBuild(ctx, job)
+	// The token goes with the build. The Job is kept when it ran (its
+	// pod's logs say what happened) and removed when it was cancelled.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if ctx.Err() != nil {
+		e.Cluster.CancelBuild(cctx, job)
+	} else if err := e.Cluster.EndBuild(cctx, job); err != nil {
+		e.Logger.Warn("remove build token", "app", app, "build", b.Number, "err", err)
+	}
 	if err != nil {
-		// The Job is kept when it failed (its pod's logs say why) and
-		// removed when the build was cancelled.
-		if ctx.Err() != nil {
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			e.Cluster.CancelBuild(cctx, job)
-		}
 		return "", err
 	}
 	return repo + "@" + digest, nil

@@ -65,20 +65,11 @@ func (e *Engine) clusterBackends(ctx context.Context, app *store.App) (backends 
 	if eps == nil {
 		return nil, false, nil
 	}
-	rels, err := e.Store.Releases(ctx, app.ID)
-	if err != nil || len(rels) == 0 {
+	sp, err := e.clusterSpec(ctx, app)
+	if sp == nil || err != nil {
 		return nil, false, err
 	}
-	newest := rels[0]
-	for _, rel := range rels {
-		if rel.Version > newest.Version {
-			newest = rel
-		}
-	}
-	if !onCluster(&newest.Spec) {
-		return nil, false, nil
-	}
-	for _, ep := range eps.Of(kubernetes.Namespace(app.Name, &newest.Spec), app.Name) {
+	for _, ep := range eps.Of(kubernetes.Namespace(app.Name, sp), app.Name) {
 		backends = append(backends, proxy.Backend{ID: ep.Pod, Addr: ep.Addr, Release: ep.Release})
 	}
 	return backends, true, nil

@@ -232,6 +232,9 @@ func (e *Engine) canBuild(sp *spec.Spec) error {
 	if sp.Runtime == spec.RuntimeKubernetes && e.ClusterBuilds != nil {
 		return nil // build labels select the cluster's build nodes
 	}
+	if sp.Runtime == spec.RuntimeKubernetes && e.Registry == "" {
+		return fmt.Errorf("runtime kubernetes: the image built here must be pushed where the cluster pulls it: start nonstop with --registry (or --kube-builds): %w", ErrUnsupported)
+	}
 	for _, want := range sp.BuildLabels {
 		if !slices.Contains(e.BuildLabels, want) {
 			return fmt.Errorf("build_labels: no build worker here has the label %q (this server's have %v; see nonstop server --build-labels): %w", want, e.BuildLabels, ErrInvalid)

@@ -37,6 +37,9 @@ type Config struct {
 	Now func() time.Time
 	// Images builds container images; nil: the docker runtime is off.
 	Images Images
+	// Registry is where Images pushes what it builds ("": nowhere, the
+	// images stay on this Engine, which a cluster cannot pull from).
+	Registry string
 	// BuildWorkers is how many builds run at once, all apps together
 	// (default 2); more wait their turn, in state building.
 	BuildWorkers int

@@ -180,6 +180,9 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 				return err
 			}
 		}
+		if onCluster(g.spec()) && !e.PodNetwork {
+			return e.transition(r, store.RolloutDone, "stopped: the Deployment runs no pods")
+		}
 		return e.transition(r, store.RolloutDone, "stopped; the maintenance page is served")
 	}()
 	if err != nil && !errors.Is(err, errStopped) {

@@ -299,8 +299,9 @@ resources:
 	if got := e.service("web", "web").UID; got != uid {
 		t.Errorf("the Service was re-created by the rollback: uid %s, then %s", uid, got)
 	}
-	if status := e.mustRun("status", "web"); !strings.Contains(status, "v2") {
-		t.Errorf("status after the rollback:\n%s", status)
+	status := e.mustRun("status", "web")
+	if !strings.Contains(status, "live:     v2") || strings.Count(status, "pod on kwok-node-") != 3 || strings.Count(status, "serving") != 3 {
+		t.Errorf("status after the rollback, want v2 live and its 3 pods serving:\n%s", status)
 	}
 }
 
@@ -553,6 +554,9 @@ func TestKubernetes_ABuildRunsAsAJobOnANodeWithItsBuildLabels(t *testing.T) {
 	if len(pods.Items) != 1 || pods.Items[0].Spec.NodeName != "kwok-node-0" {
 		t.Errorf("the build pod ran on %v, want kwok-node-0 (the build node with gpu)", pods.Items)
 	}
+	if _, err := e.cs.CoreV1().Secrets("bj").Get(ctx, "bj-build-1", metav1.GetOptions{}); err == nil {
+		t.Errorf("the build's token outlived the build")
+	}
 }
 
 // labelNode sets a label on a node until the test ends.
@@ -707,4 +711,24 @@ func TestKubernetes_OnThePodNetworkTheProxyRoutesToTheEndpointsAndSplitsTheCanar
 		t.Fatalf("canary ended %s: %s", r.State, r.Reason)
 	}
 	route("split=none backends=v2:3")
+}
+
+func TestKubernetes_WhatCannotWorkIsRefusedBeforeAnythingChanges(t *testing.T) {
+	e := newKubeEnv(t)
+	e.mustRun("apps", "create", "no")
+	// From source, with no registry the cluster could pull the image from.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "nonstop.yaml"), []byte(kubeSpec("no", "20s", "")), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	if out, code := e.run("deploy", dir, "--app", "no"); code == 0 || !strings.Contains(out, "--registry") {
+		t.Errorf("a source deploy with no registry: exit %d\n%s", code, out)
+	}
+	// A canary with nothing to split its traffic.
+	canary := strings.Replace(kubeSpec("no", "20s", ""), "strategy: rolling", "strategy: canary\n  canary: {steps: [{weight: 10, pause: 1s}]}", 1)
+	if out, code := e.deployImage("no", canary, 1); code == 0 || !strings.Contains(out, "needs kubernetes.gateway") {
+		t.Errorf("a canary with no gateway: exit %d\n%s", code, out)
+	}
+	if ds, err := e.cs.AppsV1().Deployments("no").List(context.Background(), metav1.ListOptions{}); err == nil && len(ds.Items) > 0 {
+		t.Errorf("a refused deploy left %d deployments", len(ds.Items))
+	}
 }

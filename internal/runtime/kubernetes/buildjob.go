@@ -174,6 +174,15 @@ func (c *Cluster) WaitBuild(ctx context.Context, b BuildJob) (string, error) {
 	}
 }
 
+// EndBuild deletes the build's token Secret once the build is over; the
+// Job stays (its pods' logs say what happened) until its TTL.
+func (c *Cluster) EndBuild(ctx context.Context, b BuildJob) error {
+	if err := c.cs.CoreV1().Secrets(b.Namespace).Delete(ctx, b.Name(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete build secret %s: %w", b.Name(), err)
+	}
+	return nil
+}
+
 // CancelBuild deletes the build's Job (its pods with it) and Secret.
 func (c *Cluster) CancelBuild(ctx context.Context, b BuildJob) error {
 	bg := metav1.DeletePropagationBackground

@@ -1,0 +1,60 @@
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/nonstopdev/nonstop/internal/spec"
+)
+
+// Pod is one of an app's pods as `nonstop status` shows it.
+type Pod struct {
+	Name      string
+	Release   int
+	Set       string // "stable" or "vN"
+	Node      string
+	Addr      string // pod IP:port ("" before it has one)
+	Ready     bool
+	Stopping  bool
+	Restarts  int
+	Problem   string // why it is not ready ("" when it is)
+	StartedAt time.Time
+}
+
+// Pods lists an app's pods, oldest first.
+func (c *Cluster) Pods(ctx context.Context, app string, s *spec.Spec) ([]Pod, error) {
+	ns := Namespace(app, s)
+	list, err := c.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelInstance + "=" + app + "," + LabelSet})
+	if err != nil {
+		return nil, fmt.Errorf("list pods of %s in %s: %w", app, ns, err)
+	}
+	port := DefaultPort
+	if s != nil && s.Port > 0 {
+		port = s.Port
+	}
+	out := make([]Pod, 0, len(list.Items))
+	for i := range list.Items {
+		p := &list.Items[i]
+		pod := Pod{Name: p.Name, Set: p.Labels[LabelSet], Node: p.Spec.NodeName, Stopping: p.DeletionTimestamp != nil,
+			StartedAt: p.CreationTimestamp.Time, Problem: podProblem(p)}
+		pod.Release, _ = strconv.Atoi(strings.TrimPrefix(p.Labels[LabelVersion], "v"))
+		pod.Ready = pod.Problem == "" && p.Status.Phase == corev1.PodRunning
+		if p.Status.PodIP != "" {
+			pod.Addr = net.JoinHostPort(p.Status.PodIP, strconv.Itoa(port))
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			pod.Restarts += int(cs.RestartCount)
+		}
+		out = append(out, pod)
+	}
+	slices.SortFunc(out, func(a, b Pod) int { return a.StartedAt.Compare(b.StartedAt) })
+	return out, nil
+}
