@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -26,30 +27,9 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request, u *store.User) error 
 		}
 	}
 	follow := r.URL.Query().Get("follow") == "1"
-	list, err := a.Store.ActiveInstances(r.Context(), app.ID)
+	sources, err := a.logSources(r, app, tail, follow)
 	if err != nil {
 		return err
-	}
-	if len(list) == 0 {
-		// Nothing runs: show the most recent instance, e.g. one that failed.
-		if list, err = a.Store.Instances(r.Context(), app.ID, 1); err != nil {
-			return err
-		}
-	}
-	if want := r.URL.Query().Get("instance"); want != "" {
-		all, err := a.Store.Instances(r.Context(), app.ID, 1000)
-		if err != nil {
-			return err
-		}
-		list = nil
-		for _, in := range all {
-			if in.ID == want {
-				list = append(list, in)
-			}
-		}
-		if len(list) == 0 {
-			return fmt.Errorf("instance %q of app %s: %w", want, app.Name, store.ErrNotFound)
-		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -59,11 +39,11 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request, u *store.User) error 
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	for _, in := range list {
-		rc, err := a.Runtime.Logs(ctx, in.ID, tail, follow)
+	for _, src := range sources {
+		rc, err := src.open(ctx)
 		if err != nil {
 			mu.Lock()
-			fmt.Fprintf(w, "[%s] (no logs: %v)\n", in.ID, err)
+			fmt.Fprintf(w, "[%s] (no logs: %v)\n", src.id, err)
 			mu.Unlock()
 			continue
 		}
@@ -75,7 +55,7 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request, u *store.User) error 
 			sc.Buffer(make([]byte, 64*1024), 1024*1024)
 			for sc.Scan() {
 				mu.Lock()
-				fmt.Fprintf(w, "[%s] %s\n", in.ID, sc.Text())
+				fmt.Fprintf(w, "[%s] %s\n", src.id, sc.Text())
 				if follow && flusher != nil {
 					flusher.Flush()
 				}
@@ -85,4 +65,65 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request, u *store.User) error 
 	}
 	wg.Wait()
 	return nil
+}
+
+// logSource is one instance's (or pod's) output.
+type logSource struct {
+	id   string
+	open func(ctx context.Context) (io.ReadCloser, error)
+}
+
+// logSources are the outputs ?instance= names, else those of the app's
+// active instances (or of its most recent one, e.g. one that failed).
+// An app on Kubernetes has its pods' logs.
+func (a *API) logSources(r *http.Request, app *store.App, tail int, follow bool) ([]logSource, error) {
+	want := r.URL.Query().Get("instance")
+	if pods, ok, err := a.Engine.ClusterPods(r.Context(), app); err != nil {
+		return nil, err
+	} else if ok {
+		var out []logSource
+		for _, p := range pods {
+			if want == "" || p.Name == want {
+				out = append(out, logSource{id: p.Name, open: func(ctx context.Context) (io.ReadCloser, error) {
+					return a.Engine.PodLogs(ctx, app, p.Name, tail, follow)
+				}})
+			}
+		}
+		if want != "" && len(out) == 0 {
+			return nil, fmt.Errorf("pod %q of app %s: %w", want, app.Name, store.ErrNotFound)
+		}
+		return out, nil
+	}
+	list, err := a.Store.ActiveInstances(r.Context(), app.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		// Nothing runs: show the most recent instance, e.g. one that failed.
+		if list, err = a.Store.Instances(r.Context(), app.ID, 1); err != nil {
+			return nil, err
+		}
+	}
+	if want != "" {
+		all, err := a.Store.Instances(r.Context(), app.ID, 1000)
+		if err != nil {
+			return nil, err
+		}
+		list = nil
+		for _, in := range all {
+			if in.ID == want {
+				list = append(list, in)
+			}
+		}
+		if len(list) == 0 {
+			return nil, fmt.Errorf("instance %q of app %s: %w", want, app.Name, store.ErrNotFound)
+		}
+	}
+	out := make([]logSource, 0, len(list))
+	for _, in := range list {
+		out = append(out, logSource{id: in.ID, open: func(ctx context.Context) (io.ReadCloser, error) {
+			return a.Runtime.Logs(ctx, in.ID, tail, follow)
+		}})
+	}
+	return out, nil
 }

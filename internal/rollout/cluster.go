@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -508,4 +509,16 @@ func (e *Engine) clusterSpec(ctx context.Context, app *store.App) (*spec.Spec, e
 		return nil, nil
 	}
 	return &newest.Spec, nil
+}
+
+// PodLogs streams the output of one of an app's pods.
+func (e *Engine) PodLogs(ctx context.Context, app *store.App, pod string, tail int, follow bool) (io.ReadCloser, error) {
+	sp, err := e.clusterSpec(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	if sp == nil || e.Cluster == nil {
+		return nil, fmt.Errorf("app %s does not run on kubernetes: %w", app.Name, ErrInvalid)
+	}
+	return e.Cluster.PodLogs(ctx, app.Name, sp, pod, tail, follow)
 }

@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/nonstopdev/nonstop/internal/spec"
 )
@@ -57,4 +59,18 @@ func (c *Cluster) Pods(ctx context.Context, app string, s *spec.Spec) ([]Pod, er
 	}
 	slices.SortFunc(out, func(a, b Pod) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out, nil
+}
+
+// PodLogs streams a pod's output (its app container), starting tail lines
+// from the end (tail <= 0: all), and with follow until ctx ends.
+func (c *Cluster) PodLogs(ctx context.Context, app string, s *spec.Spec, pod string, tail int, follow bool) (io.ReadCloser, error) {
+	opts := &corev1.PodLogOptions{Container: "app", Follow: follow}
+	if tail > 0 {
+		opts.TailLines = ptr.To(int64(tail))
+	}
+	rc, err := c.cs.CoreV1().Pods(Namespace(app, s)).GetLogs(pod, opts).Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("logs of pod %s: %w", pod, err)
+	}
+	return rc, nil
 }
