@@ -96,6 +96,10 @@ func (e *Engine) clusterForward(ctx context.Context, r *store.Rollout, g *goal) 
 	if err := e.Store.MakeLive(ctx, g.app.ID, g.version()); err != nil {
 		return err
 	}
+	if e.PodNetwork && (r.Kind == store.KindDeploy || r.Kind == store.KindEnv) {
+		// The proxy carries the traffic: it measures the bake too.
+		defer e.bake(r, g)
+	}
 	switch r.Kind {
 	case store.KindScale:
 		if err := e.Store.SetAppInstances(ctx, g.app.ID, g.n); err != nil {
