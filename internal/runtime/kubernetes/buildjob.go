@@ -95,7 +95,7 @@ func (b BuildJob) Job() *batchv1.Job {
 		ObjectMeta: metav1.ObjectMeta{Name: b.Name(), Namespace: b.Namespace, Labels: labels},
 		Spec: batchv1.JobSpec{
 			BackoffLimit:            ptr.To[int32](0),
-			ActiveDeadlineSeconds:   ptr.To(int64(timeout.Seconds())),
+			ActiveDeadlineSeconds:   ptr.To(int64(seconds(timeout))),
 			TTLSecondsAfterFinished: ptr.To[int32](3600),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
