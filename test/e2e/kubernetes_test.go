@@ -58,6 +58,12 @@ type kubeEnv struct {
 
 func newKubeEnv(t *testing.T, serverArgs ...string) *kubeEnv {
 	t.Helper()
+	return newKubeEnvWith(t, serverArgs, nil)
+}
+
+// newKubeEnvWith is newKubeEnv with the server's environment too.
+func newKubeEnvWith(t *testing.T, serverArgs, serverEnv []string) *kubeEnv {
+	t.Helper()
 	kubeOnce.Do(func() { kube, kubeErr = k8stest.Start(context.Background()) })
 	if kubeErr != nil {
 		t.Fatalf("Kubernetes control plane: %v", kubeErr)
@@ -66,7 +72,7 @@ func newKubeEnv(t *testing.T, serverArgs ...string) *kubeEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &kubeEnv{cluster: newClusterWith(t, append([]string{"--kubeconfig", kube.Kubeconfig}, serverArgs...), nil)}
+	env := &kubeEnv{cluster: newClusterWith(t, append([]string{"--kubeconfig", kube.Kubeconfig}, serverArgs...), serverEnv)}
 	env.cs = k8s.NewForConfigOrDie(cfg)
 	env.dyn = dynamic.NewForConfigOrDie(cfg)
 	return env
@@ -730,5 +736,42 @@ func TestKubernetes_WhatCannotWorkIsRefusedBeforeAnythingChanges(t *testing.T) {
 	}
 	if ds, err := e.cs.AppsV1().Deployments("no").List(context.Background(), metav1.ListOptions{}); err == nil && len(ds.Items) > 0 {
 		t.Errorf("a refused deploy left %d deployments", len(ds.Items))
+	}
+}
+
+// The images of issue "containers" reach the cluster: a Dockerfile app
+// built on the Engine, pushed to the registry, and deployed pinned by the
+// digest the registry has for its build tag.
+func TestKubernetes_ASourceDeployRunsTheImageBuiltAndPushedPinnedByDigest(t *testing.T) {
+	reg := needDocker(t)
+	e := newKubeEnvWith(t, []string{"--require-docker", "--registry", reg.addr, "--registry-user", reg.user},
+		[]string{"NONSTOP_REGISTRY_PASSWORD=" + reg.password})
+	app := uniqueApp("kd")
+	e.mustRun("apps", "create", app)
+	dir, _ := dockerSource(t, app, "1", "30s")
+	yaml, err := os.ReadFile(filepath.Join(dir, "nonstop.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := strings.Replace(string(yaml), "runtime: docker", "runtime: kubernetes", 1) + "kubernetes: {min_ready: 0s}\n"
+	os.WriteFile(filepath.Join(dir, "nonstop.yaml"), []byte(k), 0o644)
+	if out, code := e.run("deploy", dir); code != 0 {
+		t.Fatalf("deploy: exit %d\n%s", code, out)
+	}
+	img := e.deployment(app, app).Spec.Template.Spec.Containers[0].Image
+	repo, digest, ok := strings.Cut(img, "@")
+	if !ok || repo != reg.addr+"/"+app || !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("the deployment runs %s, want %s/%s@sha256:...", img, reg.addr, app)
+	}
+	req, _ := http.NewRequest("HEAD", "http://"+reg.addr+"/v2/"+app+"/manifests/1", nil)
+	req.SetBasicAuth(reg.user, reg.password)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Docker-Content-Digest"); got != digest {
+		t.Errorf("the registry's tag 1 of %s is %s (status %d); the deployment runs %s", app, got, resp.StatusCode, digest)
 	}
 }
