@@ -55,6 +55,11 @@ func (e *Engine) startInstance(ctx context.Context, r *store.Rollout, g *goal) e
 			return &InstanceError{ID: id, Err: fmt.Errorf("image %s: %w", g.release.Image, err)}
 		}
 	}
+	limits, err := instanceLimits(sp.Resources.Limits)
+	if err != nil {
+		e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, "")
+		return &InstanceError{ID: id, Err: err}
+	}
 	inst, err := e.Runtime.Start(ctx, runtime.InstanceSpec{
 		ID: id, App: g.app.Name, Release: g.release.Version,
 		Dir: g.release.Dir, Command: sp.Run, Env: g.release.Env, Port: sp.Port, Image: g.release.Image,
@@ -64,6 +69,7 @@ func (e *Engine) startInstance(ctx context.Context, r *store.Rollout, g *goal) e
 			}
 			return vs
 		}(),
+		Limits: limits,
 	})
 	if err != nil {
 		e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, "")

@@ -33,6 +33,19 @@ type InstanceSpec struct {
 	Image string
 	// Volumes are the app's persistent storage, mounted in the instance.
 	Volumes []Volume
+	// Limits cap the instance's CPU and memory (nonstop.yaml's
+	// resources.limits). The docker runtime applies them to the container;
+	// the process runtime ignores them. resources.requests, how Kubernetes
+	// schedules pods, have no counterpart here: requests alone leave the
+	// instance uncapped. (The kubernetes runtime reads both from the app's
+	// spec, not from InstanceSpec.)
+	Limits Limits
+}
+
+// Limits are the most CPU and memory one instance may use; 0 is no limit.
+type Limits struct {
+	NanoCPUs    int64 // CPU in billionths of a core: 500_000_000 is half a core
+	MemoryBytes int64 // memory in bytes
 }
 
 // Volume is persistent storage that outlives instances and releases: one

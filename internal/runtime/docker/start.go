@@ -22,7 +22,11 @@ import (
 // Start does not wait for health). The app listens on spec.Port (0: 8080)
 // in its container, given to it as $PORT; that port is published on a free
 // loopback port, the instance's address for its whole life. Its volumes are
-// mounted (named volumes, created when missing; see the package doc).
+// mounted (named volumes, created when missing; see the package doc). Its
+// spec.Limits cap the container's CPU (--cpus) and memory (--memory, with
+// swap at the same value so that the memory limit holds); 0 leaves one
+// uncapped. The Engine refuses less than 0.01 or more CPUs than the host
+// has, and less than 6MB of memory.
 //
 // A stopped container left with the same ID is replaced; a running or
 // restarting one is an ErrRunning: adopt it instead. The image must be
@@ -134,6 +138,13 @@ func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, mounts 
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		NetworkMode:   container.NetworkMode(r.opts.Network),
 		Mounts:        mounts,
+	}
+	if spec.Limits.NanoCPUs > 0 {
+		hcfg.NanoCPUs = spec.Limits.NanoCPUs
+	}
+	if spec.Limits.MemoryBytes > 0 {
+		hcfg.Memory = spec.Limits.MemoryBytes
+		hcfg.MemorySwap = spec.Limits.MemoryBytes // memory and swap together: no swap beyond the limit
 	}
 	created, err := r.cli.ContainerCreate(ctx, cfg, hcfg, nil, nil, containerName(spec.ID))
 	if err != nil {

@@ -74,6 +74,26 @@ func TestStart_DefaultsToContainerPort8080(t *testing.T) {
 	}
 }
 
+func TestStart_AppliesTheLimitsToTheContainer(t *testing.T) {
+	rt := newRuntime(t)
+	spec := testSpec("limits")
+	spec.Limits = runtime.Limits{NanoCPUs: 500_000_000, MemoryBytes: 256 << 20}
+	inst := start(t, rt, spec)
+	waitServing(t, inst.Addr, "/healthz")
+	hc := inspect(t, spec.ID).HostConfig
+	if hc.NanoCPUs != 500_000_000 || hc.Memory != 256<<20 || hc.MemorySwap != 256<<20 {
+		t.Errorf("NanoCPUs %d, Memory %d, MemorySwap %d: want 500000000, 268435456 and 268435456",
+			hc.NanoCPUs, hc.Memory, hc.MemorySwap)
+	}
+
+	free := testSpec("no-limits")
+	start(t, rt, free)
+	hc = inspect(t, free.ID).HostConfig
+	if hc.NanoCPUs != 0 || hc.Memory != 0 || hc.MemorySwap != 0 {
+		t.Errorf("without limits: NanoCPUs %d, Memory %d, MemorySwap %d: want all 0", hc.NanoCPUs, hc.Memory, hc.MemorySwap)
+	}
+}
+
 func TestStart_FailureLeavesNothingBehind(t *testing.T) {
 	rt := newRuntime(t)
 	for name, image := range map[string]string{
