@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,11 +69,16 @@ func (e *Engine) clusterForward(ctx context.Context, r *store.Rollout, g *goal) 
 		}
 	}
 	var err error
+	keepWarm := false
 	switch {
 	case r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyCanary && r.FromRelease > 0:
-		err = e.clusterCanary(ctx, r, g)
+		if err = e.clusterFoldWarm(ctx, r); err == nil {
+			err = e.clusterCanary(ctx, r, g)
+		}
 	case r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyBlueGreen && r.FromRelease > 0:
-		err = e.clusterBlueGreen(ctx, r, g)
+		if err = e.clusterFoldWarm(ctx, r); err == nil {
+			keepWarm, err = e.clusterBlueGreen(ctx, r, g)
+		}
 	default:
 		if r.State != store.RolloutShifting {
 			r.Step = 1
@@ -90,11 +96,18 @@ func (e *Engine) clusterForward(ctx context.Context, r *store.Rollout, g *goal) 
 			return err
 		}
 	}
-	if err := e.clusterTidy(ctx, g.app, sp); err != nil {
-		return err
+	if !keepWarm {
+		if err := e.clusterTidy(ctx, g.app, sp); err != nil {
+			return err
+		}
 	}
 	if err := e.Store.MakeLive(ctx, g.app.ID, g.version()); err != nil {
 		return err
+	}
+	if keepWarm {
+		// The stable Deployment still runs the old release, out of
+		// traffic: a rollback until then is one switch. Then the fold.
+		e.retireWarmLater(g.app, g.version(), sp.Deploy.BlueGreen.KeepOldFor)
 	}
 	if e.PodNetwork && (r.Kind == store.KindDeploy || r.Kind == store.KindEnv) {
 		// The proxy carries the traffic: it measures the bake too.
@@ -320,33 +333,42 @@ func (e *Engine) proxyPodJudge(ctx context.Context, g *goal, a spec.Analysis) (j
 }
 
 // clusterBlueGreen starts the whole new set beside the stable one, waits
-// for its promotion, switches every client to it at once, then folds.
-func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal) error {
+// for its promotion and switches every client to it at once. With
+// keep_old_for, the stable Deployment stays on the old release, warm and
+// out of traffic, and keepWarm is true (the fold comes later); else the
+// fold follows at once.
+func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal) (keepWarm bool, err error) {
+	bg := g.spec().Deploy.BlueGreen
 	if r.Step <= 1 {
 		r.Step = 1
 		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-			return err
+			return false, err
 		}
 		if err := e.startSet(ctx, r, g, g.n); err != nil {
-			return err
+			return false, err
 		}
 		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), 0); err != nil {
-			return err
+			return false, err
 		}
 		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview service %s; it takes traffic when promoted",
 			g.version(), kubernetes.SetName(g.app.Name, g.version())), nil)
-		if err := e.awaitPromotion(ctx, r, g.spec().Deploy.BlueGreen.AutoPromoteAfter); err != nil {
-			return err
+		if err := e.awaitPromotion(ctx, r, bg.AutoPromoteAfter); err != nil {
+			return false, err
 		}
 	}
-	return e.clusterFold(ctx, r, g, 2)
+	if bg.KeepOldFor <= 0 {
+		return false, e.clusterFold(ctx, r, g, 2)
+	}
+	if err := e.switchToSet(ctx, r, g, 2); err != nil {
+		return false, err
+	}
+	e.event(r, "step", fmt.Sprintf("the stable deployment keeps v%d warm for %s", r.FromRelease, bg.KeepOldFor), nil)
+	return true, nil
 }
 
-// clusterFold ends a canary or blue-green rollout: the release's own set
-// at full size takes every client, the stable Deployment is rolled to the
-// release (out of traffic), the traffic goes back to it, and the
-// release's set is deleted (by clusterTidy).
-func (e *Engine) clusterFold(ctx context.Context, r *store.Rollout, g *goal, step int) error {
+// switchToSet records step, then moves every client to the release's own
+// set, at full size.
+func (e *Engine) switchToSet(ctx context.Context, r *store.Rollout, g *goal, step int) error {
 	r.Step = step
 	if err := e.transition(r, store.RolloutShifting, ""); err != nil {
 		return err
@@ -358,6 +380,40 @@ func (e *Engine) clusterFold(ctx context.Context, r *store.Rollout, g *goal, ste
 		return err
 	}
 	e.event(r, "step", fmt.Sprintf("switched: every client on %s", kubernetes.SetName(g.app.Name, g.version())), nil)
+	return nil
+}
+
+// clusterFoldWarm folds a live release that still runs in a set of its
+// own (a blue-green switch whose old release is kept warm) into the
+// stable Deployment, before a canary or blue-green rollout starts from it.
+func (e *Engine) clusterFoldWarm(ctx context.Context, r *store.Rollout) error {
+	live, err := e.goalOf(ctx, r, r.FromRelease, 0)
+	if err != nil || live.release == nil {
+		return err
+	}
+	sets, err := e.Cluster.Sets(ctx, live.app.Name, live.spec())
+	if err != nil || !slices.Contains(sets, r.FromRelease) {
+		return err
+	}
+	live.n = desired(live.app, live.release)
+	e.event(r, "step", fmt.Sprintf("v%d runs in a set of its own (its blue-green switch kept the release before warm): folding it into the stable deployment first", r.FromRelease), nil)
+	if err := e.clusterRoll(ctx, r, live, live.n); err != nil {
+		return err
+	}
+	if err := e.clusterShift(ctx, live.app, live.spec(), 0, 0); err != nil {
+		return err
+	}
+	return e.Cluster.DeleteSet(ctx, live.app.Name, live.spec(), r.FromRelease)
+}
+
+// clusterFold ends a canary or blue-green rollout: the release's own set
+// at full size takes every client, the stable Deployment is rolled to the
+// release (out of traffic), the traffic goes back to it, and the
+// release's set is deleted (by clusterTidy).
+func (e *Engine) clusterFold(ctx context.Context, r *store.Rollout, g *goal, step int) error {
+	if err := e.switchToSet(ctx, r, g, step); err != nil {
+		return err
+	}
 	if err := e.clusterRoll(ctx, r, g, g.n); err != nil {
 		return err
 	}

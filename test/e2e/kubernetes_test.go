@@ -103,7 +103,7 @@ deploy:
 
 // image is a pinned image reference that no one pulls (kwok runs no
 // containers); n tells releases apart.
-func image(app string, n int) string {
+func imageRef(app string, n int) string {
 	return fmt.Sprintf("registry.test/%s@sha256:%064x", app, n)
 }
 
@@ -115,7 +115,7 @@ func (e *kubeEnv) deployImage(app, yaml string, n int, more ...string) (string, 
 	if err := os.WriteFile(filepath.Join(dir, "nonstop.yaml"), []byte(yaml), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
-	return e.run(append([]string{"deploy", dir, "--app", app, "--image", image(app, n)}, more...)...)
+	return e.run(append([]string{"deploy", dir, "--app", app, "--image", imageRef(app, n)}, more...)...)
 }
 
 func (e *kubeEnv) deployment(ns, name string) *appsv1.Deployment {
@@ -222,8 +222,8 @@ resources:
 	switch {
 	case *d.Spec.Replicas != 3:
 		t.Errorf("replicas = %d, want 3", *d.Spec.Replicas)
-	case c.Image != image("web", 1):
-		t.Errorf("image = %s, want the pinned %s", c.Image, image("web", 1))
+	case c.Image != imageRef("web", 1):
+		t.Errorf("image = %s, want the pinned %s", c.Image, imageRef("web", 1))
 	case c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/healthz":
 		t.Errorf("readiness probe = %+v, want GET /healthz", c.ReadinessProbe)
 	case d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue() != 0 || d.Spec.Strategy.RollingUpdate.MaxSurge.IntValue() != 1:
@@ -268,7 +268,7 @@ resources:
 		t.Fatalf("second deploy: exit %d\n%s", code, out)
 	}
 	d = e.deployment("web", "web")
-	if d.Spec.Template.Spec.Containers[0].Image != image("web", 2) || d.Labels["app.kubernetes.io/version"] != "v2" {
+	if d.Spec.Template.Spec.Containers[0].Image != imageRef("web", 2) || d.Labels["app.kubernetes.io/version"] != "v2" {
 		t.Errorf("after the second deploy the deployment runs %s (%s)", d.Spec.Template.Spec.Containers[0].Image, d.Labels["app.kubernetes.io/version"])
 	}
 	if d.Status.UpdatedReplicas != 3 || d.Status.AvailableReplicas != 3 || d.Status.Replicas != 3 {
@@ -292,8 +292,8 @@ resources:
 		}
 	}
 	d = e.deployment("web", "web")
-	if got := d.Spec.Template.Spec.Containers[0].Image; got != image("web", 2) {
-		t.Errorf("after the rollback the deployment runs %s, want v2's %s", got, image("web", 2))
+	if got := d.Spec.Template.Spec.Containers[0].Image; got != imageRef("web", 2) {
+		t.Errorf("after the rollback the deployment runs %s, want v2's %s", got, imageRef("web", 2))
 	}
 	eventually(t, 20*time.Second, "v2 back on every pod", func() string {
 		d := e.deployment("web", "web")
@@ -350,7 +350,7 @@ func TestKubernetes_CanaryWeightsAreInTheHTTPRouteAndPromoteAndAbortMoveThem(t *
 	if r := e.waitRollout("shop", 30*time.Second); r.State != "done" {
 		t.Fatalf("canary ended %s: %s", r.State, r.Reason)
 	}
-	if got := e.deployment("shop", "shop").Spec.Template.Spec.Containers[0].Image; got != image("shop", 2) {
+	if got := e.deployment("shop", "shop").Spec.Template.Spec.Containers[0].Image; got != imageRef("shop", 2) {
 		t.Errorf("after promotion the stable deployment runs %s, want v2", got)
 	}
 	if _, err := e.cs.AppsV1().Deployments("shop").Get(context.Background(), "shop-v2", metav1.GetOptions{}); err == nil {
@@ -365,7 +365,7 @@ func TestKubernetes_CanaryWeightsAreInTheHTTPRouteAndPromoteAndAbortMoveThem(t *
 	if r := e.waitRollout("shop", 30*time.Second); r.State != "rolled_back" {
 		t.Fatalf("aborted canary ended %s: %s", r.State, r.Reason)
 	}
-	if got := e.deployment("shop", "shop").Spec.Template.Spec.Containers[0].Image; got != image("shop", 2) {
+	if got := e.deployment("shop", "shop").Spec.Template.Spec.Containers[0].Image; got != imageRef("shop", 2) {
 		t.Errorf("after the abort the stable deployment runs %s, want v2", got)
 	}
 	eventually(t, 10*time.Second, "the aborted canary's deployment deleted", func() string {
@@ -376,25 +376,46 @@ func TestKubernetes_CanaryWeightsAreInTheHTTPRouteAndPromoteAndAbortMoveThem(t *
 	})
 }
 
-func TestKubernetes_BlueGreenSwitchesTheServiceToTheNewSetWhenPromoted(t *testing.T) {
+func TestKubernetes_BlueGreenSwitchesTheServiceToTheNewSetAndKeepsTheOldWarmForAnInstantRollback(t *testing.T) {
 	e := newKubeEnv(t)
+	ctx := context.Background()
 	e.mustRun("apps", "create", "bg")
 	yaml := kubeSpec("bg", "20s", "")
 	if out, code := e.deployImage("bg", yaml, 1); code != 0 {
 		t.Fatalf("first deploy: exit %d\n%s", code, out)
 	}
 	uid := e.service("bg", "bg").UID
-	// Every change to the Service, in order.
-	w, err := e.cs.CoreV1().Services("bg").Watch(context.Background(), metav1.ListOptions{FieldSelector: "metadata.name=bg"})
+	// Every change to the Service's selector, in order.
+	w, err := e.cs.CoreV1().Services("bg").Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=bg"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()
+	selectors := func(n int) []string {
+		t.Helper()
+		var seen []string
+		timeout := time.After(10 * time.Second)
+		for len(seen) < n {
+			select {
+			case ev := <-w.ResultChan():
+				if ev.Type == watch.Modified {
+					seen = append(seen, ev.Object.(*corev1.Service).Spec.Selector["nonstop.dev/set"])
+				}
+			case <-timeout:
+				t.Fatalf("the service's selector changed %v, want %d changes", seen, n)
+			}
+		}
+		return seen
+	}
+	image := func(name string) string {
+		return e.deployment("bg", name).Spec.Template.Spec.Containers[0].Image
+	}
 
-	bluegreen := strings.Replace(yaml, "strategy: rolling", "strategy: bluegreen", 1)
+	// keep_old_for 0s: the switch, then the fold into the stable Deployment.
+	bluegreen := strings.Replace(yaml, "strategy: rolling", "strategy: bluegreen\n  bluegreen: {keep_old_for: 0s}", 1)
 	e.deployImage("bg", bluegreen, 2, "--detach")
 	eventually(t, 30*time.Second, "the green set ready beside the blue one", func() string {
-		d, err := e.cs.AppsV1().Deployments("bg").Get(context.Background(), "bg-v2", metav1.GetOptions{})
+		d, err := e.cs.AppsV1().Deployments("bg").Get(ctx, "bg-v2", metav1.GetOptions{})
 		if err != nil || d.Status.ReadyReplicas != 3 {
 			return fmt.Sprintf("bg-v2: %v", err)
 		}
@@ -407,26 +428,63 @@ func TestKubernetes_BlueGreenSwitchesTheServiceToTheNewSetWhenPromoted(t *testin
 	if r := e.waitRollout("bg", 30*time.Second); r.State != "done" {
 		t.Fatalf("blue-green ended %s: %s", r.State, r.Reason)
 	}
-	var seen []string
-	timeout := time.After(5 * time.Second)
-	for len(seen) < 2 {
-		select {
-		case ev := <-w.ResultChan():
-			if ev.Type == watch.Modified {
-				seen = append(seen, ev.Object.(*corev1.Service).Spec.Selector["nonstop.dev/set"])
-			}
-		case <-timeout:
-			t.Fatalf("the service's selector changed %v, want to v2 then back to stable", seen)
-		}
-	}
-	if seen[0] != "v2" || seen[1] != "stable" {
+	if seen := selectors(2); seen[0] != "v2" || seen[1] != "stable" {
 		t.Errorf("the service's selector went %v, want [v2 stable]: the switch to green, then back to the folded stable set", seen)
+	}
+	if got := image("bg"); got != imageRef("bg", 2) {
+		t.Errorf("after the fold the stable deployment runs %s, want v2", got)
+	}
+
+	// keep_old_for 10m: the old release stays warm in the stable
+	// Deployment, and a rollback is one switch back.
+	warm := strings.Replace(yaml, "strategy: rolling", "strategy: bluegreen\n  bluegreen: {keep_old_for: 10m, auto_promote_after: 1s}", 1)
+	if out, code := e.deployImage("bg", warm, 3); code != 0 {
+		t.Fatalf("blue-green v3: exit %d\n%s", code, out)
+	}
+	if seen := selectors(1); seen[0] != "v3" {
+		t.Errorf("the switch to v3 set the selector to %v", seen)
+	}
+	if got := image("bg"); got != imageRef("bg", 2) {
+		t.Errorf("with keep_old_for the stable deployment runs %s, want v2 kept warm", got)
+	}
+	if status := e.mustRun("status", "bg"); !strings.Contains(status, "live:     v3") {
+		t.Errorf("status after the switch:\n%s", status)
+	}
+	start := time.Now()
+	e.mustRun("rollback", "bg")
+	seen := selectors(1)
+	took := time.Since(start)
+	if seen[0] != "stable" {
+		t.Errorf("the rollback set the selector to %v, want stable (v2, warm)", seen)
+	}
+	if r := e.waitRollout("bg", 30*time.Second); r.State != "done" || r.Kind != "rollback" {
+		t.Fatalf("rollback ended %s %s: %s", r.Kind, r.State, r.Reason)
+	}
+	t.Logf("rollback to the warm v2: every client switched %s after the command", took)
+	eventually(t, 10*time.Second, "v3's set deleted", func() string {
+		if _, err := e.cs.AppsV1().Deployments("bg").Get(ctx, "bg-v3", metav1.GetOptions{}); err == nil {
+			return "bg-v3 still there"
+		}
+		return ""
+	})
+
+	// A new blue-green rollout while a release is kept warm first folds
+	// the live set into the stable Deployment, then goes as usual.
+	if out, code := e.deployImage("bg", warm, 4); code != 0 {
+		t.Fatalf("blue-green v4: exit %d\n%s", code, out)
+	}
+	nowarm := strings.Replace(warm, "keep_old_for: 10m", "keep_old_for: 0s", 1)
+	if out, code := e.deployImage("bg", nowarm, 5); code != 0 {
+		t.Fatalf("blue-green v5 from a warm v4: exit %d\n%s", code, out)
+	}
+	if seen := selectors(4); strings.Join(seen, " ") != "v4 stable v5 stable" {
+		t.Errorf("the selector went %v, want [v4 stable v5 stable]: v4's switch, its fold, v5's switch, its fold", seen)
+	}
+	if got := image("bg"); got != imageRef("bg", 5) {
+		t.Errorf("the stable deployment runs %s, want v5", got)
 	}
 	if got := e.service("bg", "bg").UID; got != uid {
 		t.Errorf("the Service was re-created: %s, then %s", uid, got)
-	}
-	if got := e.deployment("bg", "bg").Spec.Template.Spec.Containers[0].Image; got != image("bg", 2) {
-		t.Errorf("after the switch the stable deployment runs %s, want v2", got)
 	}
 }
 
@@ -473,7 +531,7 @@ func TestKubernetes_RestartMidRolloutFinishesOrRollsBack(t *testing.T) {
 	e.deployImage("rs", bad, 3, "--detach")
 	eventually(t, 20*time.Second, "the bad release rolling", func() string {
 		d := e.deployment("rs", "rs")
-		if d.Spec.Template.Spec.Containers[0].Image != image("rs", 3) {
+		if d.Spec.Template.Spec.Containers[0].Image != imageRef("rs", 3) {
 			return "not applied yet"
 		}
 		return ""
@@ -484,7 +542,7 @@ func TestKubernetes_RestartMidRolloutFinishesOrRollsBack(t *testing.T) {
 	if r.State != "rolled_back" || !strings.Contains(r.Reason, "did not become ready") {
 		t.Fatalf("interrupted bad rollout ended %s: %s", r.State, r.Reason)
 	}
-	if got := e.deployment("rs", "rs").Spec.Template.Spec.Containers[0].Image; got != image("rs", 2) {
+	if got := e.deployment("rs", "rs").Spec.Template.Spec.Containers[0].Image; got != imageRef("rs", 2) {
 		t.Errorf("after the rollback the deployment runs %s, want v2", got)
 	}
 }
@@ -619,7 +677,7 @@ func TestKubernetes_ARestartReconcilesTheClusterAndDeleteRemovesWhatNonstopMade(
 		if err != nil {
 			return err.Error()
 		}
-		if d.Spec.Template.Spec.Containers[0].Image != image("rc", 1) || d.Status.AvailableReplicas != 3 {
+		if d.Spec.Template.Spec.Containers[0].Image != imageRef("rc", 1) || d.Status.AvailableReplicas != 3 {
 			return fmt.Sprintf("%s with %d available", d.Spec.Template.Spec.Containers[0].Image, d.Status.AvailableReplicas)
 		}
 		return ""
