@@ -68,30 +68,36 @@ func (e *Engine) clusterForward(ctx context.Context, r *store.Rollout, g *goal) 
 			return err
 		}
 	}
-	var err error
-	keepWarm := false
-	switch {
-	case r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyCanary && r.FromRelease > 0:
-		if err = e.clusterFoldWarm(ctx, r); err == nil {
-			err = e.clusterCanary(ctx, r, g)
-		}
-	case r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyBlueGreen && r.FromRelease > 0:
-		if err = e.clusterFoldWarm(ctx, r); err == nil {
-			keepWarm, err = e.clusterBlueGreen(ctx, r, g)
-		}
-	default:
-		if r.State != store.RolloutShifting {
-			r.Step = 1
-			if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-				return err
-			}
-		}
-		err = e.clusterRoll(ctx, r, g, g.n)
-	}
-	if err != nil {
-		return err
-	}
+	canary := r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyCanary && r.FromRelease > 0
+	blueGreen := r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyBlueGreen && r.FromRelease > 0
+	// A blue-green switch with keep_old_for leaves the old release warm in
+	// the stable Deployment: no tidy, the fold comes later.
+	keepWarm := blueGreen && sp.Deploy.BlueGreen.KeepOldFor > 0
+	// A rollout resumed in verifying has done its work: what is left is
+	// the tidy and the record (its steps cannot run again from there).
 	if r.State != store.RolloutVerifying {
+		var err error
+		switch {
+		case canary:
+			if err = e.clusterFoldWarm(ctx, r); err == nil {
+				err = e.clusterCanary(ctx, r, g)
+			}
+		case blueGreen:
+			if err = e.clusterFoldWarm(ctx, r); err == nil {
+				err = e.clusterBlueGreen(ctx, r, g)
+			}
+		default:
+			if r.State != store.RolloutShifting {
+				r.Step = 1
+				if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+					return err
+				}
+			}
+			err = e.clusterRoll(ctx, r, g, g.n)
+		}
+		if err != nil {
+			return err
+		}
 		if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
 			return err
 		}
@@ -157,7 +163,7 @@ func (e *Engine) clusterRoll(ctx context.Context, r *store.Rollout, g *goal, n i
 // a rollout half done; nonstop then rolls back.
 func (e *Engine) watchDeployment(ctx context.Context, r *store.Rollout, w kubernetes.Workload, gen int64) error {
 	ns, name := w.Namespace(), w.Name()
-	timeout := w.Spec.Health.StartTimeout
+	timeout := time.Duration(kubernetes.ProgressDeadline(w.Spec)) * time.Second
 	var last kubernetes.Progress
 	lastMove := e.Now()
 	for {
@@ -167,6 +173,8 @@ func (e *Engine) watchDeployment(ctx context.Context, r *store.Rollout, w kubern
 			return errStopped
 		case err != nil:
 			e.Logger.Warn("read deployment", "app", w.App, "err", err) // retried until the deadline
+		case !p.Found:
+			return fmt.Errorf("deployment %s/%s was deleted during the rollout", ns, name)
 		case p.ObservedGeneration >= gen && p.Complete():
 			if p != last {
 				e.event(r, "progress", fmt.Sprintf("%s: %s", name, p), nil)
@@ -182,7 +190,11 @@ func (e *Engine) watchDeployment(ctx context.Context, r *store.Rollout, w kubern
 			}
 		}
 		if e.Now().Sub(lastMove) > timeout {
-			return e.podsFailed(ctx, w, fmt.Sprintf("no progress for %s (health.start_timeout)", timeout))
+			why := fmt.Sprintf("no progress for %s (health.start_timeout + kubernetes.min_ready)", timeout)
+			if p.ReplicaFailure != "" {
+				why += "; pods could not be created: " + p.ReplicaFailure
+			}
+			return e.podsFailed(ctx, w, why)
 		}
 		select {
 		case <-ctx.Done():
@@ -205,19 +217,16 @@ func (e *Engine) podsFailed(ctx context.Context, w kubernetes.Workload, why stri
 }
 
 // clusterShift sends weight percent of the app's traffic to release's own
-// set and the rest to the stable one: with the HTTPRoute's weights when
-// the app names a Gateway; else with nonstop's proxy's split when it
-// routes to the pods (--kube-pod-network); else (0 or 100 only) with the
-// stable Service's selector.
+// set and the rest to the stable one (release 0: all to the stable one).
+// Each path the traffic takes follows:
+//   - nonstop's proxy, when it routes to the pods (--kube-pod-network):
+//     its split, and a blue-green set's preview host before its switch;
+//   - the HTTPRoute's weights, when the app names a Gateway;
+//   - else the stable Service's selector, on a whole set (0 or 100 %).
+//
+// A split between 0 and 100 needs the proxy or a Gateway.
 func (e *Engine) clusterShift(ctx context.Context, app *store.App, sp *spec.Spec, release, weight int) error {
-	switch {
-	case sp.Kubernetes.Gateway != nil:
-		backends := []kubernetes.Backend{{Service: kubernetes.StableName(app.Name), Weight: 100 - weight}}
-		if release > 0 {
-			backends = append(backends, kubernetes.Backend{Service: kubernetes.SetName(app.Name, release), Weight: weight})
-		}
-		return e.Cluster.ApplyRoute(ctx, app.Name, sp, backends)
-	case e.PodNetwork:
+	if e.PodNetwork {
 		e.setSplit(app.ID, nil)
 		e.setPreview(app.ID, 0)
 		if release > 0 {
@@ -226,13 +235,23 @@ func (e *Engine) clusterShift(ctx context.Context, app *store.App, sp *spec.Spec
 		if release > 0 && weight == 0 {
 			e.setPreview(app.ID, release) // a blue-green set before its switch
 		}
-		return e.pushRoute(ctx, app.ID)
+		if err := e.pushRoute(ctx, app.ID); err != nil {
+			return err
+		}
 	}
-	switch weight {
-	case 0:
+	switch {
+	case sp.Kubernetes.Gateway != nil:
+		backends := []kubernetes.Backend{{Service: kubernetes.StableName(app.Name), Weight: 100 - weight}}
+		if release > 0 {
+			backends = append(backends, kubernetes.Backend{Service: kubernetes.SetName(app.Name, release), Weight: weight})
+		}
+		return e.Cluster.ApplyRoute(ctx, app.Name, sp, backends)
+	case release == 0 || weight == 0:
 		return e.Cluster.SelectSet(ctx, app.Name, sp, 0)
-	case 100:
+	case weight == 100:
 		return e.Cluster.SelectSet(ctx, app.Name, sp, release)
+	case e.PodNetwork:
+		return nil // the proxy splits; the Service's own clients stay on stable
 	}
 	return fmt.Errorf("a %d%% split needs kubernetes.gateway or --kube-pod-network: %w", weight, ErrInvalid)
 }
@@ -305,6 +324,9 @@ func (e *Engine) podJudge(g *goal) judge {
 		if err != nil {
 			return Inconclusive, err.Error(), nil
 		}
+		if !p.Found || p.Ready == 0 {
+			return Fail, fmt.Sprintf("canary deployment %s has no ready pod (%s)", w.Name(), p), nil
+		}
 		problems, err := e.Cluster.PodProblems(ctx, w.App, &w.Spec, w.Set, w.Release)
 		if err != nil {
 			return Inconclusive, err.Error(), nil
@@ -335,35 +357,34 @@ func (e *Engine) proxyPodJudge(ctx context.Context, g *goal, a spec.Analysis) (j
 // clusterBlueGreen starts the whole new set beside the stable one, waits
 // for its promotion and switches every client to it at once. With
 // keep_old_for, the stable Deployment stays on the old release, warm and
-// out of traffic, and keepWarm is true (the fold comes later); else the
-// fold follows at once.
-func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal) (keepWarm bool, err error) {
+// out of traffic (the fold comes later); else the fold follows at once.
+func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal) error {
 	bg := g.spec().Deploy.BlueGreen
 	if r.Step <= 1 {
 		r.Step = 1
 		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-			return false, err
+			return err
 		}
 		if err := e.startSet(ctx, r, g, g.n); err != nil {
-			return false, err
+			return err
 		}
 		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), 0); err != nil {
-			return false, err
+			return err
 		}
 		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview service %s; it takes traffic when promoted",
 			g.version(), kubernetes.SetName(g.app.Name, g.version())), nil)
 		if err := e.awaitPromotion(ctx, r, bg.AutoPromoteAfter); err != nil {
-			return false, err
+			return err
 		}
 	}
 	if bg.KeepOldFor <= 0 {
-		return false, e.clusterFold(ctx, r, g, 2)
+		return e.clusterFold(ctx, r, g, 2)
 	}
 	if err := e.switchToSet(ctx, r, g, 2); err != nil {
-		return false, err
+		return err
 	}
 	e.event(r, "step", fmt.Sprintf("the stable deployment keeps v%d warm for %s", r.FromRelease, bg.KeepOldFor), nil)
-	return true, nil
+	return nil
 }
 
 // switchToSet records step, then moves every client to the release's own
@@ -443,10 +464,10 @@ func (e *Engine) clusterTidy(ctx context.Context, app *store.App, sp *spec.Spec)
 // to the from release (when the failed rollout had moved it), the failed
 // release's set deleted.
 func (e *Engine) clusterRollBack(ctx context.Context, r *store.Rollout, app *store.App) error {
-	var sp *spec.Spec
+	var sp, failed *spec.Spec
 	if r.ToRelease > 0 {
 		if rel, err := e.Store.Release(ctx, app.ID, r.ToRelease); err == nil {
-			sp = &rel.Spec
+			sp, failed = &rel.Spec, &rel.Spec
 		}
 	}
 	from, err := e.goalOf(ctx, r, r.FromRelease, 0)
@@ -463,8 +484,16 @@ func (e *Engine) clusterRollBack(ctx context.Context, r *store.Rollout, app *sto
 	if sp == nil {
 		return nil // nothing was ever applied
 	}
-	if err := e.clusterShift(ctx, app, sp, 0, 0); err != nil && !errors.Is(err, ErrInvalid) {
-		return err
+	// Every client back on the stable set at once, on the paths of both
+	// releases (the failed one may have brought a Gateway the other had not).
+	paths := []*spec.Spec{sp}
+	if failed != nil && failed != sp {
+		paths = append(paths, failed)
+	}
+	for _, s := range paths {
+		if err := e.clusterShift(ctx, app, s, 0, 0); err != nil && !errors.Is(err, ErrInvalid) {
+			return err
+		}
 	}
 	if from.release == nil {
 		// The first deploy failed: no pods serve (the Service stays).
@@ -478,7 +507,14 @@ func (e *Engine) clusterRollBack(ctx context.Context, r *store.Rollout, app *sto
 	} else if err := e.clusterRoll(ctx, r, from, from.n); err != nil {
 		return err
 	}
-	return e.clusterTidy(ctx, app, sp)
+	if err := e.clusterTidy(ctx, app, sp); err != nil {
+		return err
+	}
+	if r.FromRelease > 0 && app.LiveRelease != r.FromRelease {
+		// Interrupted after it was recorded live: the record follows the cluster back.
+		return e.Store.MakeLive(ctx, app.ID, r.FromRelease)
+	}
+	return nil
 }
 
 // clusterHeal compares an app's objects in the cluster with the store's
@@ -581,4 +617,47 @@ func (e *Engine) PodLogs(ctx context.Context, app *store.App, pod string, tail i
 		return nil, fmt.Errorf("app %s does not run on kubernetes: %w", app.Name, ErrInvalid)
 	}
 	return e.Cluster.PodLogs(ctx, app.Name, sp, pod, tail, follow)
+}
+
+// pinLiveSet keeps the proxy's clients of an app on Kubernetes on its
+// live release when that runs in a set of its own (a blue-green switch
+// whose old release is kept warm): the split that said so lived in memory.
+func (e *Engine) pinLiveSet(ctx context.Context, app *store.App) error {
+	if !e.PodNetwork || e.Cluster == nil {
+		return nil
+	}
+	sp, err := e.clusterSpec(ctx, app)
+	if sp == nil || err != nil {
+		return err
+	}
+	sets, err := e.Cluster.Sets(ctx, app.Name, sp)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(sets, app.LiveRelease) {
+		e.setSplit(app.ID, &proxy.Split{Release: app.LiveRelease, Weight: 100})
+	}
+	return nil
+}
+
+// checkMove refuses a deploy that would move an app onto or off
+// Kubernetes, or to another namespace: its objects would be left behind,
+// serving, where no rollout looks. Such a move is a new app.
+func (e *Engine) checkMove(ctx context.Context, app *store.App, sp *spec.Spec) error {
+	if app.LiveRelease == 0 {
+		return nil
+	}
+	live, err := e.Store.Release(ctx, app.ID, app.LiveRelease)
+	if err != nil {
+		return err
+	}
+	switch was, now := onCluster(&live.Spec), onCluster(sp); {
+	case was != now:
+		return fmt.Errorf("runtime %s → %s: an app cannot move onto or off Kubernetes by a deploy (v%d would keep running where no rollout looks): create a new app for it: %w",
+			live.Spec.Runtime, sp.Runtime, live.Version, ErrInvalid)
+	case now && kubernetes.Namespace(app.Name, &live.Spec) != kubernetes.Namespace(app.Name, sp):
+		return fmt.Errorf("kubernetes.namespace %s → %s: an app cannot change namespace by a deploy: create a new app for it: %w",
+			kubernetes.Namespace(app.Name, &live.Spec), kubernetes.Namespace(app.Name, sp), ErrInvalid)
+	}
+	return nil
 }

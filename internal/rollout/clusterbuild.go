@@ -65,7 +65,7 @@ func (e *Engine) clusterBuild(ctx context.Context, r *store.Rollout, b *store.Bu
 	}()
 	repo := strings.TrimSuffix(cb.Registry, "/") + "/" + app
 	job := kubernetes.BuildJob{
-		App: app, Namespace: kubernetes.Namespace(app, sp), Build: b.Number,
+		App: app, Namespace: kubernetes.Namespace(app, sp), Build: b.Number, ID: token[:6],
 		Destination: fmt.Sprintf("%s:%d", repo, b.Number), SourceURL: cb.SourceURL(app, b.Number), SourceToken: token,
 		Labels: sp.BuildLabels, BuilderImage: cb.BuilderImage, FetchImage: cb.FetchImage, RegistrySecret: cb.RegistrySecret,
 	}
@@ -82,7 +82,9 @@ func (e *Engine) clusterBuild(ctx context.Context, r *store.Rollout, b *store.Bu
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if ctx.Err() != nil {
-		e.Cluster.CancelBuild(cctx, job)
+		if err := e.Cluster.CancelBuild(cctx, job); err != nil {
+			e.Logger.Warn("remove cancelled build job", "app", app, "build", b.Number, "err", err)
+		}
 	} else if err := e.Cluster.EndBuild(cctx, job); err != nil {
 		e.Logger.Warn("remove build token", "app", app, "build", b.Number, "err", err)
 	}

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"sync"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
@@ -14,18 +15,24 @@ import (
 // probes decide which pods are in (the proxy runs no active check of its
 // own on them; a failed connection is still retried on another pod).
 
-// StartClusterRoutes follows the endpoints of the apps on the cluster and
+// StartClusterRoutes follows the endpoints of the apps on the cluster and,
+// once Recover is done (the splits it restores must be in place first),
 // pushes their routes each time they move. It returns once the first
 // listing is in; the following runs until Close.
 func (e *Engine) StartClusterRoutes() error {
 	if e.Cluster == nil || !e.PodNetwork {
 		return nil
 	}
-	kicks := make(chan string, 256)
+	var mu sync.Mutex
+	pending := map[string]bool{} // apps whose endpoints moved, not pushed yet
+	kick := make(chan struct{}, 1)
 	eps, err := e.Cluster.WatchEndpoints(e.ctx, func(app string) {
+		mu.Lock()
+		pending[app] = true
+		mu.Unlock()
 		select {
-		case kicks <- app:
-		default: // a burst: the apps in the queue get pushed anyway
+		case kick <- struct{}{}:
+		default: // a push is due already; it takes this app too
 		}
 	})
 	if err != nil {
@@ -37,11 +44,22 @@ func (e *Engine) StartClusterRoutes() error {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-e.recovered:
+		}
 		for {
 			select {
 			case <-e.ctx.Done():
 				return
-			case name := <-kicks:
+			case <-kick:
+			}
+			mu.Lock()
+			apps := pending
+			pending = map[string]bool{}
+			mu.Unlock()
+			for name := range apps {
 				app, err := e.Store.App(e.ctx, name)
 				if err != nil {
 					continue // not an app of this installation, or deleted
@@ -69,7 +87,13 @@ func (e *Engine) clusterBackends(ctx context.Context, app *store.App) (backends 
 	if sp == nil || err != nil {
 		return nil, false, err
 	}
-	for _, ep := range eps.Of(kubernetes.Namespace(app.Name, sp), app.Name) {
+	// The stable Service's pods, and those of the set the split names:
+	// a set out of the split (a failed canary being removed) gets nothing.
+	var sets []int
+	if split := e.splitOf(app.ID); split != nil {
+		sets = append(sets, split.Release)
+	}
+	for _, ep := range eps.Of(kubernetes.Namespace(app.Name, sp), app.Name, sets...) {
 		backends = append(backends, proxy.Backend{ID: ep.Pod, Addr: ep.Addr, Release: ep.Release})
 	}
 	return backends, true, nil

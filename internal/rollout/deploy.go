@@ -44,6 +44,9 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout,
 	if err := e.canBuild(req.Spec); err != nil {
 		return nil, err
 	}
+	if err := e.checkMove(ctx, req.App, req.Spec); err != nil {
+		return nil, err
+	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{
 		AppID: req.App.ID, Kind: store.KindDeploy, FromRelease: req.App.LiveRelease,
 		Strategy: string(req.Spec.Deploy.Strategy), CreatedBy: req.CreatedBy,

@@ -79,6 +79,8 @@ type Engine struct {
 
 	buildSources map[string]buildSource // "APP#N" → a running cluster build's source and token
 	endpoints    *kubernetes.Endpoints  // the pods' endpoints, with PodNetwork
+	recovered    chan struct{}          // closed when Recover is done
+	recoverOnce  sync.Once
 }
 
 // New returns an Engine; Close stops the rollouts it runs.
@@ -98,7 +100,7 @@ func New(cfg Config) *Engine {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, appLock: map[int64]*sync.Mutex{},
 		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{}, splits: map[int64]*proxy.Split{}, previews: map[int64]int{},
-		buildSources: map[string]buildSource{}}
+		buildSources: map[string]buildSource{}, recovered: make(chan struct{})}
 }
 
 // Close stops running rollouts where they stand (their state stays recorded,

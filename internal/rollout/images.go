@@ -48,6 +48,9 @@ func (e *Engine) DeployImage(ctx context.Context, app *store.App, ref string, sp
 	if err := e.supported(sp); err != nil {
 		return nil, err
 	}
+	if err := e.checkMove(ctx, app, sp); err != nil {
+		return nil, err
+	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{
 		AppID: app.ID, Kind: store.KindDeploy, FromRelease: app.LiveRelease,
 		Strategy: string(sp.Deploy.Strategy), CreatedBy: by,

@@ -17,6 +17,7 @@ import (
 // restarts the live release of apps that lost instances. Rollouts it resumes
 // run in the background.
 func (e *Engine) Recover(ctx context.Context) error {
+	defer e.recoverOnce.Do(func() { close(e.recovered) })
 	if err := e.Store.FailRunningBuilds(ctx, "interrupted by a restart of nonstop"); err != nil {
 		return err
 	}
@@ -189,6 +190,9 @@ func (e *Engine) pinLive(ctx context.Context, apps []*store.App, unfinished []*s
 	for _, app := range apps {
 		if busy[app.ID] || app.LiveRelease == 0 {
 			continue
+		}
+		if err := e.pinLiveSet(ctx, app); err != nil {
+			return err
 		}
 		active, err := e.Store.ActiveInstances(ctx, app.ID)
 		if err != nil {

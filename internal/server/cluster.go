@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -31,7 +33,7 @@ type ClusterConfig struct {
 }
 
 // clusterBuilds is the build Jobs' configuration, or nil when off.
-func clusterBuilds(cfg ClusterConfig, registry, apiURL string) (*rollout.ClusterBuilds, error) {
+func clusterBuilds(cfg ClusterConfig, registry, apiURL string, log *slog.Logger) (*rollout.ClusterBuilds, error) {
 	if !cfg.Builds {
 		return nil, nil
 	}
@@ -39,6 +41,11 @@ func clusterBuilds(cfg ClusterConfig, registry, apiURL string) (*rollout.Cluster
 		return nil, errors.New("--kube-builds needs --registry: the cluster pulls the images its Jobs push there")
 	}
 	base := strings.TrimSuffix(cmp.Or(cfg.SourceURL, apiURL), "/")
+	if u, err := url.Parse(base); err == nil && cfg.SourceURL == "" {
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || ip != nil && ip.IsLoopback() {
+			log.Warn("build pods fetch their source from nonstop's API at a loopback address, which pods in a cluster cannot reach: set --kube-source-url", "url", base)
+		}
+	}
 	return &rollout.ClusterBuilds{
 		Registry:       registry,
 		SourceURL:      func(app string, n int) string { return fmt.Sprintf("%s/api/v1/build-sources/%s/%d", base, app, n) },

@@ -171,7 +171,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var builds *rollout.ClusterBuilds
 	if kube != nil {
-		if builds, err = clusterBuilds(cfg.Cluster, cfg.Containers.Registry.Host, "http://"+cfg.APIAddr); err != nil {
+		if builds, err = clusterBuilds(cfg.Cluster, cfg.Containers.Registry.Host, "http://"+cfg.APIAddr, log); err != nil {
 			return err
 		}
 	}

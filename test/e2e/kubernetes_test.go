@@ -558,11 +558,11 @@ func TestKubernetes_ABuildRunsAsAJobOnANodeWithItsBuildLabels(t *testing.T) {
 
 	var job *batchv1.Job
 	eventually(t, 30*time.Second, "the build job", func() string {
-		var err error
-		job, err = e.cs.BatchV1().Jobs("bj").Get(ctx, "bj-build-1", metav1.GetOptions{})
-		if err != nil {
-			return err.Error()
+		jobs, err := e.cs.BatchV1().Jobs("bj").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=bj,app.kubernetes.io/component=build"})
+		if err != nil || len(jobs.Items) != 1 || !strings.HasPrefix(jobs.Items[0].Name, "bj-build-1-") {
+			return fmt.Sprintf("%v %v", err, jobs)
 		}
+		job = &jobs.Items[0]
 		return ""
 	})
 	sel := job.Spec.Template.Spec.NodeSelector
@@ -586,7 +586,7 @@ func TestKubernetes_ABuildRunsAsAJobOnANodeWithItsBuildLabels(t *testing.T) {
 			t.Errorf("the build token is in the job's spec")
 		}
 	}
-	secret, err := e.cs.CoreV1().Secrets("bj").Get(ctx, "bj-build-1", metav1.GetOptions{})
+	secret, err := e.cs.CoreV1().Secrets("bj").Get(ctx, job.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +602,7 @@ func TestKubernetes_ABuildRunsAsAJobOnANodeWithItsBuildLabels(t *testing.T) {
 			t.Errorf("GET %s with token %q: %d %v, want %d (and the source)", sourceURL, token[:min(len(token), 5)], resp.StatusCode, files, want)
 		}
 	}
-	pods, err := e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=bj-build-1"})
+	pods, err := e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job.Name})
 	if err != nil || len(pods.Items) != 1 || pods.Items[0].Spec.NodeName != "" {
 		t.Fatalf("the build pod should wait for a gpu build node: %v %+v", err, pods)
 	}
@@ -614,11 +614,11 @@ func TestKubernetes_ABuildRunsAsAJobOnANodeWithItsBuildLabels(t *testing.T) {
 	if r.State != "failed" || !strings.Contains(r.Reason, "reported no image digest") {
 		t.Errorf("build ended %s: %s", r.State, r.Reason)
 	}
-	pods, _ = e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=bj-build-1"})
+	pods, _ = e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job.Name})
 	if len(pods.Items) != 1 || pods.Items[0].Spec.NodeName != "kwok-node-0" {
 		t.Errorf("the build pod ran on %v, want kwok-node-0 (the build node with gpu)", pods.Items)
 	}
-	if _, err := e.cs.CoreV1().Secrets("bj").Get(ctx, "bj-build-1", metav1.GetOptions{}); err == nil {
+	if _, err := e.cs.CoreV1().Secrets("bj").Get(ctx, job.Name, metav1.GetOptions{}); err == nil {
 		t.Errorf("the build's token outlived the build")
 	}
 }
@@ -795,6 +795,33 @@ func TestKubernetes_WhatCannotWorkIsRefusedBeforeAnythingChanges(t *testing.T) {
 	if ds, err := e.cs.AppsV1().Deployments("no").List(context.Background(), metav1.ListOptions{}); err == nil && len(ds.Items) > 0 {
 		t.Errorf("a refused deploy left %d deployments", len(ds.Items))
 	}
+
+	// nonstop changes only what it made: not a namespace no one gave it,
+	// not an object of the same name that is no app's.
+	ctx := context.Background()
+	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "theirs"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	inTheirs := kubeSpec("no", "20s", "") + "  namespace: theirs\n"
+	if out, code := e.deployImage("no", inTheirs, 1); code == 0 || !strings.Contains(out, "namespace theirs exists and is not this app's") {
+		t.Errorf("a deploy into a namespace nonstop was not given: exit %d\n%s", code, out)
+	}
+	e.mustRun("apps", "create", "taken")
+	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "taken",
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "nonstop"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: "taken"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "something-else"}, Ports: []corev1.ServicePort{{Port: 80}}}}
+	if _, err := e.cs.CoreV1().Services("taken").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := e.deployImage("taken", kubeSpec("taken", "20s", ""), 1); code == 0 || !strings.Contains(out, "service taken/taken exists and is not this app's") {
+		t.Errorf("a deploy over someone else's Service: exit %d\n%s", code, out)
+	}
+	if got := e.service("taken", "taken").Spec.Selector["app"]; got != "something-else" {
+		t.Errorf("someone else's Service was changed: selector %q", got)
+	}
 }
 
 // The images of issue "containers" reach the cluster: a Dockerfile app
@@ -831,5 +858,29 @@ func TestKubernetes_ASourceDeployRunsTheImageBuiltAndPushedPinnedByDigest(t *tes
 	resp.Body.Close()
 	if got := resp.Header.Get("Docker-Content-Digest"); got != digest {
 		t.Errorf("the registry's tag 1 of %s is %s (status %d); the deployment runs %s", app, got, resp.StatusCode, digest)
+	}
+}
+
+// With one pod and a short deadline, Kubernetes' own verdict
+// (ProgressDeadlineExceeded) comes with nonstop's: the rollback to v1, to
+// a ReplicaSet that exists, completes.
+func TestKubernetes_AOnePodAppRollsBackAfterItsDeadline(t *testing.T) {
+	e := newKubeEnv(t)
+	e.mustRun("apps", "create", "one")
+	yaml := strings.Replace(kubeSpec("one", "3s", ""), "instances: 3", "instances: 1", 1)
+	if out, code := e.deployImage("one", yaml, 1); code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, out)
+	}
+	bad := strings.Replace(yaml, "kubernetes:\n", "kubernetes:\n  labels: {kwok.test/not-ready: \"true\"}\n", 1)
+	out, code := e.deployImage("one", bad, 2)
+	if code == 0 || !strings.Contains(out, "rolled back") {
+		t.Fatalf("never-ready v2: exit %d\n%s", code, out)
+	}
+	r := e.waitRollout("one", 30*time.Second)
+	if r.State != "rolled_back" {
+		t.Errorf("rollout ended %s: %s", r.State, r.Reason)
+	}
+	if got := e.deployment("one", "one").Spec.Template.Spec.Containers[0].Image; got != imageRef("one", 1) {
+		t.Errorf("after the rollback the deployment runs %s, want v1", got)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	coreac "k8s.io/client-go/applyconfigurations/core/v1"
 	metaac "k8s.io/client-go/applyconfigurations/meta/v1"
 	policyac "k8s.io/client-go/applyconfigurations/policy/v1"
 
@@ -25,9 +24,8 @@ var applyOpts = metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 // Deployment does: the namespace and the volumes' claims.
 func (c *Cluster) Prepare(ctx context.Context, w Workload) error {
 	ns := w.Namespace()
-	if _, err := c.cs.CoreV1().Namespaces().Apply(ctx,
-		coreac.Namespace(ns).WithLabels(map[string]string{LabelManagedBy: "nonstop"}), applyOpts); err != nil {
-		return fmt.Errorf("apply namespace %s: %w", ns, err)
+	if err := c.ensureNamespace(ctx, ns); err != nil {
+		return err
 	}
 	for _, v := range w.Spec.Volumes {
 		if err := c.ensureClaim(ctx, w.App, ns, v, w.Spec.Kubernetes.StorageClass); err != nil {
@@ -56,7 +54,11 @@ func (c *Cluster) ensureClaim(ctx context.Context, app, ns string, v spec.Volume
 		pvc.Spec.StorageClassName = &class
 	}
 	_, err = c.cs.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{FieldManager: FieldManager})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
+	if apierrors.IsAlreadyExists(err) {
+		got, err := c.cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
+		return owned("claim", ns, name, app, got, err)
+	}
+	if err != nil {
 		return fmt.Errorf("create claim %s/%s: %w", ns, name, err)
 	}
 	return nil
@@ -66,6 +68,10 @@ func (c *Cluster) ensureClaim(ctx context.Context, app, ns string, v spec.Volume
 // the Deployment's status must reach (observedGeneration) before its
 // replica counts describe this change.
 func (c *Cluster) ApplyDeployment(ctx context.Context, w Workload) (int64, error) {
+	got, err := c.cs.AppsV1().Deployments(w.Namespace()).Get(ctx, w.Name(), metav1.GetOptions{})
+	if err := owned("deployment", w.Namespace(), w.Name(), w.App, got, err); err != nil {
+		return 0, err
+	}
 	d, err := c.cs.AppsV1().Deployments(w.Namespace()).Apply(ctx, w.Deployment(), applyOpts)
 	if err != nil {
 		return 0, fmt.Errorf("apply deployment %s/%s: %w", w.Namespace(), w.Name(), err)
@@ -79,10 +85,12 @@ func (c *Cluster) ApplyDeployment(ctx context.Context, w Workload) (int64, error
 // It returns the Service's UID.
 func (c *Cluster) EnsureService(ctx context.Context, w Workload) (string, error) {
 	ns, name := w.Namespace(), w.Name()
-	if svc, err := c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-		return string(svc.UID), nil
-	} else if !apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("get service %s/%s: %w", ns, name, err)
+	got, err := c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err := owned("service", ns, name, w.App, got, err); err != nil {
+		return "", err
+	}
+	if err == nil {
+		return string(got.UID), nil
 	}
 	k := w.Spec.Kubernetes.Service
 	port := corev1.ServicePort{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}
@@ -114,6 +122,10 @@ func (c *Cluster) EnsureService(ctx context.Context, w Workload) (string, error)
 // is none.
 func (c *Cluster) ApplyDisruptionBudget(ctx context.Context, app string, s *spec.Spec, replicas int) error {
 	ns, name := Namespace(app, s), StableName(app)
+	got, err := c.cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err := owned("disruption budget", ns, name, app, got, err); err != nil {
+		return err
+	}
 	if replicas < 2 {
 		err := c.cs.PolicyV1().PodDisruptionBudgets(ns).Delete(ctx, name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
@@ -136,6 +148,14 @@ func (c *Cluster) ApplyDisruptionBudget(ctx context.Context, app string, s *spec
 // blue-green set that is over). Gone already is fine.
 func (c *Cluster) DeleteSet(ctx context.Context, app string, s *spec.Spec, release int) error {
 	ns, name := Namespace(app, s), SetName(app, release)
+	d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err := owned("deployment", ns, name, app, d, err); err != nil {
+		return err
+	}
+	svc, err := c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err := owned("service", ns, name, app, svc, err); err != nil {
+		return err
+	}
 	bg := metav1.DeletePropagationBackground
 	if err := c.cs.AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete deployment %s/%s: %w", ns, name, err)
@@ -173,6 +193,10 @@ func (c *Cluster) Sets(ctx context.Context, app string, s *spec.Spec) ([]int, er
 // port stay.
 func (c *Cluster) SelectSet(ctx context.Context, app string, s *spec.Spec, release int) error {
 	ns, name := Namespace(app, s), StableName(app)
+	got, err := c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err := owned("service", ns, name, app, got, err); err != nil || apierrors.IsNotFound(err) {
+		return err // not ours; or no Service yet (a first deploy that failed): nothing to point
+	}
 	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"selector": selector(app, release)}})
 	if err != nil {
 		return err
@@ -218,8 +242,16 @@ func (c *Cluster) DeleteApp(ctx context.Context, app string, s *spec.Spec) error
 			}
 		}
 	}
+	pdb, err := c.cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, StableName(app), metav1.GetOptions{})
+	if err := owned("disruption budget", ns, app, app, pdb, err); err != nil {
+		return err
+	}
 	if err := c.cs.PolicyV1().PodDisruptionBudgets(ns).Delete(ctx, StableName(app), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete disruption budget %s/%s: %w", ns, app, err)
+	}
+	route, err := c.dyn.Resource(httpRoutes).Namespace(ns).Get(ctx, StableName(app), metav1.GetOptions{})
+	if err := owned("httproute", ns, app, app, route, err); err != nil {
+		return err
 	}
 	if err := c.dyn.Resource(httpRoutes).Namespace(ns).Delete(ctx, StableName(app), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete httproute %s/%s: %w", ns, app, err)

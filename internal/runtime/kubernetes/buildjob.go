@@ -37,12 +37,15 @@ const (
 type BuildJob struct {
 	App, Namespace string
 	Build          int
-	Destination    string   // REGISTRY/APP:N
-	SourceURL      string   // a tar.gz of the source, fetched with SourceToken
-	SourceToken    string   // kept in a Secret, never in the Job's spec
-	Labels         []string // the app's build_labels
-	BuilderImage   string   // "": DefaultBuilderImage
-	FetchImage     string   // "": DefaultFetchImage
+	// ID tells this build's Job from one of an earlier app of the same
+	// name whose build had the same number ("": none).
+	ID           string
+	Destination  string   // REGISTRY/APP:N
+	SourceURL    string   // a tar.gz of the source, fetched with SourceToken
+	SourceToken  string   // kept in a Secret, never in the Job's spec
+	Labels       []string // the app's build_labels
+	BuilderImage string   // "": DefaultBuilderImage
+	FetchImage   string   // "": DefaultFetchImage
 	// RegistrySecret names a Secret of type kubernetes.io/dockerconfigjson
 	// in Namespace with the credentials to push ("": none).
 	RegistrySecret string
@@ -50,7 +53,12 @@ type BuildJob struct {
 }
 
 // Name is the Job's name.
-func (b BuildJob) Name() string { return fmt.Sprintf("%s-build-%d", b.App, b.Build) }
+func (b BuildJob) Name() string {
+	if b.ID == "" {
+		return fmt.Sprintf("%s-build-%d", b.App, b.Build)
+	}
+	return fmt.Sprintf("%s-build-%d-%s", b.App, b.Build, b.ID)
+}
 
 // NodeSelector is where the build may run.
 func (b BuildJob) NodeSelector() map[string]string {

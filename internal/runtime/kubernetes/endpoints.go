@@ -67,14 +67,19 @@ func (c *Cluster) WatchEndpoints(ctx context.Context, onChange func(app string))
 	return e, nil
 }
 
-// Of returns the ready endpoints of app in ns, sorted by pod name: each
-// pod once, whichever of the app's Services lists it.
-func (e *Endpoints) Of(ns, app string) []Endpoint {
+// Of returns the ready endpoints of app in ns behind its stable Service
+// and the Services of the release sets named, sorted by pod name: each
+// pod once, whichever of those Services lists it.
+func (e *Endpoints) Of(ns, app string, sets ...int) []Endpoint {
 	sel := labels.SelectorFromSet(map[string]string{LabelInstance: app})
+	services := map[string]bool{StableName(app): true}
+	for _, set := range sets {
+		services[SetName(app, set)] = true
+	}
 	byPod := map[string]Endpoint{}
 	for _, obj := range e.slices.GetIndexer().List() {
 		s := obj.(*discoveryv1.EndpointSlice)
-		if s.Namespace != ns || !sel.Matches(labels.Set(s.Labels)) {
+		if s.Namespace != ns || !sel.Matches(labels.Set(s.Labels)) || !services[s.Labels[discoveryv1.LabelServiceName]] {
 			continue
 		}
 		port := int32(0)

@@ -81,28 +81,32 @@ func TestWatchEndpoints_OfListsTheReadyPodsOfAnAppWithTheirAddressAndRelease(t *
 		t.Errorf("Of with a never-ready set beside = %v, want only %v", got, want)
 	}
 
-	// A ready set of release 6: its pod joins; once the stable Service
-	// selects it, two Services list it, and it is still listed once, while
-	// the stable pods, in no Service now, leave.
+	// A ready set of release 6: its pod is listed when the set is asked
+	// for, not otherwise; once the stable Service selects it, two Services
+	// list it, and it is still listed once, while the stable pods, in no
+	// Service now, leave.
 	e.deploy(workload("eps", 6, 6, 1, s))
 	var v6 []Endpoint
 	eventually(t, 30*time.Second, "the endpoint of set v6", func() string {
 		v6 = v6[:0]
-		for _, ep := range eps.Of("eps", "eps") {
+		for _, ep := range eps.Of("eps", "eps", 6) {
 			if ep.Release == 6 {
 				v6 = append(v6, ep)
 			}
 		}
-		if len(v6) != 1 || len(eps.Of("eps", "eps")) != 3 {
-			return fmt.Sprintf("Of = %v, want release 4's 2 and one of release 6", eps.Of("eps", "eps"))
+		if len(v6) != 1 || len(eps.Of("eps", "eps", 6)) != 3 {
+			return fmt.Sprintf("Of = %v, want release 4's 2 and one of release 6", eps.Of("eps", "eps", 6))
 		}
 		return ""
 	})
+	if got := eps.Of("eps", "eps"); !reflect.DeepEqual(got, want) {
+		t.Errorf("Of without the set = %v, want only the stable Service's %v", got, want)
+	}
 	if err := e.c.SelectSet(e.ctx, "eps", &s, 6); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 30*time.Second, "only the v6 pod, once", func() string {
-		if got := eps.Of("eps", "eps"); !reflect.DeepEqual(got, v6) {
+		if got := eps.Of("eps", "eps", 6); !reflect.DeepEqual(got, v6) {
 			return fmt.Sprintf("Of = %v, want %v", got, v6)
 		}
 		return ""

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -26,8 +27,12 @@ type Progress struct {
 	// are equal.
 	Generation, ObservedGeneration              int64
 	Wanted, Replicas, Updated, Ready, Available int32
-	// Stalled is Kubernetes' verdict (ProgressDeadlineExceeded), with its message.
+	// Stalled is Kubernetes' verdict (ProgressDeadlineExceeded) on the
+	// template nonstop applied last, with its message.
 	Stalled string
+	// ReplicaFailure says why pods could not even be created (a quota,
+	// an admission policy), "" when they could.
+	ReplicaFailure string
 }
 
 // Complete reports whether every wanted pod runs the latest template, is
@@ -68,9 +73,23 @@ func progressOf(d *appsv1.Deployment) Progress {
 		p.Wanted = *d.Spec.Replicas
 	}
 	p.Release, _ = strconv.Atoi(d.Spec.Template.Annotations[AnnotationRelease])
+	// When nonstop last changed the Deployment, by the API server's clock.
+	// A verdict from before is about an older template: rolling back to a
+	// ReplicaSet that exists does not clear it.
+	var applied time.Time
+	for _, mf := range d.ManagedFields {
+		if mf.Manager == FieldManager && mf.Operation == metav1.ManagedFieldsOperationApply && mf.Time != nil && mf.Time.After(applied) {
+			applied = mf.Time.Time
+		}
+	}
 	for _, cond := range d.Status.Conditions {
-		if cond.Type == appsv1.DeploymentProgressing && cond.Status == corev1.ConditionFalse && cond.Reason == "ProgressDeadlineExceeded" {
-			p.Stalled = cond.Message
+		switch {
+		case cond.Type == appsv1.DeploymentProgressing && cond.Status == corev1.ConditionFalse && cond.Reason == "ProgressDeadlineExceeded":
+			if cond.LastUpdateTime.Time.After(applied) {
+				p.Stalled = cond.Message
+			}
+		case cond.Type == appsv1.DeploymentReplicaFailure && cond.Status == corev1.ConditionTrue:
+			p.ReplicaFailure = cond.Reason + ": " + cond.Message
 		}
 	}
 	return p

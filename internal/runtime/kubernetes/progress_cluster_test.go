@@ -127,8 +127,8 @@ kubernetes: {min_ready: 1500ms, pre_stop: 3s, labels: {team: shop}, service: {ty
 	if again != gen || after.Generation != before.Generation {
 		t.Errorf("the same Workload applied twice: generation %d then %d, want it unchanged", gen, again)
 	}
-	if after.Spec.MinReadySeconds != 2 || *after.Spec.ProgressDeadlineSeconds != 30 {
-		t.Errorf("minReadySeconds %d progressDeadlineSeconds %d, want 2 (1.5 s rounded up) and 30",
+	if after.Spec.MinReadySeconds != 2 || *after.Spec.ProgressDeadlineSeconds != 30+2 {
+		t.Errorf("minReadySeconds %d progressDeadlineSeconds %d, want 2 (1.5 s rounded up) and 32 (start_timeout + min_ready)",
 			after.Spec.MinReadySeconds, *after.Spec.ProgressDeadlineSeconds)
 	}
 	pod := after.Spec.Template.Spec

@@ -31,6 +31,10 @@ func (c *Cluster) ApplyRoute(ctx context.Context, app string, s *spec.Spec, back
 		return fmt.Errorf("app %s names no gateway (kubernetes.gateway)", app)
 	}
 	ns := Namespace(app, s)
+	got, err := c.dyn.Resource(httpRoutes).Namespace(ns).Get(ctx, StableName(app), metav1.GetOptions{})
+	if err := owned("httproute", ns, StableName(app), app, got, err); err != nil {
+		return err
+	}
 	parent := map[string]any{"name": g.Name}
 	if g.Namespace != "" {
 		parent["namespace"] = g.Namespace

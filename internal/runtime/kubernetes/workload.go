@@ -90,7 +90,7 @@ func (w Workload) Deployment() *appsac.DeploymentApplyConfiguration {
 	maps.Copy(podLabels, labels)
 	release := strconv.Itoa(w.Release)
 
-	progress := max(seconds(s.Health.StartTimeout), seconds(s.Kubernetes.MinReady)+1)
+	progress := ProgressDeadline(s)
 	return appsac.Deployment(w.Name(), w.Namespace()).
 		WithLabels(labels).
 		WithAnnotations(map[string]string{AnnotationRelease: release}).
@@ -109,6 +109,14 @@ func (w Workload) Deployment() *appsac.DeploymentApplyConfiguration {
 				WithLabels(podLabels).
 				WithAnnotations(map[string]string{AnnotationRelease: release}).
 				WithSpec(w.podSpec())))
+}
+
+// ProgressDeadline is how long a rollout may go without progress: the
+// start timeout, plus min_ready, which a new pod must wait out before it
+// counts as available. It is the Deployment's progressDeadlineSeconds and
+// the rollout engine's own deadline, so that both say the same.
+func ProgressDeadline(s spec.Spec) int32 {
+	return seconds(s.Health.StartTimeout) + seconds(s.Kubernetes.MinReady)
 }
 
 // SetLabelVersion is the app.kubernetes.io/version value of a release.

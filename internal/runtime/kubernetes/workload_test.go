@@ -39,8 +39,8 @@ env: {B: "2", A: "1"}
 	if got := ds.Strategy.RollingUpdate; got.MaxSurge.IntValue() != 2 || got.MaxUnavailable.IntValue() != 0 {
 		t.Errorf("maxSurge %v maxUnavailable %v, want 2 and 0", got.MaxSurge, got.MaxUnavailable)
 	}
-	if *ds.MinReadySeconds != 4 || *ds.ProgressDeadlineSeconds != 45 {
-		t.Errorf("minReadySeconds %d progressDeadlineSeconds %d, want 4 and 45", *ds.MinReadySeconds, *ds.ProgressDeadlineSeconds)
+	if *ds.MinReadySeconds != 4 || *ds.ProgressDeadlineSeconds != 45+4 {
+		t.Errorf("minReadySeconds %d progressDeadlineSeconds %d, want 4 and 49 (start_timeout + min_ready)", *ds.MinReadySeconds, *ds.ProgressDeadlineSeconds)
 	}
 	p := c.ReadinessProbe
 	if *p.HTTPGet.Path != "/ready" || *p.PeriodSeconds != 2 || *p.TimeoutSeconds != 1 || *p.FailureThreshold != 3 {
