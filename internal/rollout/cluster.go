@@ -137,17 +137,7 @@ func (e *Engine) clusterForward(ctx context.Context, r *store.Rollout, g *goal) 
 // pods, and waits until Kubernetes has replaced every old pod.
 func (e *Engine) clusterRoll(ctx context.Context, r *store.Rollout, g *goal, n int) error {
 	w := e.workload(g, 0, n)
-	if err := e.Cluster.Prepare(ctx, w); err != nil {
-		return err
-	}
-	uid, err := e.Cluster.EnsureService(ctx, w)
-	if err != nil {
-		return err
-	}
-	if err := e.Cluster.ApplyDisruptionBudget(ctx, g.app.Name, g.spec(), n); err != nil {
-		return err
-	}
-	gen, err := e.Cluster.ApplyDeployment(ctx, w)
+	gen, uid, err := e.Cluster.ApplySet(ctx, w)
 	if err != nil {
 		return err
 	}
@@ -260,13 +250,7 @@ func (e *Engine) clusterShift(ctx context.Context, app *store.App, sp *spec.Spec
 // stable one, and waits until its pods are ready.
 func (e *Engine) startSet(ctx context.Context, r *store.Rollout, g *goal, n int) error {
 	w := e.workload(g, g.version(), n)
-	if err := e.Cluster.Prepare(ctx, w); err != nil {
-		return err
-	}
-	if _, err := e.Cluster.EnsureService(ctx, w); err != nil {
-		return err
-	}
-	gen, err := e.Cluster.ApplyDeployment(ctx, w)
+	gen, _, err := e.Cluster.ApplySet(ctx, w)
 	if err != nil {
 		return err
 	}

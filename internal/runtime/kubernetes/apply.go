@@ -20,6 +20,30 @@ import (
 // applyOpts: nonstop owns the fields it sets, even against kubectl edits.
 var applyOpts = metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 
+// ApplySet writes everything a pod set needs, each part idempotent and
+// tried again on a transient error: the namespace and the volumes'
+// claims, the set's Service (created once), the disruption budget (for
+// the stable set), and the Deployment. It returns the Deployment's
+// generation, for its status to reach, and the Service's UID.
+func (c *Cluster) ApplySet(ctx context.Context, w Workload) (generation int64, serviceUID string, err error) {
+	err = withRetry(ctx, func() error {
+		if err := c.Prepare(ctx, w); err != nil {
+			return err
+		}
+		if serviceUID, err = c.EnsureService(ctx, w); err != nil {
+			return err
+		}
+		if w.Set == 0 {
+			if err := c.ApplyDisruptionBudget(ctx, w.App, &w.Spec, w.Replicas); err != nil {
+				return err
+			}
+		}
+		generation, err = c.ApplyDeployment(ctx, w)
+		return err
+	})
+	return generation, serviceUID, err
+}
+
 // Prepare makes sure what a release's pods need exists before its
 // Deployment does: the namespace and the volumes' claims.
 func (c *Cluster) Prepare(ctx context.Context, w Workload) error {
@@ -147,23 +171,25 @@ func (c *Cluster) ApplyDisruptionBudget(ctx context.Context, app string, s *spec
 // DeleteSet removes release's own Deployment and Service (a canary or
 // blue-green set that is over). Gone already is fine.
 func (c *Cluster) DeleteSet(ctx context.Context, app string, s *spec.Spec, release int) error {
-	ns, name := Namespace(app, s), SetName(app, release)
-	d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-	if err := owned("deployment", ns, name, app, d, err); err != nil {
-		return err
-	}
-	svc, err := c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-	if err := owned("service", ns, name, app, svc, err); err != nil {
-		return err
-	}
-	bg := metav1.DeletePropagationBackground
-	if err := c.cs.AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete deployment %s/%s: %w", ns, name, err)
-	}
-	if err := c.cs.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete service %s/%s: %w", ns, name, err)
-	}
-	return nil
+	return withRetry(ctx, func() error {
+		ns, name := Namespace(app, s), SetName(app, release)
+		d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err := owned("deployment", ns, name, app, d, err); err != nil {
+			return err
+		}
+		svc, err := c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if err := owned("service", ns, name, app, svc, err); err != nil {
+			return err
+		}
+		bg := metav1.DeletePropagationBackground
+		if err := c.cs.AppsV1().Deployments(ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete deployment %s/%s: %w", ns, name, err)
+		}
+		if err := c.cs.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete service %s/%s: %w", ns, name, err)
+		}
+		return nil
+	})
 }
 
 // Sets lists the releases that have a set of their own in the app's
@@ -192,23 +218,28 @@ func (c *Cluster) Sets(ctx context.Context, app string, s *spec.Spec) ([]int, er
 // The Service is patched, never re-created: its UID, cluster IP and node
 // port stay.
 func (c *Cluster) SelectSet(ctx context.Context, app string, s *spec.Spec, release int) error {
-	ns, name := Namespace(app, s), StableName(app)
-	got, err := c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-	if err := owned("service", ns, name, app, got, err); err != nil || apierrors.IsNotFound(err) {
-		return err // not ours; or no Service yet (a first deploy that failed): nothing to point
-	}
-	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"selector": selector(app, release)}})
-	if err != nil {
-		return err
-	}
-	_, err = c.cs.CoreV1().Services(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
-	if apierrors.IsNotFound(err) {
-		return nil // no Service yet (a first deploy that failed): nothing to point
-	}
-	if err != nil {
-		return fmt.Errorf("point service %s/%s at %s: %w", ns, name, SetLabel(release), err)
-	}
-	return nil
+	return withRetry(ctx, func() error {
+		ns, name := Namespace(app, s), StableName(app)
+		got, err := c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil // no Service yet (a first deploy that failed): nothing to point
+		}
+		if err := owned("service", ns, name, app, got, err); err != nil {
+			return err
+		}
+		patch, err := json.Marshal(map[string]any{"spec": map[string]any{"selector": selector(app, release)}})
+		if err != nil {
+			return err
+		}
+		_, err = c.cs.CoreV1().Services(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+		if apierrors.IsNotFound(err) {
+			return nil // no Service yet (a first deploy that failed): nothing to point
+		}
+		if err != nil {
+			return fmt.Errorf("point service %s/%s at %s: %w", ns, name, SetLabel(release), err)
+		}
+		return nil
+	})
 }
 
 // ServiceSet is the set the app's stable Service selects, and its UID.

@@ -26,48 +26,50 @@ type Backend struct {
 // names, with one rule whose weighted backends split the traffic: the
 // Gateway's implementation moves requests by the weights, atomically.
 func (c *Cluster) ApplyRoute(ctx context.Context, app string, s *spec.Spec, backends []Backend) error {
-	g := s.Kubernetes.Gateway
-	if g == nil {
-		return fmt.Errorf("app %s names no gateway (kubernetes.gateway)", app)
-	}
-	ns := Namespace(app, s)
-	got, err := c.dyn.Resource(httpRoutes).Namespace(ns).Get(ctx, StableName(app), metav1.GetOptions{})
-	if err := owned("httproute", ns, StableName(app), app, got, err); err != nil {
-		return err
-	}
-	parent := map[string]any{"name": g.Name}
-	if g.Namespace != "" {
-		parent["namespace"] = g.Namespace
-	}
-	refs := make([]any, 0, len(backends))
-	for _, b := range backends {
-		refs = append(refs, map[string]any{"name": b.Service, "port": int64(80), "weight": int64(b.Weight)})
-	}
-	routeSpec := map[string]any{
-		"parentRefs": []any{parent},
-		"rules":      []any{map[string]any{"backendRefs": refs}},
-	}
-	if len(g.Hostnames) > 0 {
-		hosts := make([]any, len(g.Hostnames))
-		for i, h := range g.Hostnames {
-			hosts[i] = h
+	return withRetry(ctx, func() error {
+		g := s.Kubernetes.Gateway
+		if g == nil {
+			return fmt.Errorf("app %s names no gateway (kubernetes.gateway)", app)
 		}
-		routeSpec["hostnames"] = hosts
-	}
-	labels := map[string]any{}
-	for k, v := range appLabels(app) {
-		labels[k] = v
-	}
-	route := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "gateway.networking.k8s.io/v1",
-		"kind":       "HTTPRoute",
-		"metadata":   map[string]any{"name": StableName(app), "namespace": ns, "labels": labels},
-		"spec":       routeSpec,
-	}}
-	if _, err := c.dyn.Resource(httpRoutes).Namespace(ns).Apply(ctx, StableName(app), route, applyOpts); err != nil {
-		return fmt.Errorf("apply httproute %s/%s: %w", ns, app, err)
-	}
-	return nil
+		ns := Namespace(app, s)
+		got, err := c.dyn.Resource(httpRoutes).Namespace(ns).Get(ctx, StableName(app), metav1.GetOptions{})
+		if err := owned("httproute", ns, StableName(app), app, got, err); err != nil {
+			return err
+		}
+		parent := map[string]any{"name": g.Name}
+		if g.Namespace != "" {
+			parent["namespace"] = g.Namespace
+		}
+		refs := make([]any, 0, len(backends))
+		for _, b := range backends {
+			refs = append(refs, map[string]any{"name": b.Service, "port": int64(80), "weight": int64(b.Weight)})
+		}
+		routeSpec := map[string]any{
+			"parentRefs": []any{parent},
+			"rules":      []any{map[string]any{"backendRefs": refs}},
+		}
+		if len(g.Hostnames) > 0 {
+			hosts := make([]any, len(g.Hostnames))
+			for i, h := range g.Hostnames {
+				hosts[i] = h
+			}
+			routeSpec["hostnames"] = hosts
+		}
+		labels := map[string]any{}
+		for k, v := range appLabels(app) {
+			labels[k] = v
+		}
+		route := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "gateway.networking.k8s.io/v1",
+			"kind":       "HTTPRoute",
+			"metadata":   map[string]any{"name": StableName(app), "namespace": ns, "labels": labels},
+			"spec":       routeSpec,
+		}}
+		if _, err := c.dyn.Resource(httpRoutes).Namespace(ns).Apply(ctx, StableName(app), route, applyOpts); err != nil {
+			return fmt.Errorf("apply httproute %s/%s: %w", ns, app, err)
+		}
+		return nil
+	})
 }
 
 // RouteWeights reads the weights of the app's HTTPRoute by Service name
