@@ -102,7 +102,8 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 		return nil, err
 	}
 	// The spec's own env stays the base; the app's overrides go on top.
-	rel, err := e.Store.CreateRelease(ctx, app.ID, live.Build, live.Dir, live.Spec, releaseEnv(&live.Spec, env), fmt.Sprintf("env change of v%d", live.Version))
+	// The same build and image as the live release: only the env changes.
+	rel, err := e.Store.CreateImageRelease(ctx, app.ID, live.Build, live.Dir, live.Image, live.Spec, releaseEnv(&live.Spec, env), fmt.Sprintf("env change of v%d", live.Version))
 	if err == nil {
 		r.ToRelease, r.Instances = rel.Version, desired(app, rel)
 		err = e.Store.SetRolloutTarget(ctx, r.ID, r.ToRelease, r.Instances)

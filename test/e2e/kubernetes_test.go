@@ -884,3 +884,46 @@ func TestKubernetes_AOnePodAppRollsBackAfterItsDeadline(t *testing.T) {
 		t.Errorf("after the rollback the deployment runs %s, want v1", got)
 	}
 }
+
+func TestKubernetes_ScaleStopStartAndEnvActOnTheDeployment(t *testing.T) {
+	e := newKubeEnv(t)
+	e.mustRun("apps", "create", "ops")
+	if out, code := e.deployImage("ops", kubeSpec("ops", "20s", ""), 1); code != 0 {
+		t.Fatalf("deploy: exit %d\n%s", code, out)
+	}
+	pods := func(want int32) {
+		t.Helper()
+		eventually(t, 30*time.Second, fmt.Sprintf("%d pods available", want), func() string {
+			d := e.deployment("ops", "ops")
+			if *d.Spec.Replicas != want || d.Status.AvailableReplicas != want || d.Status.Replicas != want {
+				return fmt.Sprintf("replicas %d, %d available, %d pods", *d.Spec.Replicas, d.Status.AvailableReplicas, d.Status.Replicas)
+			}
+			return ""
+		})
+	}
+	e.mustRun("scale", "ops", "5")
+	pods(5)
+	if _, err := e.cs.PolicyV1().PodDisruptionBudgets("ops").Get(context.Background(), "ops", metav1.GetOptions{}); err != nil {
+		t.Errorf("no disruption budget at 5 pods: %v", err)
+	}
+	e.mustRun("stop", "ops")
+	pods(0)
+	if st := e.mustRun("status", "ops"); !strings.Contains(st, "(stopped)") {
+		t.Errorf("status after stop:\n%s", st)
+	}
+	e.mustRun("start", "ops")
+	pods(5)
+	e.mustRun("env", "set", "ops", "GREETING=hej")
+	if r := e.waitRollout("ops", 30*time.Second); r.State != "done" {
+		t.Fatalf("env rollout ended %s: %s", r.State, r.Reason)
+	}
+	d := e.deployment("ops", "ops")
+	found := false
+	for _, env := range d.Spec.Template.Spec.Containers[0].Env {
+		found = found || env.Name == "GREETING" && env.Value == "hej"
+	}
+	if !found || d.Labels["app.kubernetes.io/version"] != "v2" {
+		t.Errorf("after env set the deployment runs %s with env %v, want v2 with GREETING=hej", d.Labels["app.kubernetes.io/version"], d.Spec.Template.Spec.Containers[0].Env)
+	}
+	pods(5)
+}
