@@ -34,14 +34,18 @@ type ClusterBuilds struct {
 func buildKey(app string, n int) string { return fmt.Sprintf("%s#%d", app, n) }
 
 // BuildSource returns the source folder of app's build n when token is
-// the one its build Job was given, while that build runs.
+// the one its build Job was given, while that build runs. The token opens
+// it once: the fetch container downloads it once, and a token seen later
+// (in a log, a pod's environment) opens nothing.
 func (e *Engine) BuildSource(app string, n int, token string) (string, bool) {
 	e.mu.Lock()
-	src, ok := e.buildSources[buildKey(app, n)]
-	e.mu.Unlock()
-	if !ok || subtle.ConstantTimeCompare([]byte(src.token), []byte(token)) != 1 {
+	defer e.mu.Unlock()
+	key := buildKey(app, n)
+	src, ok := e.buildSources[key]
+	if !ok || src.token == "" || subtle.ConstantTimeCompare([]byte(src.token), []byte(token)) != 1 {
 		return "", false
 	}
+	e.buildSources[key] = buildSource{dir: src.dir} // used: no token opens it again
 	return src.dir, true
 }
 
