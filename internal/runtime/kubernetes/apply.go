@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	coreac "k8s.io/client-go/applyconfigurations/core/v1"
 	metaac "k8s.io/client-go/applyconfigurations/meta/v1"
 	policyac "k8s.io/client-go/applyconfigurations/policy/v1"
 
@@ -31,6 +32,9 @@ func (c *Cluster) ApplySet(ctx context.Context, w Workload) (generation int64, s
 			return err
 		}
 		if serviceUID, err = c.EnsureService(ctx, w); err != nil {
+			return err
+		}
+		if err := c.applyEnv(ctx, w); err != nil {
 			return err
 		}
 		if w.Set == 0 {
@@ -252,8 +256,8 @@ func (c *Cluster) ServiceSet(ctx context.Context, app string, s *spec.Spec) (set
 	return svc.Spec.Selector[LabelSet], string(svc.UID), nil
 }
 
-// DeleteApp removes what nonstop made for an app: its Deployments,
-// Services, disruption budget and HTTPRoute. The volumes' claims stay
+// DeleteApp removes what nonstop made for an app: its Deployments, env
+// Secrets, Services, disruption budget and HTTPRoute. The volumes' claims stay
 // (they hold data; delete them with kubectl), and so does the namespace.
 func (c *Cluster) DeleteApp(ctx context.Context, app string, s *spec.Spec) error {
 	ns := Namespace(app, s)
@@ -261,6 +265,9 @@ func (c *Cluster) DeleteApp(ctx context.Context, app string, s *spec.Spec) error
 	bg := metav1.DeletePropagationBackground
 	if err := c.cs.AppsV1().Deployments(ns).DeleteCollection(ctx, metav1.DeleteOptions{PropagationPolicy: &bg}, sel); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete deployments of %s in %s: %w", app, ns, err)
+	}
+	if err := c.cs.CoreV1().Secrets(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, sel); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete env secrets of %s in %s: %w", app, ns, err)
 	}
 	svcs, err := c.cs.CoreV1().Services(ns).List(ctx, sel)
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -286,6 +293,25 @@ func (c *Cluster) DeleteApp(ctx context.Context, app string, s *spec.Spec) error
 	}
 	if err := c.dyn.Resource(httpRoutes).Namespace(ns).Delete(ctx, StableName(app), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete httproute %s/%s: %w", ns, app, err)
+	}
+	return nil
+}
+
+// applyEnv writes the release's env Secret. Server-side apply with force
+// sets the keys nonstop owns whoever made the Secret, and needs no right
+// to read Secrets; a key someone else added reaches no pod (each
+// variable names its key).
+func (c *Cluster) applyEnv(ctx context.Context, w Workload) error {
+	ns, name := w.Namespace(), w.EnvSecret()
+	data := map[string][]byte{}
+	for _, k := range w.appEnvKeys(nil) {
+		data[k] = []byte(w.Env[k])
+	}
+	labels := appLabels(w.App)
+	labels[LabelVersion] = SetLabelVersion(w.Release)
+	secret := coreac.Secret(name, ns).WithLabels(labels).WithType(corev1.SecretTypeOpaque).WithData(data)
+	if _, err := c.cs.CoreV1().Secrets(ns).Apply(ctx, secret, applyOpts); err != nil {
+		return fmt.Errorf("apply env secret %s/%s: %w", ns, name, err)
 	}
 	return nil
 }

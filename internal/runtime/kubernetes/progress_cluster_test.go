@@ -105,10 +105,7 @@ kubernetes: {min_ready: 1500ms, pre_stop: 3s, labels: {team: shop}, service: {ty
 	// PORT and the volumes' variables are nonstop's: the app's own are dropped.
 	env := map[string]string{"B": "2", "A": "1", "PORT": "1", "NONSTOP_VOLUME_DATA": "/elsewhere"}
 	w := Workload{App: "full", Release: 1, Image: image("full", 1), Env: env, Replicas: 3, Spec: s}
-	if err := e.c.Prepare(e.ctx, w); err != nil {
-		t.Fatal(err)
-	}
-	gen, err := e.c.ApplyDeployment(e.ctx, w)
+	gen, _, err := e.c.ApplySet(e.ctx, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +135,21 @@ kubernetes: {min_ready: 1500ms, pre_stop: 3s, labels: {team: shop}, service: {ty
 	if after.Spec.Template.Labels["team"] != "shop" || after.Spec.Template.Labels[LabelSet] != "stable" {
 		t.Errorf("pod labels %v", after.Spec.Template.Labels)
 	}
+	// The app's values come from the release's env Secret, not the
+	// Deployment: "A=secret:full-env-v1/A" below.
+	secret, err := e.cs.CoreV1().Secrets("full").Get(e.ctx, "full-env-v1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, v := range pod.Containers[0].Env {
+		if ref := v.ValueFrom; ref != nil && ref.SecretKeyRef != nil {
+			got = append(got, fmt.Sprintf("%s=secret:%s/%s=%s", v.Name, ref.SecretKeyRef.Name, ref.SecretKeyRef.Key, secret.Data[ref.SecretKeyRef.Key]))
+			continue
+		}
 		got = append(got, v.Name+"="+v.Value)
 	}
-	if want := []string{"PORT=9000", "A=1", "B=2", "NONSTOP_VOLUME_DATA=/var/lib/data"}; !slices.Equal(got, want) {
+	if want := []string{"PORT=9000", "A=secret:full-env-v1/A=1", "B=secret:full-env-v1/B=2", "NONSTOP_VOLUME_DATA=/var/lib/data"}; !slices.Equal(got, want) {
 		t.Errorf("env %v, want %v", got, want)
 	}
 }

@@ -161,22 +161,43 @@ func (w Workload) podSpec() *coreac.PodSpecApplyConfiguration {
 
 // env is the app's environment in a stable order, with PORT and, as on
 // the other runtimes, NONSTOP_VOLUME_<NAME> holding each volume's path.
+// The app's own variables are read from the release's env Secret, one key
+// each: their values (passwords, API keys) are not in the Deployment for
+// whoever may read Deployments, and keys someone else put in that Secret
+// reach no pod.
 func (w Workload) env() []*coreac.EnvVarApplyConfiguration {
 	out := []*coreac.EnvVarApplyConfiguration{coreac.EnvVar().WithName("PORT").WithValue(strconv.Itoa(int(w.port())))}
 	vols := map[string]string{}
 	for _, v := range w.Spec.Volumes {
 		vols[runtime.VolumeEnv(v.Name)] = v.Path
 	}
-	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
-		if _, ours := vols[k]; k != "PORT" && !ours {
-			out = append(out, coreac.EnvVar().WithName(k).WithValue(w.Env[k]))
-		}
+	for _, k := range w.appEnvKeys(vols) {
+		out = append(out, coreac.EnvVar().WithName(k).WithValueFrom(coreac.EnvVarSource().
+			WithSecretKeyRef(coreac.SecretKeySelector().WithName(w.EnvSecret()).WithKey(k))))
 	}
 	for _, k := range slices.Sorted(maps.Keys(vols)) {
 		out = append(out, coreac.EnvVar().WithName(k).WithValue(vols[k]))
 	}
 	return out
 }
+
+// appEnvKeys are the app's own variables, sorted, but those the runtime
+// sets itself (PORT, the volumes').
+func (w Workload) appEnvKeys(vols map[string]string) []string {
+	var keys []string
+	for _, k := range slices.Sorted(maps.Keys(w.Env)) {
+		if _, ours := vols[k]; k != "PORT" && !ours {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// EnvSecret is the name of the Secret holding the release's environment.
+func (w Workload) EnvSecret() string { return EnvSecretName(w.App, w.Release) }
+
+// EnvSecretName is the Secret of release's environment.
+func EnvSecretName(app string, release int) string { return fmt.Sprintf("%s-env-v%d", app, release) }
 
 // resources turns the spec's requests and limits into a container's (nil: none).
 func resources(r spec.Resources) *coreac.ResourceRequirementsApplyConfiguration {
