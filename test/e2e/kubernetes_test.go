@@ -607,10 +607,20 @@ func TestKubernetes_ABuildRunsAsAJobOnANodeWithItsBuildLabels(t *testing.T) {
 			t.Errorf("GET %s with token %q: %d %v, want %d (and the source)", sourceURL, token[:min(len(token), 5)], resp.StatusCode, files, want)
 		}
 	}
-	pods, err := e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job.Name})
-	if err != nil || len(pods.Items) != 1 || pods.Items[0].Spec.NodeName != "" {
-		t.Fatalf("the build pod should wait for a gpu build node: %v %+v", err, pods)
-	}
+	// The Job's controller creates the pod; the scheduler finds no node.
+	eventually(t, 20*time.Second, "the build pod, unschedulable", func() string {
+		pods, err := e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job.Name})
+		if err != nil || len(pods.Items) != 1 {
+			return fmt.Sprintf("%v %v", err, pods)
+		}
+		p := pods.Items[0]
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && p.Spec.NodeName == "" {
+				return ""
+			}
+		}
+		return fmt.Sprintf("pod on %q, conditions %v", p.Spec.NodeName, p.Status.Conditions)
+	})
 
 	// A node with the label takes it. (kwok runs no builder: the pod
 	// completes without the digest a real builder writes, and nonstop says so.)
@@ -619,7 +629,7 @@ func TestKubernetes_ABuildRunsAsAJobOnANodeWithItsBuildLabels(t *testing.T) {
 	if r.State != "failed" || !strings.Contains(r.Reason, "reported no image digest") {
 		t.Errorf("build ended %s: %s", r.State, r.Reason)
 	}
-	pods, _ = e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job.Name})
+	pods, _ := e.cs.CoreV1().Pods("bj").List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job.Name})
 	if len(pods.Items) != 1 || pods.Items[0].Spec.NodeName != "kwok-node-0" {
 		t.Errorf("the build pod ran on %v, want kwok-node-0 (the build node with gpu)", pods.Items)
 	}
