@@ -122,6 +122,11 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		return err
 	}
 	st := AppStatus{appView: a.appView(app)}
+	if urls, ok, err := a.Engine.ClusterURLs(r.Context(), app); err != nil {
+		return err
+	} else if ok {
+		st.URLs = urls // nonstop's proxy does not carry this app's traffic
+	}
 	if app.LiveRelease > 0 {
 		if st.Live, err = a.Store.Release(r.Context(), app.ID, app.LiveRelease); err != nil {
 			return err

@@ -645,3 +645,18 @@ func (e *Engine) checkMove(ctx context.Context, app *store.App, sp *spec.Spec) e
 	}
 	return nil
 }
+
+// ClusterURLs are where an app on Kubernetes is reached when nonstop's
+// proxy does not carry its traffic; ok is false for an app the proxy
+// serves (any app off Kubernetes, or with --kube-pod-network).
+func (e *Engine) ClusterURLs(ctx context.Context, app *store.App) (urls []string, ok bool, err error) {
+	if e.PodNetwork || e.Cluster == nil {
+		return nil, false, nil
+	}
+	sp, err := e.clusterSpec(ctx, app)
+	if sp == nil || err != nil {
+		return nil, false, err
+	}
+	urls, err = e.Cluster.URLs(ctx, app.Name, sp)
+	return urls, true, err
+}

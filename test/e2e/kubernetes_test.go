@@ -306,6 +306,9 @@ resources:
 		t.Errorf("the Service was re-created by the rollback: uid %s, then %s", uid, got)
 	}
 	status := e.mustRun("status", "web")
+	if !strings.Contains(status, "http://web.web.svc/ (in the cluster) http://NODE:30080/ (any node)") {
+		t.Errorf("status should say where the app is reached (its Service and node port, not nonstop's proxy):\n%s", status)
+	}
 	if !strings.Contains(status, "live:     v2") || strings.Count(status, "pod on kwok-node-") != 3 || strings.Count(status, "serving") != 3 {
 		t.Errorf("status after the rollback, want v2 live and its 3 pods serving:\n%s", status)
 	}
@@ -343,6 +346,20 @@ func TestKubernetes_CanaryWeightsAreInTheHTTPRouteAndPromoteAndAbortMoveThem(t *
 	if d := e.deployment("shop", "shop-v2"); *d.Spec.Replicas != 1 {
 		t.Errorf("the 20%% canary runs %d pods, want 1 of 3", *d.Spec.Replicas)
 	}
+	state := func(want string) {
+		t.Helper()
+		eventually(t, 10*time.Second, "rollout "+want, func() string {
+			rs, err := e.client().Rollouts(context.Background(), "shop")
+			if err != nil || len(rs) == 0 || string(rs[0].State) != want {
+				return fmt.Sprintf("%v %v", err, rs[0].State)
+			}
+			return ""
+		})
+	}
+	e.mustRun("pause", "shop")
+	state("paused")
+	e.mustRun("resume", "shop")
+	state("shifting")
 	e.mustRun("promote", "shop")
 	weights("shop=40 shop-v2=60")
 	e.mustRun("promote", "shop")

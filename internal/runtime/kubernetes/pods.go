@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -73,4 +75,34 @@ func (c *Cluster) PodLogs(ctx context.Context, app string, s *spec.Spec, pod str
 		return nil, fmt.Errorf("logs of pod %s: %w", pod, err)
 	}
 	return rc, nil
+}
+
+// URLs are where an app's clients reach it without nonstop's proxy: its
+// Service inside the cluster, its node port or load balancer, and the
+// host names of its Gateway route.
+func (c *Cluster) URLs(ctx context.Context, app string, s *spec.Spec) ([]string, error) {
+	ns, name := Namespace(app, s), StableName(app)
+	svc, err := c.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil // not deployed yet
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get service %s/%s: %w", ns, name, err)
+	}
+	urls := []string{fmt.Sprintf("http://%s.%s.svc/ (in the cluster)", name, ns)}
+	for _, p := range svc.Spec.Ports {
+		if p.NodePort > 0 {
+			urls = append(urls, fmt.Sprintf("http://NODE:%d/ (any node)", p.NodePort))
+		}
+	}
+	for _, in := range svc.Status.LoadBalancer.Ingress {
+		host := cmp.Or(in.Hostname, in.IP)
+		urls = append(urls, "http://"+host+"/")
+	}
+	if g := s.Kubernetes.Gateway; g != nil {
+		for _, h := range g.Hostnames {
+			urls = append(urls, "http://"+h+"/ (gateway "+g.Name+")")
+		}
+	}
+	return urls, nil
 }
