@@ -802,11 +802,39 @@ func TestKubernetes_OnThePodNetworkTheProxyRoutesToTheEndpointsAndSplitsTheCanar
     analysis: {interval: 500ms, min_requests: 0}`, 1)
 	e.deployImage("pn", canary, 2, "--detach")
 	route("split=v2:25 backends=v1:3,v2:1")
-	e.mustRun("promote", "pn")
+	// The control plane dies at the step: the proxy keeps the split, and
+	// the restarted one restores it before it routes to the pods again.
+	e.killServer()
+	route("split=v2:25 backends=v1:3,v2:1")
+	e.startServer()
+	route("split=v2:25 backends=v1:3,v2:1")
+	eventually(t, 30*time.Second, "the promote taken by the resumed rollout", func() string {
+		if out, code := e.run("promote", "pn"); code != 0 {
+			return out
+		}
+		return ""
+	})
 	if r := e.waitRollout("pn", 30*time.Second); r.State != "done" {
 		t.Fatalf("canary ended %s: %s", r.State, r.Reason)
 	}
 	route("split=none backends=v2:3")
+
+	// Blue-green keeping v2 warm: every client of the proxy on v3's set
+	// (the stable Service selects it too; v2's pods wait, in no route). A
+	// restart folds v3 into the
+	// stable Deployment (the window is not kept across restarts), with
+	// the clients on v3 throughout.
+	warm := strings.Replace(yaml, "strategy: rolling", "strategy: bluegreen\n  bluegreen: {keep_old_for: 10m, auto_promote_after: 1s}", 1)
+	if out, code := e.deployImage("pn", warm, 3); code != 0 {
+		t.Fatalf("blue-green v3: exit %d\n%s", code, out)
+	}
+	route("split=v3:100 backends=v3:3")
+	e.killServer()
+	e.startServer()
+	route("split=none backends=v3:3")
+	if got := e.deployment("pn", "pn").Spec.Template.Spec.Containers[0].Image; got != imageRef("pn", 3) {
+		t.Errorf("after the fold at restart the stable deployment runs %s, want v3", got)
+	}
 }
 
 func TestKubernetes_WhatCannotWorkIsRefusedBeforeAnythingChanges(t *testing.T) {
