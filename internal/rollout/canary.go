@@ -34,29 +34,47 @@ func (e *Engine) canary(ctx context.Context, r *store.Rollout, g *goal) error {
 	if c == nil || len(c.Steps) == 0 {
 		return nil
 	}
-	start := max(r.Step, 1)
-	for i := start; i <= len(c.Steps); i++ {
+	err := e.canarySteps(ctx, r, c, func(ctx context.Context, i int, step spec.CanaryStep) (judge, error) {
+		if err := e.scaleCanary(ctx, r, g, canaryCount(g.n, step.Weight)); err != nil {
+			return nil, err
+		}
+		e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: step.Weight})
+		if err := e.pushRoute(ctx, g.app.ID); err != nil {
+			return nil, err
+		}
+		e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on v%d", i, len(c.Steps), step.Weight, g.version()),
+			map[string]any{"step": i, "weight": step.Weight})
+		return e.proxyJudge(ctx, g, c.Analysis)
+	})
+	if err != nil {
+		return err
+	}
+	// Full: every client to the new release, then the rolling replacement
+	// of the rest; the split goes when the old release is gone.
+	r.Step = len(c.Steps) + 1
+	e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: 100})
+	return e.pushRoute(ctx, g.app.ID)
+}
+
+// canarySteps runs c's steps from r's recorded one on: each is recorded
+// (state shifting, step i) before place puts the canary at its weight and
+// says how it is judged; then the step is waited out. It returns when
+// every step passed, or a promote skipped the rest.
+func (e *Engine) canarySteps(ctx context.Context, r *store.Rollout, c *spec.Canary,
+	place func(ctx context.Context, i int, step spec.CanaryStep) (judge, error)) error {
+	for i := max(r.Step, 1); i <= len(c.Steps); i++ {
 		step := c.Steps[i-1]
 		r.Step = i
 		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
 			return err
 		}
-		if err := e.scaleCanary(ctx, r, g, canaryCount(g.n, step.Weight)); err != nil {
-			return err
-		}
-		e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: step.Weight})
-		if err := e.pushRoute(ctx, g.app.ID); err != nil {
-			return err
-		}
-		e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on v%d", i, len(c.Steps), step.Weight, g.version()),
-			map[string]any{"step": i, "weight": step.Weight})
-		judge, err := e.proxyJudge(ctx, g, c.Analysis)
+		judge, err := place(ctx, i, step)
 		if err != nil {
 			return err
 		}
 		err = e.watchStep(ctx, r, step, c.Analysis.Interval, judge)
 		if errors.Is(err, errPromoteFull) {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
@@ -64,11 +82,7 @@ func (e *Engine) canary(ctx context.Context, r *store.Rollout, g *goal) error {
 		e.event(r, "step", fmt.Sprintf("canary step %d passed", i), map[string]any{"step": i})
 		e.notifyStep(r, i)
 	}
-	// Full: every client to the new release, then the rolling replacement
-	// of the rest; the split goes when the old release is gone.
-	r.Step = len(c.Steps) + 1
-	e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: 100})
-	return e.pushRoute(ctx, g.app.ID)
+	return nil
 }
 
 // canaryCount is how many instances of n a weight needs (at least one).

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
@@ -206,46 +203,6 @@ func (e *Engine) podsFailed(ctx context.Context, w kubernetes.Workload, why stri
 	return fmt.Errorf("v%d's pods did not become ready: %s; %s", w.Release, why, strings.Join(problems, "; "))
 }
 
-// clusterShift sends weight percent of the app's traffic to release's own
-// set and the rest to the stable one (release 0: all to the stable one).
-// Each path the traffic takes follows:
-//   - nonstop's proxy, when it routes to the pods (--kube-pod-network):
-//     its split, and a blue-green set's preview host before its switch;
-//   - the HTTPRoute's weights, when the app names a Gateway;
-//   - else the stable Service's selector, on a whole set (0 or 100 %).
-//
-// A split between 0 and 100 needs the proxy or a Gateway.
-func (e *Engine) clusterShift(ctx context.Context, app *store.App, sp *spec.Spec, release, weight int) error {
-	if e.PodNetwork {
-		e.setSplit(app.ID, nil)
-		e.setPreview(app.ID, 0)
-		if release > 0 {
-			e.setSplit(app.ID, &proxy.Split{Release: release, Weight: weight})
-		}
-		if release > 0 && weight == 0 {
-			e.setPreview(app.ID, release) // a blue-green set before its switch
-		}
-		if err := e.pushRoute(ctx, app.ID); err != nil {
-			return err
-		}
-	}
-	switch {
-	case sp.Kubernetes.Gateway != nil:
-		backends := []kubernetes.Backend{{Service: kubernetes.StableName(app.Name), Weight: 100 - weight}}
-		if release > 0 {
-			backends = append(backends, kubernetes.Backend{Service: kubernetes.SetName(app.Name, release), Weight: weight})
-		}
-		return e.Cluster.ApplyRoute(ctx, app.Name, sp, backends)
-	case release == 0 || weight == 0:
-		return e.Cluster.SelectSet(ctx, app.Name, sp, 0)
-	case weight == 100:
-		return e.Cluster.SelectSet(ctx, app.Name, sp, release)
-	case e.PodNetwork:
-		return nil // the proxy splits; the Service's own clients stay on stable
-	}
-	return fmt.Errorf("a %d%% split needs kubernetes.gateway or --kube-pod-network: %w", weight, ErrInvalid)
-}
-
 // startSet starts (or resizes) the goal's release's own set beside the
 // stable one, and waits until its pods are ready.
 func (e *Engine) startSet(ctx context.Context, r *store.Rollout, g *goal, n int) error {
@@ -256,173 +213,6 @@ func (e *Engine) startSet(ctx context.Context, r *store.Rollout, g *goal, n int)
 	}
 	e.event(r, "step", fmt.Sprintf("deployment %s/%s: v%d, %d pod(s) beside the stable set", w.Namespace(), w.Name(), g.version(), n), nil)
 	return e.watchDeployment(ctx, r, w, gen)
-}
-
-// clusterCanary runs a canary's steps on Kubernetes: for each, the
-// release's own set sized for the step's weight, then the HTTPRoute's
-// weights; during the step's pause the canary is judged by its pods'
-// health (the Gateway carries the traffic, so nonstop has no request
-// measurements of it). Then the fold.
-func (e *Engine) clusterCanary(ctx context.Context, r *store.Rollout, g *goal) error {
-	c := g.spec().Deploy.Canary
-	for i := max(r.Step, 1); i <= len(c.Steps); i++ {
-		step := c.Steps[i-1]
-		r.Step = i
-		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-			return err
-		}
-		err := e.startSet(ctx, r, g, canaryCount(g.n, step.Weight))
-		if err != nil {
-			return err
-		}
-		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), step.Weight); err != nil {
-			return err
-		}
-		e.event(r, "step", fmt.Sprintf("canary step %d/%d: httproute %s sends %d%% to %s", i, len(c.Steps), g.app.Name,
-			step.Weight, kubernetes.SetName(g.app.Name, g.version())), map[string]any{"step": i, "weight": step.Weight})
-		judge := e.podJudge(g)
-		if g.spec().Kubernetes.Gateway == nil && e.PodNetwork {
-			if judge, err = e.proxyPodJudge(ctx, g, c.Analysis); err != nil {
-				return err
-			}
-		}
-		err = e.watchStep(ctx, r, step, c.Analysis.Interval, judge)
-		if errors.Is(err, errPromoteFull) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		e.event(r, "step", fmt.Sprintf("canary step %d passed", i), map[string]any{"step": i})
-		e.notifyStep(r, i)
-	}
-	return e.clusterFold(ctx, r, g, len(c.Steps)+1)
-}
-
-// podJudge judges a canary on Kubernetes by its pods alone: all ready
-// passes, any not ready fails.
-func (e *Engine) podJudge(g *goal) judge {
-	w := e.workload(g, g.version(), 0)
-	return func(ctx context.Context) (Verdict, string, error) {
-		p, err := e.Cluster.Progress(ctx, w.Namespace(), w.Name())
-		if err != nil {
-			return Inconclusive, err.Error(), nil
-		}
-		if !p.Found || p.Ready == 0 {
-			return Fail, fmt.Sprintf("canary deployment %s has no ready pod (%s)", w.Name(), p), nil
-		}
-		problems, err := e.Cluster.PodProblems(ctx, w.App, &w.Spec, w.Set, w.Release)
-		if err != nil {
-			return Inconclusive, err.Error(), nil
-		}
-		if len(problems) > 0 {
-			return Fail, "canary pods unhealthy: " + strings.Join(problems, "; "), nil
-		}
-		return Pass, fmt.Sprintf("health only (the Gateway carries the traffic): %d/%d pods ready", p.Ready, p.Wanted), nil
-	}
-}
-
-// proxyPodJudge judges a canary whose traffic nonstop's proxy carries:
-// its pods must stay ready, and the proxy's measurements must pass.
-func (e *Engine) proxyPodJudge(ctx context.Context, g *goal, a spec.Analysis) (judge, error) {
-	pods := e.podJudge(g)
-	measured, err := e.proxyJudge(ctx, g, a)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) (Verdict, string, error) {
-		if v, why, err := pods(ctx); v == Fail || err != nil {
-			return v, why, err
-		}
-		return measured(ctx)
-	}, nil
-}
-
-// clusterBlueGreen starts the whole new set beside the stable one, waits
-// for its promotion and switches every client to it at once. With
-// keep_old_for, the stable Deployment stays on the old release, warm and
-// out of traffic (the fold comes later); else the fold follows at once.
-func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal) error {
-	bg := g.spec().Deploy.BlueGreen
-	if r.Step <= 1 {
-		r.Step = 1
-		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-			return err
-		}
-		if err := e.startSet(ctx, r, g, g.n); err != nil {
-			return err
-		}
-		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), 0); err != nil {
-			return err
-		}
-		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview service %s; it takes traffic when promoted",
-			g.version(), kubernetes.SetName(g.app.Name, g.version())), nil)
-		if err := e.awaitPromotion(ctx, r, bg.AutoPromoteAfter); err != nil {
-			return err
-		}
-	}
-	if bg.KeepOldFor <= 0 {
-		return e.clusterFold(ctx, r, g, 2)
-	}
-	if err := e.switchToSet(ctx, r, g, 2); err != nil {
-		return err
-	}
-	e.event(r, "step", fmt.Sprintf("the stable deployment keeps v%d warm for %s", r.FromRelease, bg.KeepOldFor), nil)
-	return nil
-}
-
-// switchToSet records step, then moves every client to the release's own
-// set, at full size.
-func (e *Engine) switchToSet(ctx context.Context, r *store.Rollout, g *goal, step int) error {
-	r.Step = step
-	if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-		return err
-	}
-	if err := e.startSet(ctx, r, g, g.n); err != nil {
-		return err
-	}
-	if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), 100); err != nil {
-		return err
-	}
-	e.event(r, "step", fmt.Sprintf("switched: every client on %s", kubernetes.SetName(g.app.Name, g.version())), nil)
-	return nil
-}
-
-// clusterFoldWarm folds a live release that still runs in a set of its
-// own (a blue-green switch whose old release is kept warm) into the
-// stable Deployment, before a canary or blue-green rollout starts from it.
-func (e *Engine) clusterFoldWarm(ctx context.Context, r *store.Rollout) error {
-	live, err := e.goalOf(ctx, r, r.FromRelease, 0)
-	if err != nil || live.release == nil {
-		return err
-	}
-	sets, err := e.Cluster.Sets(ctx, live.app.Name, live.spec())
-	if err != nil || !slices.Contains(sets, r.FromRelease) {
-		return err
-	}
-	live.n = desired(live.app, live.release)
-	e.event(r, "step", fmt.Sprintf("v%d runs in a set of its own (its blue-green switch kept the release before warm): folding it into the stable deployment first", r.FromRelease), nil)
-	if err := e.clusterRoll(ctx, r, live, live.n); err != nil {
-		return err
-	}
-	if err := e.clusterShift(ctx, live.app, live.spec(), 0, 0); err != nil {
-		return err
-	}
-	return e.Cluster.DeleteSet(ctx, live.app.Name, live.spec(), r.FromRelease)
-}
-
-// clusterFold ends a canary or blue-green rollout: the release's own set
-// at full size takes every client, the stable Deployment is rolled to the
-// release (out of traffic), the traffic goes back to it, and the
-// release's set is deleted (by clusterTidy).
-func (e *Engine) clusterFold(ctx context.Context, r *store.Rollout, g *goal, step int) error {
-	if err := e.switchToSet(ctx, r, g, step); err != nil {
-		return err
-	}
-	if err := e.clusterRoll(ctx, r, g, g.n); err != nil {
-		return err
-	}
-	return e.clusterShift(ctx, g.app, g.spec(), 0, 0)
 }
 
 // clusterTidy leaves the app as it is between rollouts: every client on
@@ -561,69 +351,6 @@ func (e *Engine) deleteFromCluster(ctx context.Context, app *store.App) error {
 	return nil
 }
 
-// ClusterPods lists the pods of an app that runs on Kubernetes; ok is
-// false for an app that does not.
-func (e *Engine) ClusterPods(ctx context.Context, app *store.App) (pods []kubernetes.Pod, ok bool, err error) {
-	sp, err := e.clusterSpec(ctx, app)
-	if sp == nil || err != nil || e.Cluster == nil {
-		return nil, false, err
-	}
-	pods, err = e.Cluster.Pods(ctx, app.Name, sp)
-	return pods, true, err
-}
-
-// clusterSpec is the spec of the app's newest release when that runs on
-// Kubernetes (nil otherwise): where its objects are.
-func (e *Engine) clusterSpec(ctx context.Context, app *store.App) (*spec.Spec, error) {
-	rels, err := e.Store.Releases(ctx, app.ID)
-	if err != nil || len(rels) == 0 {
-		return nil, err
-	}
-	newest := rels[0]
-	for _, rel := range rels {
-		if rel.Version > newest.Version {
-			newest = rel
-		}
-	}
-	if !onCluster(&newest.Spec) {
-		return nil, nil
-	}
-	return &newest.Spec, nil
-}
-
-// PodLogs streams the output of one of an app's pods.
-func (e *Engine) PodLogs(ctx context.Context, app *store.App, pod string, tail int, follow bool) (io.ReadCloser, error) {
-	sp, err := e.clusterSpec(ctx, app)
-	if err != nil {
-		return nil, err
-	}
-	if sp == nil || e.Cluster == nil {
-		return nil, fmt.Errorf("app %s does not run on kubernetes: %w", app.Name, ErrInvalid)
-	}
-	return e.Cluster.PodLogs(ctx, app.Name, sp, pod, tail, follow)
-}
-
-// pinLiveSet keeps the proxy's clients of an app on Kubernetes on its
-// live release when that runs in a set of its own (a blue-green switch
-// whose old release is kept warm): the split that said so lived in memory.
-func (e *Engine) pinLiveSet(ctx context.Context, app *store.App) error {
-	if !e.PodNetwork || e.Cluster == nil {
-		return nil
-	}
-	sp, err := e.clusterSpec(ctx, app)
-	if sp == nil || err != nil {
-		return err
-	}
-	sets, err := e.Cluster.Sets(ctx, app.Name, sp)
-	if err != nil {
-		return err
-	}
-	if slices.Contains(sets, app.LiveRelease) {
-		e.setSplit(app.ID, &proxy.Split{Release: app.LiveRelease, Weight: 100})
-	}
-	return nil
-}
-
 // checkMove refuses a deploy that would move an app onto or off
 // Kubernetes, or to another namespace: its objects would be left behind,
 // serving, where no rollout looks. Such a move is a new app.
@@ -644,19 +371,4 @@ func (e *Engine) checkMove(ctx context.Context, app *store.App, sp *spec.Spec) e
 			kubernetes.Namespace(app.Name, &live.Spec), kubernetes.Namespace(app.Name, sp), ErrInvalid)
 	}
 	return nil
-}
-
-// ClusterURLs are where an app on Kubernetes is reached when nonstop's
-// proxy does not carry its traffic; ok is false for an app the proxy
-// serves (any app off Kubernetes, or with --kube-pod-network).
-func (e *Engine) ClusterURLs(ctx context.Context, app *store.App) (urls []string, ok bool, err error) {
-	if e.PodNetwork || e.Cluster == nil {
-		return nil, false, nil
-	}
-	sp, err := e.clusterSpec(ctx, app)
-	if sp == nil || err != nil {
-		return nil, false, err
-	}
-	urls, err = e.Cluster.URLs(ctx, app.Name, sp)
-	return urls, true, err
 }

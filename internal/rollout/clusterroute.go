@@ -2,15 +2,19 @@ package rollout
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
+	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
-// With PodNetwork, nonstop's proxy carries the traffic of apps on
-// Kubernetes: their routes list the ready endpoints of their Services'
+// How the traffic of an app on Kubernetes moves between its pod sets:
+// clusterShift (below) on every path it takes. With PodNetwork, nonstop's
+// proxy is one of them: its routes list the ready endpoints of their Services'
 // EndpointSlices, kept current by informers. Kubernetes' readiness
 // probes decide which pods are in (the proxy runs no active check of its
 // own on them; a failed connection is still retried on another pod).
@@ -97,4 +101,65 @@ func (e *Engine) clusterBackends(ctx context.Context, app *store.App) (backends 
 		backends = append(backends, proxy.Backend{ID: ep.Pod, Addr: ep.Addr, Release: ep.Release})
 	}
 	return backends, true, nil
+}
+
+// clusterShift sends weight percent of the app's traffic to release's own
+// set and the rest to the stable one (release 0: all to the stable one).
+// Each path the traffic takes follows:
+//   - nonstop's proxy, when it routes to the pods (--kube-pod-network):
+//     its split, and a blue-green set's preview host before its switch;
+//   - the HTTPRoute's weights, when the app names a Gateway;
+//   - else the stable Service's selector, on a whole set (0 or 100 %).
+//
+// A split between 0 and 100 needs the proxy or a Gateway.
+func (e *Engine) clusterShift(ctx context.Context, app *store.App, sp *spec.Spec, release, weight int) error {
+	if e.PodNetwork {
+		e.setSplit(app.ID, nil)
+		e.setPreview(app.ID, 0)
+		if release > 0 {
+			e.setSplit(app.ID, &proxy.Split{Release: release, Weight: weight})
+		}
+		if release > 0 && weight == 0 {
+			e.setPreview(app.ID, release) // a blue-green set before its switch
+		}
+		if err := e.pushRoute(ctx, app.ID); err != nil {
+			return err
+		}
+	}
+	switch {
+	case sp.Kubernetes.Gateway != nil:
+		backends := []kubernetes.Backend{{Service: kubernetes.StableName(app.Name), Weight: 100 - weight}}
+		if release > 0 {
+			backends = append(backends, kubernetes.Backend{Service: kubernetes.SetName(app.Name, release), Weight: weight})
+		}
+		return e.Cluster.ApplyRoute(ctx, app.Name, sp, backends)
+	case release == 0 || weight == 0:
+		return e.Cluster.SelectSet(ctx, app.Name, sp, 0)
+	case weight == 100:
+		return e.Cluster.SelectSet(ctx, app.Name, sp, release)
+	case e.PodNetwork:
+		return nil // the proxy splits; the Service's own clients stay on stable
+	}
+	return fmt.Errorf("a %d%% split needs kubernetes.gateway or --kube-pod-network: %w", weight, ErrInvalid)
+}
+
+// pinLiveSet keeps the proxy's clients of an app on Kubernetes on its
+// live release when that runs in a set of its own (a blue-green switch
+// whose old release is kept warm): the split that said so lived in memory.
+func (e *Engine) pinLiveSet(ctx context.Context, app *store.App) error {
+	if !e.PodNetwork || e.Cluster == nil {
+		return nil
+	}
+	sp, err := e.clusterSpec(ctx, app)
+	if sp == nil || err != nil {
+		return err
+	}
+	sets, err := e.Cluster.Sets(ctx, app.Name, sp)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(sets, app.LiveRelease) {
+		e.setSplit(app.ID, &proxy.Split{Release: app.LiveRelease, Weight: 100})
+	}
+	return nil
 }
