@@ -18,6 +18,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/web"
 )
 
 // Config wires the API.
@@ -107,6 +108,10 @@ func (a *API) routes() {
 	if a.DataDir != "" {
 		a.mux.Handle("/git/", a.gitHandler())
 	}
+	// The dashboard: a page over this API (it holds nothing of its own).
+	dashboard := web.Handler()
+	a.mux.Handle("GET /{$}", dashboard)
+	a.mux.Handle("GET /ui/", dashboard)
 	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("no such API route: %s %s: %w", r.Method, r.URL.Path, errNoRoute))
 	})
