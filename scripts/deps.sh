@@ -28,4 +28,17 @@ for tool in pebble pebble-challtestsrv; do
 	fi
 done
 
-echo "deps: ok (go $(go env GOVERSION), git $(git --version | cut -d' ' -f3), pebble $pebble_version)"
+# The dashboard's browser test (test/e2e/dashboard_test.go) drives a headless
+# Chromium through the DevTools protocol: Debian's package.
+if ! command -v chromium >/dev/null; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing chromium; run as root or install it" >&2
+		exit 1
+	fi
+	echo "deps: installing chromium"
+	# Without package lists (a fresh image) the install fails: update once.
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+fi
+
+echo "deps: ok (go $(go env GOVERSION), git $(git --version | cut -d' ' -f3), pebble $pebble_version, chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
