@@ -232,8 +232,15 @@ async function follow(name, id) {
   }
 }
 
+// These take traffic away, so they ask first.
+const asks = {
+  stop: (name) => "Stop " + name + "? Its instances go down and a maintenance page is served until it is started again.",
+  abort: (name) => "Abort the rollout of " + name + "? It rolls back to the release before.",
+};
+
 async function act(action) {
   const name = currentApp();
+  if (asks[action] && !confirm(asks[action](name))) return;
   try {
     const r = await api("POST", "/apps/" + encodeURIComponent(name) + "/" + action);
     say(action + ": " + (r && r.id ? "rollout #" + r.id + " started" : "done"));
