@@ -89,9 +89,14 @@ func (a *API) listApps(w http.ResponseWriter, r *http.Request, u *store.User) er
 	}
 	out := []appView{}
 	for _, app := range apps {
-		if u.CanAccess(app.TeamID) {
-			out = append(out, a.appView(app))
+		if !u.CanAccess(app.TeamID) {
+			continue
 		}
+		v := a.appView(app)
+		if urls, ok, err := a.Engine.ClusterURLs(r.Context(), app); err == nil && ok {
+			v.URLs = urls // nonstop's proxy does not carry this app's traffic
+		}
+		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -258,6 +258,18 @@ func (e *Engine) clusterRollBack(ctx context.Context, r *store.Rollout, app *sto
 	if sp == nil {
 		return nil // nothing was ever applied
 	}
+	if from.release == nil {
+		// The first deploy failed. Only what it made is undone: if even
+		// its Deployment is not there (refused: a namespace or an object
+		// that is not nonstop's), nothing is written.
+		p, err := e.Cluster.Progress(ctx, kubernetes.Namespace(app.Name, sp), kubernetes.StableName(app.Name))
+		if err != nil {
+			return err
+		}
+		if !p.Found {
+			return nil
+		}
+	}
 	// Every client back on the stable set at once, on the paths of both
 	// releases (the failed one may have brought a Gateway the other had not).
 	paths := []*spec.Spec{sp}
@@ -351,10 +363,20 @@ func (e *Engine) deleteFromCluster(ctx context.Context, app *store.App) error {
 	return nil
 }
 
+// maxClusterName is the longest app name on Kubernetes: its objects'
+// names add suffixes (APP-v123, APP-build-12-abcdef) and some must stay
+// DNS labels of 63 characters at most.
+const maxClusterName = 40
+
 // checkMove refuses a deploy that would move an app onto or off
 // Kubernetes, or to another namespace: its objects would be left behind,
-// serving, where no rollout looks. Such a move is a new app.
+// serving, where no rollout looks. Such a move is a new app. It also
+// refuses an app name too long for Kubernetes.
 func (e *Engine) checkMove(ctx context.Context, app *store.App, sp *spec.Spec) error {
+	if onCluster(sp) && len(app.Name) > maxClusterName {
+		return fmt.Errorf("app name %q: %d characters; on Kubernetes an app's name has at most %d (its objects add suffixes such as -v12): %w",
+			app.Name, len(app.Name), maxClusterName, ErrInvalid)
+	}
 	if app.LiveRelease == 0 {
 		return nil
 	}
@@ -371,4 +393,18 @@ func (e *Engine) checkMove(ctx context.Context, app *store.App, sp *spec.Spec) e
 			kubernetes.Namespace(app.Name, &live.Spec), kubernetes.Namespace(app.Name, sp), ErrInvalid)
 	}
 	return nil
+}
+
+// pruneCluster removes the env Secrets of an app's dropped releases.
+func (e *Engine) pruneCluster(ctx context.Context, app *store.App, dropped []int) {
+	if e.Cluster == nil || len(dropped) == 0 {
+		return
+	}
+	sp, err := e.clusterSpec(ctx, app)
+	if sp == nil || err != nil {
+		return
+	}
+	if err := e.Cluster.DeleteEnv(ctx, app.Name, sp, dropped); err != nil {
+		e.Logger.Warn("remove old env secrets", "app", app.Name, "err", err)
+	}
 }

@@ -40,14 +40,18 @@ func (e *Engine) prune(ctx context.Context, appID int64) {
 	}
 	keep := map[string]bool{}
 	var images []string
+	var dropped []int // releases no rollback returns to any more
 	for i, r := range rels {
 		if i < KeepReleases || needed[r.Version] {
 			keep[filepath.Dir(r.Dir)] = true
 			if r.Image != "" {
 				images = append(images, r.Image)
 			}
+		} else {
+			dropped = append(dropped, r.Version)
 		}
 	}
+	e.pruneCluster(ctx, app, dropped)
 	if e.Images != nil {
 		if err := e.Images.PruneImages(ctx, app.Name, images); err != nil {
 			e.Logger.Warn("remove old images", "app", app.Name, "err", err)

@@ -866,6 +866,9 @@ func TestKubernetes_WhatCannotWorkIsRefusedBeforeAnythingChanges(t *testing.T) {
 	if out, code := e.deployImage("no", inTheirs, 1); code == 0 || !strings.Contains(out, "namespace theirs exists and is not this app's") {
 		t.Errorf("a deploy into a namespace nonstop was not given: exit %d\n%s", code, out)
 	}
+	if ds, err := e.cs.AppsV1().Deployments("theirs").List(ctx, metav1.ListOptions{}); err != nil || len(ds.Items) > 0 {
+		t.Errorf("the refused deploy (and its rollback) wrote into the namespace: %v %d deployments", err, len(ds.Items))
+	}
 	e.mustRun("apps", "create", "taken")
 	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "taken",
 		Labels: map[string]string{"app.kubernetes.io/managed-by": "nonstop"}}}, metav1.CreateOptions{}); err != nil {
@@ -881,6 +884,23 @@ func TestKubernetes_WhatCannotWorkIsRefusedBeforeAnythingChanges(t *testing.T) {
 	}
 	if got := e.service("taken", "taken").Spec.Selector["app"]; got != "something-else" {
 		t.Errorf("someone else's Service was changed: selector %q", got)
+	}
+	// Nor a Secret under the name of the release's env Secret.
+	e.mustRun("apps", "create", "sec")
+	if _, err := e.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sec",
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "nonstop"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sec-env-v1", Namespace: "sec"}, StringData: map[string]string{"TOKEN": "theirs"}}
+	if _, err := e.cs.CoreV1().Secrets("sec").Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	withEnv := kubeSpec("sec", "20s", "env: {TOKEN: ours}\n")
+	if out, code := e.deployImage("sec", withEnv, 1); code == 0 || !strings.Contains(out, "secret sec/sec-env-v1 exists and is not this app's") {
+		t.Errorf("a deploy over someone else's Secret: exit %d\n%s", code, out)
+	}
+	if got, err := e.cs.CoreV1().Secrets("sec").Get(ctx, "sec-env-v1", metav1.GetOptions{}); err != nil || string(got.Data["TOKEN"]) != "theirs" {
+		t.Errorf("someone else's Secret was changed: %v %q", err, got.Data["TOKEN"])
 	}
 }
 

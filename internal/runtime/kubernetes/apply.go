@@ -3,7 +3,11 @@ package kubernetes
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"strings"
+
 	"k8s.io/apimachinery/pkg/types"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	coreac "k8s.io/client-go/applyconfigurations/core/v1"
 	metaac "k8s.io/client-go/applyconfigurations/meta/v1"
 	policyac "k8s.io/client-go/applyconfigurations/policy/v1"
 
@@ -297,21 +300,79 @@ func (c *Cluster) DeleteApp(ctx context.Context, app string, s *spec.Spec) error
 	return nil
 }
 
-// applyEnv writes the release's env Secret. Server-side apply with force
-// sets the keys nonstop owns whoever made the Secret, and needs no right
-// to read Secrets; a key someone else added reaches no pod (each
-// variable names its key).
+// applyEnv writes the release's env Secret (none for a release without
+// variables). nonstop never reads a Secret: it creates it, or, when one
+// exists under that name, patches its data with a JSON Patch whose first
+// operations test that it carries nonstop's labels for this app, so a
+// Secret that is not the app's is refused, not overwritten. A key someone
+// else added reaches no pod: each variable names its key.
 func (c *Cluster) applyEnv(ctx context.Context, w Workload) error {
+	keys := w.appEnvKeys(nil)
+	if len(keys) == 0 {
+		return nil
+	}
 	ns, name := w.Namespace(), w.EnvSecret()
 	data := map[string][]byte{}
-	for _, k := range w.appEnvKeys(nil) {
+	for _, k := range keys {
 		data[k] = []byte(w.Env[k])
 	}
 	labels := appLabels(w.App)
 	labels[LabelVersion] = SetLabelVersion(w.Release)
-	secret := coreac.Secret(name, ns).WithLabels(labels).WithType(corev1.SecretTypeOpaque).WithData(data)
-	if _, err := c.cs.CoreV1().Secrets(ns).Apply(ctx, secret, applyOpts); err != nil {
-		return fmt.Errorf("apply env secret %s/%s: %w", ns, name, err)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}, Type: corev1.SecretTypeOpaque, Data: data}
+	_, err := c.cs.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{FieldManager: FieldManager})
+	if !apierrors.IsAlreadyExists(err) {
+		if err != nil {
+			return fmt.Errorf("create env secret %s/%s: %w", ns, name, err)
+		}
+		return nil
+	}
+	patch, err := json.Marshal([]map[string]any{
+		{"op": "test", "path": "/metadata/labels/" + jsonPointer(LabelManagedBy), "value": "nonstop"},
+		{"op": "test", "path": "/metadata/labels/" + jsonPointer(LabelInstance), "value": w.App},
+		{"op": "replace", "path": "/data", "value": data},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = c.cs.CoreV1().Secrets(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || isUnprocessable(err) {
+		return fmt.Errorf("secret %s/%s %w: it lacks the labels %s=nonstop and %s=%s", ns, name, ErrNotOurs, LabelManagedBy, LabelInstance, w.App)
+	}
+	if err != nil {
+		return fmt.Errorf("patch env secret %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// jsonPointer escapes a key for a JSON Pointer (RFC 6901).
+func jsonPointer(key string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
+}
+
+// isUnprocessable: a JSON Patch whose test failed is answered 422.
+func isUnprocessable(err error) bool {
+	var status apierrors.APIStatus
+	return errors.As(err, &status) && status.Status().Code == http.StatusUnprocessableEntity
+}
+
+// DeleteEnv removes the env Secrets of the app's releases named (old
+// ones, which no rollback returns to any more). It selects them by
+// nonstop's labels, so a Secret that is not the app's is never deleted.
+func (c *Cluster) DeleteEnv(ctx context.Context, app string, s *spec.Spec, releases []int) error {
+	if len(releases) == 0 {
+		return nil
+	}
+	ns := Namespace(app, s)
+	versions := make([]string, len(releases))
+	for i, v := range releases {
+		versions[i] = SetLabelVersion(v)
+	}
+	sel := fmt.Sprintf("%s=%s,%s=nonstop,%s in (%s)", LabelInstance, app, LabelManagedBy, LabelVersion, strings.Join(versions, ","))
+	err := withRetry(ctx, func() error {
+		return c.cs.CoreV1().Secrets(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: sel})
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete old env secrets of %s in %s: %w", app, ns, err)
 	}
 	return nil
 }

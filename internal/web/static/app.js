@@ -8,17 +8,26 @@ const views = ["login-view", "apps-view", "app-view"];
 
 let token = sessionStorage.getItem("nonstop-token") || "";
 let poll = null;     // the view's refresh timer
-let stream = null;   // { rollout, abort } of the events being streamed
+let stream = null;   // { rollout, abort, ended } of the events being streamed
+let seq = 0;         // numbers refreshes, so an older answer never overwrites a newer one
 
 function show(view) {
   for (const v of views) $("#" + v).hidden = v !== view;
   $("#logout").hidden = view === "login-view";
 }
 
-function say(text, isError) {
+// say shows the result of an action, or an error. An error from a
+// refresh (source "refresh") goes away when a refresh succeeds again.
+function say(text, isError, source) {
   const m = $("#message");
   m.textContent = text;
   m.className = isError ? "error" : "";
+  m.dataset.source = source || "";
+}
+
+function refreshed() {
+  const m = $("#message");
+  if (m.dataset.source === "refresh") say("");
 }
 
 // api calls the REST API; it returns the decoded JSON answer, or throws
@@ -70,6 +79,7 @@ async function login() {
   try {
     const me = await api("GET", "/whoami");
     sessionStorage.setItem("nonstop-token", token);
+    $("#token").value = "";
     $("#whoami").textContent = me.name + " (" + me.role + ")";
     say("");
     route();
@@ -82,6 +92,7 @@ async function login() {
 
 function logout() {
   token = "";
+  $("#token").value = "";
   sessionStorage.removeItem("nonstop-token");
   $("#whoami").textContent = "";
   route();
@@ -90,13 +101,16 @@ function logout() {
 // ---- the app list
 
 async function refreshApps() {
+  const my = ++seq;
   let apps;
   try {
     apps = await api("GET", "/apps");
   } catch (e) {
-    say(e.message, true);
+    say(e.message, true, "refresh");
     return;
   }
+  if (my !== seq) return; // a newer refresh answered first
+  refreshed();
   const body = $("#apps tbody");
   clear(body);
   for (const app of apps) {
@@ -134,6 +148,7 @@ function currentApp() {
 }
 
 async function refreshApp(name) {
+  const my = ++seq;
   let st, releases;
   try {
     [st, releases] = await Promise.all([
@@ -141,10 +156,11 @@ async function refreshApp(name) {
       api("GET", "/apps/" + encodeURIComponent(name) + "/releases"),
     ]);
   } catch (e) {
-    say(e.message, true);
+    say(e.message, true, "refresh");
     return;
   }
-  if (currentApp() !== name) return; // the user moved on meanwhile
+  if (my !== seq || currentApp() !== name) return; // a newer refresh answered first, or the user moved on
+  refreshed();
   $("#app-name").textContent = st.name;
   $("#app-state").textContent = st.state;
   $("#live").textContent = st.live ? "v" + st.live.version : "none";
@@ -154,7 +170,8 @@ async function refreshApp(name) {
   $("#rollout-info").textContent = r
     ? "#" + r.id + " " + r.kind + " v" + r.from_release + "→v" + r.to_release + (r.reason ? " (" + r.reason + ")" : "")
     : "";
-  if (r && (!stream || stream.rollout !== r.id)) follow(name, r.id);
+  // A new rollout, or a stream that broke before the rollout's end: (re)connect.
+  if (r && (!stream || stream.rollout !== r.id || (stream.broken && !stream.ended))) follow(name, r.id);
 
   const ib = $("#instances tbody");
   clear(ib);
@@ -196,7 +213,8 @@ async function refreshApp(name) {
 async function follow(name, id) {
   if (stream) stream.abort.abort();
   const abort = new AbortController();
-  stream = { rollout: id, abort };
+  const mine = { rollout: id, abort, ended: false, broken: false };
+  stream = mine;
   const list = $("#events");
   clear(list);
   try {
@@ -219,6 +237,7 @@ async function follow(name, id) {
           if (line.startsWith("event: ")) kind = line.slice(7);
           else if (line.startsWith("data: ")) data += line.slice(6);
         }
+        if (kind === "end") mine.ended = true;
         if (!data || kind === "end") continue;
         const ev = JSON.parse(data);
         const li = document.createElement("li");
@@ -228,13 +247,16 @@ async function follow(name, id) {
       }
     }
   } catch (e) {
-    if (e.name !== "AbortError") say("events: " + e.message, true);
+    if (e.name !== "AbortError") say("events: " + e.message, true, "refresh");
   }
+  // Ended early (a dropped connection, a restarted server): the next
+  // refresh reconnects, unless this stream was replaced or aborted.
+  if (!mine.ended && !abort.signal.aborted) mine.broken = true;
 }
 
 // These take traffic away, so they ask first.
 const asks = {
-  stop: (name) => "Stop " + name + "? Its instances go down and a maintenance page is served until it is started again.",
+  stop: (name) => "Stop " + name + "? Its instances go down until it is started again.",
   abort: (name) => "Abort the rollout of " + name + "? It rolls back to the release before.",
 };
 
