@@ -168,7 +168,8 @@ async function refreshApp(name) {
   const r = st.rollout;
   $("#rollout-state").textContent = r ? r.state : "";
   $("#rollout-info").textContent = r
-    ? "#" + r.id + " " + r.kind + " v" + r.from_release + "→v" + r.to_release + (r.reason ? " (" + r.reason + ")" : "")
+    ? "#" + r.id + " " + r.kind + " " + (r.strategy || "") + " v" + r.from_release + "→v" + r.to_release +
+      (r.step ? ", step " + r.step : "") + (r.reason ? " (" + r.reason + ")" : "")
     : "";
   // A new rollout, or a stream that broke before the rollout's end: (re)connect.
   if (r && (!stream || stream.rollout !== r.id || (stream.broken && !stream.ended))) follow(name, r.id);
