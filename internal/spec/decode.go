@@ -209,52 +209,44 @@ func (d *decoder) strings(p *[]string) func(string, *yaml.Node) {
 
 // steps decodes the list of canary steps.
 func (d *decoder) steps(p *[]CanaryStep) func(string, *yaml.Node) {
-	return func(path string, n *yaml.Node) {
-		n = resolve(n)
-		if isNull(n) {
-			return
+	return list(d, p, "steps (- weight: 10)", func(st *CanaryStep) []field {
+		return []field{
+			{"weight", d.integer(&st.Weight, "a whole number from 1 to 100")},
+			{"pause", d.pause(st)},
 		}
-		if n.Kind != yaml.SequenceNode {
-			d.fail(n, path, "must be a list of steps (- weight: 10), got %s", describe(n))
-			return
-		}
-		steps := make([]CanaryStep, len(n.Content))
-		for i, item := range n.Content {
-			st := &steps[i]
-			itemPath := fmt.Sprintf("%s[%d]", path, i)
-			d.lines[itemPath] = item.Line
-			d.mapping(itemPath, item, []field{
-				{"weight", d.integer(&st.Weight, "a whole number from 1 to 100")},
-				{"pause", d.pause(st)},
-			})
-		}
-		*p = steps
-	}
+	})
 }
 
 // volumes decodes the list of volumes.
 func (d *decoder) volumes(p *[]Volume) func(string, *yaml.Node) {
+	return list(d, p, "volumes (- name: data)", func(v *Volume) []field {
+		return []field{
+			{"name", d.str(&v.Name)},
+			{"path", d.str(&v.Path)},
+			{"size", d.str(&v.Size)},
+		}
+	})
+}
+
+// list decodes a list of mappings into *p, each item's keys given by
+// fields; what names the items in "must be a list of WHAT".
+func list[T any](d *decoder, p *[]T, what string, fields func(*T) []field) func(string, *yaml.Node) {
 	return func(path string, n *yaml.Node) {
 		n = resolve(n)
 		if isNull(n) {
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			d.fail(n, path, "must be a list of volumes (- name: data), got %s", describe(n))
+			d.fail(n, path, "must be a list of %s, got %s", what, describe(n))
 			return
 		}
-		vols := make([]Volume, len(n.Content))
+		items := make([]T, len(n.Content))
 		for i, item := range n.Content {
-			v := &vols[i]
 			itemPath := fmt.Sprintf("%s[%d]", path, i)
 			d.lines[itemPath] = item.Line
-			d.mapping(itemPath, item, []field{
-				{"name", d.str(&v.Name)},
-				{"path", d.str(&v.Path)},
-				{"size", d.str(&v.Size)},
-			})
+			d.mapping(itemPath, item, fields(&items[i]))
 		}
-		*p = vols
+		*p = items
 	}
 }
 
