@@ -127,6 +127,12 @@ func (e *kubeEnv) deployment(ns, name string) *appsv1.Deployment {
 	return d
 }
 
+// runs is the image the pods of Deployment ns/name run.
+func (e *kubeEnv) runs(ns, name string) string {
+	e.t.Helper()
+	return e.deployment(ns, name).Spec.Template.Spec.Containers[0].Image
+}
+
 func (e *kubeEnv) service(ns, name string) *corev1.Service {
 	e.t.Helper()
 	s, err := e.cs.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
@@ -367,7 +373,7 @@ func TestKubernetes_CanaryWeightsAreInTheHTTPRouteAndPromoteAndAbortMoveThem(t *
 	if r := e.waitRollout("shop", 30*time.Second); r.State != "done" {
 		t.Fatalf("canary ended %s: %s", r.State, r.Reason)
 	}
-	if got := e.deployment("shop", "shop").Spec.Template.Spec.Containers[0].Image; got != imageRef("shop", 2) {
+	if got := e.runs("shop", "shop"); got != imageRef("shop", 2) {
 		t.Errorf("after promotion the stable deployment runs %s, want v2", got)
 	}
 	if _, err := e.cs.AppsV1().Deployments("shop").Get(context.Background(), "shop-v2", metav1.GetOptions{}); err == nil {
@@ -382,7 +388,7 @@ func TestKubernetes_CanaryWeightsAreInTheHTTPRouteAndPromoteAndAbortMoveThem(t *
 	if r := e.waitRollout("shop", 30*time.Second); r.State != "rolled_back" {
 		t.Fatalf("aborted canary ended %s: %s", r.State, r.Reason)
 	}
-	if got := e.deployment("shop", "shop").Spec.Template.Spec.Containers[0].Image; got != imageRef("shop", 2) {
+	if got := e.runs("shop", "shop"); got != imageRef("shop", 2) {
 		t.Errorf("after the abort the stable deployment runs %s, want v2", got)
 	}
 	eventually(t, 10*time.Second, "the aborted canary's deployment deleted", func() string {
@@ -424,9 +430,6 @@ func TestKubernetes_BlueGreenSwitchesTheServiceToTheNewSetAndKeepsTheOldWarmForA
 		}
 		return seen
 	}
-	image := func(name string) string {
-		return e.deployment("bg", name).Spec.Template.Spec.Containers[0].Image
-	}
 
 	// keep_old_for 0s: the switch, then the fold into the stable Deployment.
 	bluegreen := strings.Replace(yaml, "strategy: rolling", "strategy: bluegreen\n  bluegreen: {keep_old_for: 0s}", 1)
@@ -448,7 +451,7 @@ func TestKubernetes_BlueGreenSwitchesTheServiceToTheNewSetAndKeepsTheOldWarmForA
 	if seen := selectors(2); seen[0] != "v2" || seen[1] != "stable" {
 		t.Errorf("the service's selector went %v, want [v2 stable]: the switch to green, then back to the folded stable set", seen)
 	}
-	if got := image("bg"); got != imageRef("bg", 2) {
+	if got := e.runs("bg", "bg"); got != imageRef("bg", 2) {
 		t.Errorf("after the fold the stable deployment runs %s, want v2", got)
 	}
 
@@ -461,7 +464,7 @@ func TestKubernetes_BlueGreenSwitchesTheServiceToTheNewSetAndKeepsTheOldWarmForA
 	if seen := selectors(1); seen[0] != "v3" {
 		t.Errorf("the switch to v3 set the selector to %v", seen)
 	}
-	if got := image("bg"); got != imageRef("bg", 2) {
+	if got := e.runs("bg", "bg"); got != imageRef("bg", 2) {
 		t.Errorf("with keep_old_for the stable deployment runs %s, want v2 kept warm", got)
 	}
 	if status := e.mustRun("status", "bg"); !strings.Contains(status, "live:     v3") {
@@ -497,7 +500,7 @@ func TestKubernetes_BlueGreenSwitchesTheServiceToTheNewSetAndKeepsTheOldWarmForA
 	if seen := selectors(4); strings.Join(seen, " ") != "v4 stable v5 stable" {
 		t.Errorf("the selector went %v, want [v4 stable v5 stable]: v4's switch, its fold, v5's switch, its fold", seen)
 	}
-	if got := image("bg"); got != imageRef("bg", 5) {
+	if got := e.runs("bg", "bg"); got != imageRef("bg", 5) {
 		t.Errorf("the stable deployment runs %s, want v5", got)
 	}
 	if got := e.service("bg", "bg").UID; got != uid {
@@ -559,7 +562,7 @@ func TestKubernetes_RestartMidRolloutFinishesOrRollsBack(t *testing.T) {
 	if r.State != "rolled_back" || !strings.Contains(r.Reason, "did not become ready") {
 		t.Fatalf("interrupted bad rollout ended %s: %s", r.State, r.Reason)
 	}
-	if got := e.deployment("rs", "rs").Spec.Template.Spec.Containers[0].Image; got != imageRef("rs", 2) {
+	if got := e.runs("rs", "rs"); got != imageRef("rs", 2) {
 		t.Errorf("after the rollback the deployment runs %s, want v2", got)
 	}
 }
@@ -832,7 +835,7 @@ func TestKubernetes_OnThePodNetworkTheProxyRoutesToTheEndpointsAndSplitsTheCanar
 	e.killServer()
 	e.startServer()
 	route("split=none backends=v3:3")
-	if got := e.deployment("pn", "pn").Spec.Template.Spec.Containers[0].Image; got != imageRef("pn", 3) {
+	if got := e.runs("pn", "pn"); got != imageRef("pn", 3) {
 		t.Errorf("after the fold at restart the stable deployment runs %s, want v3", got)
 	}
 }
@@ -923,7 +926,7 @@ func TestKubernetes_ASourceDeployRunsTheImageBuiltAndPushedPinnedByDigest(t *tes
 	if out, code := e.run("deploy", dir); code != 0 {
 		t.Fatalf("deploy: exit %d\n%s", code, out)
 	}
-	img := e.deployment(app, app).Spec.Template.Spec.Containers[0].Image
+	img := e.runs(app, app)
 	repo, digest, ok := strings.Cut(img, "@")
 	if !ok || repo != reg.addr+"/"+app || !strings.HasPrefix(digest, "sha256:") {
 		t.Fatalf("the deployment runs %s, want %s/%s@sha256:...", img, reg.addr, app)
@@ -960,7 +963,7 @@ func TestKubernetes_AOnePodAppRollsBackAfterItsDeadline(t *testing.T) {
 	if r.State != "rolled_back" {
 		t.Errorf("rollout ended %s: %s", r.State, r.Reason)
 	}
-	if got := e.deployment("one", "one").Spec.Template.Spec.Containers[0].Image; got != imageRef("one", 1) {
+	if got := e.runs("one", "one"); got != imageRef("one", 1) {
 		t.Errorf("after the rollback the deployment runs %s, want v1", got)
 	}
 }
