@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -17,7 +18,7 @@ import (
 // false for an app that does not.
 func (e *Engine) ClusterPods(ctx context.Context, app *store.App) (pods []kubernetes.Pod, ok bool, err error) {
 	sp, err := e.clusterSpec(ctx, app)
-	if sp == nil || err != nil || e.Cluster == nil {
+	if sp == nil || err != nil {
 		return nil, false, err
 	}
 	pods, err = e.Cluster.Pods(ctx, app.Name, sp)
@@ -27,18 +28,15 @@ func (e *Engine) ClusterPods(ctx context.Context, app *store.App) (pods []kubern
 // clusterSpec is the spec of the app's newest release when that runs on
 // Kubernetes (nil otherwise): where its objects are.
 func (e *Engine) clusterSpec(ctx context.Context, app *store.App) (*spec.Spec, error) {
-	rels, err := e.Store.Releases(ctx, app.ID)
-	if err != nil || len(rels) == 0 {
-		return nil, err
+	if e.Cluster == nil {
+		return nil, nil // no app runs on Kubernetes here
 	}
-	newest := rels[0]
-	for _, rel := range rels {
-		if rel.Version > newest.Version {
-			newest = rel
-		}
-	}
-	if !onCluster(&newest.Spec) {
+	newest, err := e.Store.NewestRelease(ctx, app.ID)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
+	}
+	if err != nil || !onCluster(&newest.Spec) {
+		return nil, err
 	}
 	return &newest.Spec, nil
 }
@@ -49,7 +47,7 @@ func (e *Engine) PodLogs(ctx context.Context, app *store.App, pod string, tail i
 	if err != nil {
 		return nil, err
 	}
-	if sp == nil || e.Cluster == nil {
+	if sp == nil {
 		return nil, fmt.Errorf("app %s does not run on kubernetes: %w", app.Name, ErrInvalid)
 	}
 	return e.Cluster.PodLogs(ctx, app.Name, sp, pod, tail, follow)

@@ -101,6 +101,16 @@ func (s *Store) Release(ctx context.Context, appID int64, version int) (*Release
 	return r, nil
 }
 
+// NewestRelease returns the app's release with the highest version
+// (ErrNotFound when it has none).
+func (s *Store) NewestRelease(ctx context.Context, appID int64) (*Release, error) {
+	r, err := scanRelease(s.db.QueryRowContext(ctx, `SELECT `+releaseColumns+` FROM releases WHERE app_id = ? ORDER BY version DESC LIMIT 1`, appID))
+	if err != nil {
+		return nil, notFound(err, "newest release")
+	}
+	return r, nil
+}
+
 // Releases lists an app's releases, newest first.
 func (s *Store) Releases(ctx context.Context, appID int64) ([]*Release, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+releaseColumns+` FROM releases WHERE app_id = ? ORDER BY version DESC`, appID)

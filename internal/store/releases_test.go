@@ -171,3 +171,19 @@ func TestBuilds_AreNumberedPerApp(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestNewestRelease_IsTheHighestVersionOfThatApp(t *testing.T) {
+	ctx := context.Background()
+	st := openMemory(t)
+	a, b := newApp(t, st, "a"), newApp(t, st, "b")
+	if _, err := st.NewestRelease(ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an app without releases: %v, want ErrNotFound", err)
+	}
+	for build := 1; build <= 3; build++ {
+		release(t, st, a, build)
+	}
+	release(t, st, b, 1)
+	if got, err := st.NewestRelease(ctx, a.ID); err != nil || got.Version != 3 || got.Spec.Run != "./app" {
+		t.Errorf("newest of a = %+v, %v; want v3", got, err)
+	}
+}
