@@ -12,12 +12,15 @@ func TestLogs_InterleavesStdoutAndStderrAndTails(t *testing.T) {
 	spec := testSpec("logs")
 	inst := start(t, rt, spec)
 	waitServing(t, inst.Addr, "/healthz")
-	for _, q := range []string{"m=one", "m=two&stderr=1", "m=three"} {
-		if _, ok := get(inst.Addr, "/say?"+q); !ok {
-			t.Fatalf("say %s failed", q)
+	// Docker copies stdout and stderr by separate readers, so two lines
+	// written back to back on the two streams may be logged in either
+	// order: each line is waited for before the next is written.
+	for _, say := range []struct{ q, line string }{{"m=one", "one\n"}, {"m=two&stderr=1", "two\n"}, {"m=three", "three\n"}} {
+		if _, ok := get(inst.Addr, "/say?"+say.q); !ok {
+			t.Fatalf("say %s failed", say.q)
 		}
+		waitLog(t, rt, spec.ID, say.line)
 	}
-	waitLog(t, rt, spec.ID, "three\n")
 	if out := logText(t, rt, spec.ID, 0); out != "listening on :8080\none\ntwo\nthree\n" {
 		t.Errorf("all output %q", out)
 	}
