@@ -33,6 +33,14 @@ type backend struct {
 	stats atomic.Pointer[releaseStats]
 	// pool keeps the fast path's connections to the backend.
 	pool connPool
+	// idleLimit (ns) is how long an idle connection to the backend is kept
+	// once the backend has shown it closes them sooner than the proxy
+	// would (0: not learned; see noteIdleClose).
+	idleLimit atomic.Int64
+	// sloppy is set once the backend wrote bytes no request asked for:
+	// its connections are not reused after that, since its answers
+	// cannot be trusted to end where their framing says.
+	sloppy atomic.Bool
 
 	refs   int       // routes naming this backend (Proxy.mu)
 	leftAt time.Time // when refs dropped to 0 (Proxy.mu)
@@ -42,6 +50,47 @@ func newBackend(addr string) *backend {
 	b := &backend{addr: addr}
 	b.healthy.Store(true)
 	return b
+}
+
+// minIdleLimit is the least idleLimit learned from a backend: below it,
+// keeping connections is not worth it.
+const minIdleLimit = 50 * time.Millisecond
+
+// noteIdleClose learns from a connection the backend closed after idle:
+// later connections are kept for three quarters of that, so the proxy,
+// not the backend, is the side that closes them (a backend that closes a
+// connection races a request sent on it). Servers with short keep-alive
+// timeouts (Node's 5 s, a Go server's IdleTimeout, gunicorn's 2 s) are
+// learned from their first close.
+func (b *backend) noteIdleClose(idle time.Duration) {
+	b.lowerIdleLimit(max(idle*3/4, minIdleLimit))
+}
+
+// noteIdleHint learns from a Keep-Alive: timeout=N answer header.
+func (b *backend) noteIdleHint(seconds int64) {
+	if seconds > 0 && seconds < 3600 {
+		b.lowerIdleLimit(time.Duration(seconds) * time.Second * 3 / 4)
+	}
+}
+
+func (b *backend) lowerIdleLimit(d time.Duration) {
+	for {
+		old := b.idleLimit.Load()
+		if old != 0 && old <= int64(d) {
+			return
+		}
+		if b.idleLimit.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
+}
+
+// maxIdle is how long an idle connection to b is kept, at most def.
+func (b *backend) maxIdle(def time.Duration) time.Duration {
+	if l := time.Duration(b.idleLimit.Load()); l > 0 && l < def {
+		return l
+	}
+	return def
 }
 
 // fail records a failed attempt or response.

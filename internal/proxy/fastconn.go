@@ -78,7 +78,7 @@ func (c *fastConn) serve() (handedOff bool) {
 			return false
 		}
 		method, target, proto, ok := requestLine(c.req.bytes(c.req.line))
-		if !ok || !bytes.Equal(proto, []byte("HTTP/1.1")) || c.req.unusual || c.req.host[1] == 0 ||
+		if !ok || !bytes.Equal(proto, []byte("HTTP/1.1")) || c.req.unusual || len(c.req.connNames) > 0 || c.req.host[1] == 0 ||
 			len(target) == 0 || target[0] != '/' {
 			c.conn.SetReadDeadline(time.Time{}) // net/http sets its own
 			// HTTP/1.0, upgrades, Expect, odd framing, absolute targets:

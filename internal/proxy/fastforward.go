@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -40,16 +41,24 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 	idempotent := isIdempotent(method, h)
 	tried := c.tried[:0]
 	var lastErr error
+	fresh := false // the next attempt dials a new connection
 	for attempt := 0; attempt < c.s.p.opts.MaxAttempts; attempt++ {
 		if attempt > 0 {
 			e = c.s.p.current(e) // a retry goes to the route as it is now
 		}
-		b := e.pickFor(t, tried)
-		if b == nil {
+		var b *backend
+		if last := len(tried) - 1; fresh && e.serves(tried[last]) {
+			b = tried[last] // the same backend, on a new connection
+		} else if b = e.pickFor(t, tried); b == nil {
 			break
+		} else {
+			tried = append(tried, b)
 		}
-		tried = append(tried, b)
-		u := b.pool.get(start, c.s.p.opts.IdleConnTimeout)
+		var u *upstream
+		if !fresh {
+			u = b.pool.get(start, b.maxIdle(c.s.p.opts.IdleConnTimeout))
+		}
+		fresh = false
 		if u == nil {
 			var err error
 			if u, err = c.s.p.dialUpstream(context.Background(), b); err != nil {
@@ -79,6 +88,14 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 			return c.page(http.StatusRequestEntityTooLarge, "app "+e.route.App+" accepts request bodies of at most "+strconv.FormatInt(e.route.MaxBodyBytes, 10)+" bytes", "", true)
 		}
 		lastErr = err
+		if errors.Is(err, errStaleConn) && !hasBody && idempotent {
+			// The backend closed a kept-alive connection as the request
+			// went out: not its failure, and the request is sent again
+			// on a connection of its own.
+			b.requests.Add(-1)
+			fresh = true
+			continue
+		}
 		b.fail(err.Error())
 		c.s.p.metrics.connError(e, b)
 		if hasBody || reached && !idempotent {
@@ -122,6 +139,11 @@ func isIdempotent(method []byte, h *head) bool {
 	return false
 }
 
+// errStaleConn is a kept-alive connection that gave no answer at all: the
+// backend closed it as the request went out. The request is tried again
+// on a new connection when it is safe to; it is not the backend's fault.
+var errStaleConn = errors.New("kept-alive connection closed by the backend")
+
 // exchange sends the request on u and copies the response to the client.
 // reached reports whether the backend may have seen any of the request.
 // An error wrapping errClientGone means the client failed.
@@ -141,9 +163,12 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *upstream, method, targ
 		return false, cc.written.Load() != written, err
 	}
 	// Informational answers (103 Early Hints) go through; the final one follows.
-	for {
+	for first := true; ; first = false {
 		if err := c.resp.read(u.br, 64<<10); err != nil {
 			b.pool.discard(u)
+			if first && u.reused && len(c.resp.raw) == 0 && !errors.Is(err, errHeadTooLarge) {
+				err = fmt.Errorf("%w: %w", errStaleConn, err)
+			}
 			return false, true, err
 		}
 		code, _, ok := statusLine(c.resp.bytes(c.resp.line))
@@ -162,6 +187,9 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *upstream, method, targ
 	}
 	if b.answered(e, c.resp.status) {
 		c.s.p.log.Warn("backend ejected: failing answers", "app", e.route.App, "addr", b.addr)
+	}
+	if c.resp.idleHint > 0 {
+		b.noteIdleHint(c.resp.idleHint)
 	}
 	code := c.resp.status
 	noBody := isHead || code == http.StatusNoContent || code == http.StatusNotModified
@@ -186,16 +214,41 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *upstream, method, targ
 			err = errClientGone
 		}
 	}
-	if err != nil || c.resp.close || untilEOF {
+	if err != nil {
 		b.pool.discard(u)
-		if err != nil {
-			// The answer is cut: the client must not take it as whole.
-			return false, true, errClientGone
-		}
-		return keepAlive, true, nil
+		// The answer is cut: the client must not take it as whole.
+		return false, true, errClientGone
 	}
-	b.pool.put(u, time.Now(), c.s.p.opts.MaxIdleConnsPerHost)
+	if c.reusable(u, method, untilEOF) {
+		b.pool.put(u, time.Now(), c.s.p.opts.MaxIdleConnsPerHost)
+	} else {
+		b.pool.discard(u)
+	}
 	return keepAlive, true, nil
+}
+
+// reusable reports whether the backend connection u may carry another
+// request once this exchange is over (RFC 9112 §9.3): the answer was framed
+// (not ended by the close), the backend allowed it (HTTP/1.1 without
+// Connection: close, HTTP/1.0 only with keep-alive), the answer had one
+// framing, and nothing is left unread on it. A request with a body is a
+// further risk: a server that answers without reading the body (Python's
+// http.server ignores GET bodies; many answer 4xx early) reads that body
+// as its next request, and the answer to it would go to the next client.
+// So after a body the connection is reused only when the method is one
+// whose body servers read and the answer is not an error.
+func (c *fastConn) reusable(u *upstream, method []byte, untilEOF bool) bool {
+	r := &c.resp
+	switch {
+	case untilEOF, r.close, r.http10() && !r.keepAlive, r.chunked && r.contentLength >= 0, u.b.sloppy.Load():
+		return false
+	case u.br.Buffered() > 0:
+		u.b.sloppy.Store(true) // bytes nobody asked for
+		return false
+	case c.req.chunked || c.req.contentLength > 0:
+		return r.status < 400 && (eq(method, "post") || eq(method, "put") || eq(method, "patch"))
+	}
+	return true
 }
 
 // writeRequestHead writes the request line and headers for the backend:
@@ -208,14 +261,15 @@ func (c *fastConn) writeRequestHead(u *upstream, method, target []byte) {
 	w.WriteString(" HTTP/1.1\r\n")
 	for _, f := range h.fields {
 		n := h.name(f)
-		if hopByHop(n) || eq(n, "x-forwarded-for") || eq(n, "x-forwarded-host") || eq(n, "x-forwarded-proto") || eq(n, "x-request-id") {
+		if hopByHop(n) || eq(n, "forwarded") || eq(n, "x-forwarded-for") || eq(n, "x-forwarded-host") || eq(n, "x-forwarded-proto") || eq(n, "x-request-id") {
 			continue
 		}
 		w.Write(h.raw[f.ns:f.ve])
 		w.WriteString("\r\n")
 	}
-	// The proxy is the edge: what clients claim in X-Forwarded-* is not
-	// passed on, so backends can trust these.
+	// The proxy is the edge: what clients claim in Forwarded and
+	// X-Forwarded-* is not passed on (as on the net/http path), so
+	// backends can trust these.
 	w.WriteString("X-Forwarded-For: ")
 	w.Write(c.clientIP)
 	w.WriteString("\r\nX-Forwarded-Host: ")
@@ -237,7 +291,9 @@ func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
 	w.Write(rest)
 	w.WriteString("\r\n")
 	for _, f := range h.fields {
-		if n := h.name(f); hopByHop(n) || eq(n, "x-request-id") {
+		n := h.name(f)
+		if hopByHop(n) || eq(n, "x-request-id") || h.namedByConnection(n) ||
+			h.chunked && eq(n, "content-length") { // chunked wins (RFC 9112 §6.3)
 			continue
 		}
 		w.Write(h.raw[f.ns:f.ve])

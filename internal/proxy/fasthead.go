@@ -33,7 +33,14 @@ type head struct {
 	contentLength int64 // -1: absent
 	chunked       bool
 	close         bool // Connection: close
-	unusual       bool // something the fast path does not handle
+	keepAlive     bool // Connection: keep-alive (what an HTTP/1.0 answer needs to be reused)
+	// connNames are the other headers the Connection header names: they
+	// belong to this hop only and are not forwarded (RFC 9110 §7.6.1).
+	connNames [][2]int
+	// idleHint is the idle time a Keep-Alive: timeout=N header announces
+	// (seconds), 0 when none.
+	idleHint int64
+	unusual  bool // something the fast path does not handle
 	host          [2]int
 	requestID     [2]int
 	bucket        int // from the nonstop_bucket cookie; -1: none
@@ -44,9 +51,17 @@ func (h *head) reset() {
 	h.raw = h.raw[:0]
 	h.fields = h.fields[:0]
 	h.contentLength = -1
-	h.chunked, h.close, h.unusual = false, false, false
+	h.chunked, h.close, h.keepAlive, h.unusual = false, false, false, false
+	h.connNames = h.connNames[:0]
+	h.idleHint = 0
 	h.host, h.requestID = [2]int{}, [2]int{}
 	h.bucket, h.forceRelease = -1, -1
+}
+
+// http10 reports whether a response's status line says HTTP/1.0.
+func (h *head) http10() bool {
+	l := h.bytes(h.line)
+	return len(l) > 7 && l[7] == '0'
 }
 
 func (h *head) bytes(r [2]int) []byte { return h.raw[r[0]:r[1]] }
@@ -148,13 +163,9 @@ func (h *head) classify(f field) {
 		}
 		h.chunked = true
 	case eq(name, "connection"):
-		switch {
-		case eq(v, "close"):
-			h.close = true
-		case eq(v, "keep-alive"):
-		default:
-			h.unusual = true // upgrades and custom hop-by-hop headers
-		}
+		h.connectionTokens(f)
+	case eq(name, "keep-alive"):
+		h.idleHint = keepAliveTimeout(v)
 	case eq(name, "upgrade"), eq(name, "expect"):
 		h.unusual = true
 	case eq(name, "host"):
@@ -174,6 +185,63 @@ func (h *head) classify(f field) {
 		}
 	}
 
+}
+
+// connectionTokens reads a Connection header's comma-separated options:
+// close, keep-alive, and the names of other hop-by-hop headers.
+func (h *head) connectionTokens(f field) {
+	for i := f.vs; i < f.ve; {
+		j := i
+		for j < f.ve && h.raw[j] != ',' {
+			j++
+		}
+		s, e := i, j
+		for s < e && (h.raw[s] == ' ' || h.raw[s] == '\t') {
+			s++
+		}
+		for e > s && (h.raw[e-1] == ' ' || h.raw[e-1] == '\t') {
+			e--
+		}
+		switch tok := h.raw[s:e]; {
+		case len(tok) == 0:
+		case eq(tok, "close"):
+			h.close = true
+		case eq(tok, "keep-alive"):
+			h.keepAlive = true
+		default:
+			h.connNames = append(h.connNames, [2]int{s, e})
+		}
+		i = j + 1
+	}
+}
+
+// namedByConnection reports whether the Connection header names n.
+func (h *head) namedByConnection(n []byte) bool {
+	for _, r := range h.connNames {
+		if eqFold(n, h.bytes(r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// keepAliveTimeout reads the timeout=N parameter of a Keep-Alive header
+// (seconds), 0 when there is none.
+func keepAliveTimeout(v []byte) int64 {
+	i := bytes.Index(v, []byte("timeout="))
+	if i < 0 {
+		return 0
+	}
+	v = v[i+len("timeout="):]
+	j := 0
+	for j < len(v) && '0' <= v[j] && v[j] <= '9' {
+		j++
+	}
+	n, ok := parseDec(v[:j])
+	if !ok {
+		return 0
+	}
+	return n
 }
 
 // ambiguous reports a request with two framings, the mark of a request
@@ -212,6 +280,26 @@ func eq(b []byte, lower string) bool {
 			c += 'a' - 'A'
 		}
 		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// eqFold compares two ASCII byte strings, ignoring case.
+func eqFold(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
 			return false
 		}
 	}

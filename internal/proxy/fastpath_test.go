@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -162,9 +163,9 @@ func TestFastPath_ForwardsHeadersButNotHopByHopOnes(t *testing.T) {
 		w.Header().Set("Keep-Alive", "timeout=5")
 		w.Header().Set("X-App", "yes")
 	})
-	out := rawExchange(t, addr, "GET /p?q=1 HTTP/1.1\r\nHost: App.Test:8080\r\nX-Custom: v\r\nProxy-Authorization: secret\r\nX-Forwarded-For: 10.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+	out := rawExchange(t, addr, "GET /p?q=1 HTTP/1.1\r\nHost: App.Test:8080\r\nX-Custom: v\r\nProxy-Authorization: secret\r\nX-Forwarded-For: 10.0.0.1\r\nForwarded: for=10.0.0.1\r\nConnection: keep-alive\r\n\r\n")
 	r := be.lastRequest()
-	if r == nil || r.URL.RequestURI() != "/p?q=1" || r.Header.Get("X-Custom") != "v" || r.Header.Get("Proxy-Authorization") != "" ||
+	if r == nil || r.URL.RequestURI() != "/p?q=1" || r.Header.Get("X-Custom") != "v" || r.Header.Get("Proxy-Authorization") != "" || r.Header.Get("Forwarded") != "" ||
 		r.Header.Get("X-Forwarded-For") != "127.0.0.1" || r.Header.Get("X-Forwarded-Host") != "App.Test:8080" || r.Header.Get("X-Request-Id") == "" {
 		t.Fatalf("backend got %+v", r)
 	}
@@ -183,5 +184,108 @@ func TestFastPath_MalformedHeaderLinesAreRefused(t *testing.T) {
 	}
 	if be.hits.Load() != 0 {
 		t.Fatalf("%d malformed requests reached the backend", be.hits.Load())
+	}
+}
+
+// scriptedBackend answers every request it reads with answer(path), written as
+// it is: for backends that frame their answers in ways net/http would not.
+func scriptedBackend(t *testing.T, answer func(path string) string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					if _, err := io.WriteString(c, answer(req.URL.Path)); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestFastPath_AnAnswerWithBothFramingsIsRelayedChunkedAlone(t *testing.T) {
+	addr, _ := proxyTo(t, scriptedBackend(t, func(string) string {
+		return "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+	}))
+	out := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
+	if strings.Contains(out, "Content-Length") || !strings.Contains(out, "Transfer-Encoding: chunked") || !strings.HasSuffix(out, "5\r\nhello\r\n0\r\n\r\n") {
+		t.Fatalf("answer:\n%s", out)
+	}
+}
+
+func TestFastPath_HeadersTheConnectionHeaderNamesAreNotRelayed(t *testing.T) {
+	addr, _ := proxyTo(t, scriptedBackend(t, func(string) string {
+		return "HTTP/1.1 200 OK\r\nConnection: X-Secret, keep-alive\r\nX-Secret: backend only\r\nX-Public: yes\r\nContent-Length: 2\r\n\r\nok"
+	}))
+	out := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
+	if strings.Contains(out, "X-Secret") || !strings.Contains(out, "X-Public: yes") || !strings.HasSuffix(out, "ok") {
+		t.Fatalf("answer:\n%s", out)
+	}
+}
+
+func TestFastPath_AnHTTP10BackendIsReusedOnlyWhenItSaysKeepAlive(t *testing.T) {
+	var conns atomic.Int64
+	be := func(keepAlive bool) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				conns.Add(1)
+				go func() {
+					defer c.Close()
+					br := bufio.NewReader(c)
+					for {
+						if _, err := http.ReadRequest(br); err != nil {
+							return
+						}
+						if !keepAlive {
+							// HTTP/1.0 without keep-alive: the close comes a
+							// moment after the answer, as the race it is.
+							io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+							time.Sleep(20 * time.Millisecond)
+							return
+						}
+						io.WriteString(c, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok")
+					}
+				}()
+			}
+		}()
+		return ln.Addr().String()
+	}
+	for _, keepAlive := range []bool{false, true} {
+		conns.Store(0)
+		addr, _ := proxyTo(t, be(keepAlive))
+		bad := hammer(t, addr, 1, 20, func(int) string { return "/" }, func(_ int, body string) bool { return body == "200 ok" })
+		if len(bad) != 0 {
+			t.Fatalf("keep-alive %v: %d failed, first %s", keepAlive, len(bad), bad[0])
+		}
+		if got := conns.Load(); keepAlive && got > 2 || !keepAlive && got < 20 {
+			t.Fatalf("keep-alive %v: %d backend connections for 20 requests", keepAlive, got)
+		}
 	}
 }

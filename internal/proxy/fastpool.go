@@ -16,6 +16,7 @@ type upstream struct {
 	b         *backend
 	idleSince time.Time
 	reused    bool // it served a request before this one
+	probe     idleProbe
 }
 
 // connPool keeps a backend's idle connections (most recent first) and
@@ -27,28 +28,37 @@ type connPool struct {
 	all  map[*countingConn]struct{}
 }
 
-// get returns an idle connection younger than maxIdle, or nil.
+// get returns an idle connection that is younger than maxIdle and still
+// clean (open, nothing unread on it), or nil. A connection the backend
+// closed while idle teaches its backend how long it keeps connections
+// (see backend.noteIdleClose); one with bytes nobody asked for is closed.
 func (p *connPool) get(now time.Time, maxIdle time.Duration) *upstream {
-	p.mu.Lock()
-	var stale []*upstream
-	var found *upstream
-	for n := len(p.idle); n > 0 && found == nil; n = len(p.idle) {
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			return nil
+		}
 		u := p.idle[n-1]
 		p.idle = p.idle[:n-1]
-		if now.Sub(u.idleSince) < maxIdle {
-			found = u
-		} else {
-			stale = append(stale, u)
+		p.mu.Unlock()
+		idle := now.Sub(u.idleSince)
+		if idle >= maxIdle {
+			u.conn.Close()
+			continue
 		}
-	}
-	p.mu.Unlock()
-	for _, u := range stale {
+		switch u.probe.state() {
+		case idleOpen:
+			u.reused = true
+			return u
+		case idleClosed:
+			u.b.noteIdleClose(idle)
+		case idleDirty:
+			u.b.sloppy.Store(true)
+		}
 		u.conn.Close()
 	}
-	if found != nil {
-		found.reused = true
-	}
-	return found
 }
 
 // put keeps u for reuse, or closes it when max are idle already.
@@ -122,5 +132,7 @@ func (p *Proxy) dialUpstream(ctx context.Context, b *backend) (*upstream, error)
 	}
 	c := &countingConn{Conn: raw}
 	b.pool.track(c)
-	return &upstream{conn: c, br: bufio.NewReaderSize(c, 8<<10), bw: bufio.NewWriterSize(c, 8<<10), b: b}, nil
+	u := &upstream{conn: c, br: bufio.NewReaderSize(c, 8<<10), bw: bufio.NewWriterSize(c, 8<<10), b: b}
+	u.probe.init(raw)
+	return u, nil
 }

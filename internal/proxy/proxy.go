@@ -273,8 +273,11 @@ func cloneRoute(r Route) Route {
 
 // prewarmConns is how many connections a backend that joins a route gets
 // opened ahead of its first requests, so that a cut-over does not begin
-// with a wave of connects.
-const prewarmConns = 4
+// with a wave of connects. One, not more: a server with one connection
+// at a time (gunicorn's sync worker) sits on the first connection it
+// accepts until a request comes on it, and the pool hands out its newest
+// connection first, so with several the one it sits on would be used last.
+const prewarmConns = 1
 
 // prewarm opens connections to a backend that just joined, in the
 // background; each dial is bounded by the dial timeout.

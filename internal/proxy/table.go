@@ -40,6 +40,11 @@ type routeEntry struct {
 	previewRelease int
 }
 
+// serves reports whether b is a healthy backend of e.
+func (e *routeEntry) serves(b *backend) bool {
+	return b.healthy.Load() && slices.Contains(e.backends, b)
+}
+
 var emptyTable = &table{byHost: map[string]*routeEntry{}, byApp: map[string]*routeEntry{}}
 
 // lookup returns the route that serves host (as sent by the client), or nil.

@@ -1,0 +1,55 @@
+package proxy
+
+import (
+	"net"
+	"syscall"
+)
+
+// idleState is what a look at an idle backend connection found.
+type idleState uint8
+
+const (
+	idleOpen   idleState = iota // open, nothing waiting: safe to send a request on
+	idleClosed                  // the backend closed it (or it broke)
+	idleDirty                   // bytes arrived that no request asked for
+)
+
+// idleProbe looks at an idle connection without blocking and without
+// consuming anything (recv with MSG_PEEK|MSG_DONTWAIT): one system call,
+// made just before a request is written on a kept-alive connection, so a
+// connection the backend closed meanwhile is never used, and one on which
+// it wrote an answer nobody asked for never hands that answer to the next
+// client. Its callback is made once, so a probe costs no allocation.
+type idleProbe struct {
+	raw    syscall.RawConn // nil: the connection cannot be probed
+	result idleState
+	buf    [1]byte
+	fn     func(fd uintptr) bool
+}
+
+func (p *idleProbe) init(c net.Conn) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	p.raw = raw
+	p.fn = func(fd uintptr) bool {
+		p.result = peekIdle(fd, p.buf[:])
+		return true
+	}
+}
+
+// state probes the connection.
+func (p *idleProbe) state() idleState {
+	if p.raw == nil {
+		return idleOpen // not a socket (tests' pipes): nothing to look at
+	}
+	if err := p.raw.Read(p.fn); err != nil {
+		return idleClosed
+	}
+	return p.result
+}
