@@ -39,12 +39,12 @@ type head struct {
 	connNames [][2]int
 	// idleHint is the idle time a Keep-Alive: timeout=N header announces
 	// (seconds), 0 when none.
-	idleHint int64
-	unusual  bool // something the fast path does not handle
-	host          [2]int
-	requestID     [2]int
-	bucket        int // from the nonstop_bucket cookie; -1: none
-	forceRelease  int // from X-Nonstop-Release; -1: none
+	idleHint     int64
+	unusual      bool // something the fast path does not handle
+	host         [2]int
+	requestID    [2]int
+	bucket       int // from the nonstop_bucket cookie; -1: none
+	forceRelease int // from X-Nonstop-Release; -1: none
 }
 
 func (h *head) reset() {
