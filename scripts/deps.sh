@@ -6,6 +6,12 @@ set -euo pipefail
 need=()
 command -v git >/dev/null || need+=(git)
 command -v curl >/dev/null || need+=(curl)
+# The conformance suite (test/e2e/appservers_test.go, internal/proxy's
+# appservers_test.go) runs apps on app servers nobody here wrote: Debian's
+# python3 and gunicorn, and Node.js.
+[ -x /usr/bin/python3 ] || need+=(python3)
+command -v gunicorn >/dev/null || need+=(gunicorn)
+command -v node >/dev/null || need+=(nodejs)
 
 if ((${#need[@]})); then
 	if [ "$(id -u)" != 0 ]; then
@@ -41,4 +47,4 @@ if ! command -v chromium >/dev/null; then
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 fi
 
-echo "deps: ok (go $(go env GOVERSION), git $(git --version | cut -d' ' -f3), pebble $pebble_version, chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
+echo "deps: ok (go $(go env GOVERSION), git $(git --version | cut -d' ' -f3), python3 $(/usr/bin/python3 --version | cut -d' ' -f2), gunicorn $(gunicorn --version 2>&1 | awk '{print $2}'), node $(node --version), pebble $pebble_version, chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"

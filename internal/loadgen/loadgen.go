@@ -25,6 +25,11 @@ type Config struct {
 	// loop: long requests that are in flight during cut-overs.
 	SlowPath    string
 	SlowWorkers int
+	// PostPath, when set, gets POSTs of a PostBytes body (default 512)
+	// from PostWorkers more clients in a loop.
+	PostPath    string
+	PostWorkers int
+	PostBytes   int
 	// Pause between two requests of one worker (default none).
 	Pause time.Duration
 	// MaxDuration bounds the load even if ctx never ends (default 10m).
@@ -37,6 +42,7 @@ type Result struct {
 	OK       int64            `json:"ok"`
 	Failed   int64            `json:"failed"`
 	Slow     int64            `json:"slow_ok"`
+	Posts    int64            `json:"posts_ok"`
 	Versions map[string]int64 `json:"versions"`
 	Errors   []string         `json:"errors,omitempty"` // the first few failures, for the report
 }
@@ -46,7 +52,7 @@ type Load struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	sent, ok, failed, slow atomic.Int64
+	sent, ok, failed, slow, posts atomic.Int64
 	mu                     sync.Mutex
 	versions               map[string]int64
 	errors                 []string
@@ -62,24 +68,39 @@ func Start(ctx context.Context, cfg Config) *Load {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.MaxDuration)
 	l := &Load{cancel: cancel, versions: map[string]int64{}}
-	tr := &http.Transport{MaxIdleConnsPerHost: cfg.Workers + cfg.SlowWorkers, IdleConnTimeout: time.Minute}
+	if cfg.PostBytes == 0 {
+		cfg.PostBytes = 512
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: cfg.Workers + cfg.SlowWorkers + cfg.PostWorkers, IdleConnTimeout: time.Minute}
 	// No client-side retries hide a failure: one attempt per request, counted.
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	for range cfg.Workers {
 		l.wg.Add(1)
-		go l.worker(ctx, client, cfg, cfg.URL+"/", false)
+		go l.worker(ctx, client, cfg, request{url: cfg.URL + "/"})
 	}
 	for range cfg.SlowWorkers {
 		l.wg.Add(1)
-		go l.worker(ctx, client, cfg, cfg.URL+cfg.SlowPath, true)
+		go l.worker(ctx, client, cfg, request{url: cfg.URL + cfg.SlowPath, slow: true})
+	}
+	body := strings.Repeat("x", cfg.PostBytes)
+	for range cfg.PostWorkers {
+		l.wg.Add(1)
+		go l.worker(ctx, client, cfg, request{url: cfg.URL + cfg.PostPath, body: body})
 	}
 	return l
 }
 
-func (l *Load) worker(ctx context.Context, client *http.Client, cfg Config, url string, slow bool) {
+// request is what one worker sends, again and again.
+type request struct {
+	url  string
+	slow bool
+	body string // a POST's, if not empty
+}
+
+func (l *Load) worker(ctx context.Context, client *http.Client, cfg Config, r request) {
 	defer l.wg.Done()
 	for ctx.Err() == nil {
-		l.once(ctx, client, cfg.Host, url, slow)
+		l.once(client, cfg.Host, r)
 		if cfg.Pause > 0 {
 			select {
 			case <-ctx.Done():
@@ -89,8 +110,12 @@ func (l *Load) worker(ctx context.Context, client *http.Client, cfg Config, url 
 	}
 }
 
-func (l *Load) once(ctx context.Context, client *http.Client, host, url string, slow bool) {
-	req, err := http.NewRequest("GET", url, nil)
+func (l *Load) once(client *http.Client, host string, r request) {
+	method, payload := "GET", io.Reader(nil)
+	if r.body != "" {
+		method, payload = "POST", strings.NewReader(r.body)
+	}
+	req, err := http.NewRequest(method, r.url, payload)
 	if err != nil {
 		l.fail(err.Error())
 		return
@@ -115,8 +140,11 @@ func (l *Load) once(ctx context.Context, client *http.Client, host, url string, 
 		return
 	}
 	l.ok.Add(1)
-	if slow {
+	if r.slow {
 		l.slow.Add(1)
+	}
+	if r.body != "" {
+		l.posts.Add(1)
 	}
 	v := resp.Header.Get("X-Version")
 	l.mu.Lock()
@@ -137,7 +165,7 @@ func (l *Load) fail(msg string) {
 func (l *Load) Snapshot() Result {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := Result{Sent: l.sent.Load(), OK: l.ok.Load(), Failed: l.failed.Load(), Slow: l.slow.Load(), Versions: map[string]int64{}}
+	r := Result{Sent: l.sent.Load(), OK: l.ok.Load(), Failed: l.failed.Load(), Slow: l.slow.Load(), Posts: l.posts.Load(), Versions: map[string]int64{}}
 	for k, v := range l.versions {
 		r.Versions[k] = v
 	}

@@ -1,0 +1,3 @@
+module goidle
+
+go 1.24

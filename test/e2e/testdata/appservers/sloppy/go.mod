@@ -1,0 +1,3 @@
+module sloppy
+
+go 1.24
