@@ -47,4 +47,4 @@ if ! command -v chromium >/dev/null; then
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 fi
 
-echo "deps: ok (go $(go env GOVERSION), git $(git --version | cut -d' ' -f3), python3 $(/usr/bin/python3 --version | cut -d' ' -f2), gunicorn $(gunicorn --version 2>&1 | awk '{print $2}'), node $(node --version), pebble $pebble_version, chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
+echo "deps: ok (go $(go env GOVERSION), git $(git --version | cut -d' ' -f3), python3 $(/usr/bin/python3 --version | cut -d' ' -f2), gunicorn $(gunicorn --version 2>&1 | awk '{print $NF}' | tr -d ')'), node $(node --version), pebble $pebble_version, chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
