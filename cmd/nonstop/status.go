@@ -43,6 +43,9 @@ func newStatusCmd() *cobra.Command {
 				}
 				fmt.Fprintf(out, "rollout:  %s\n", line)
 			}
+			if st.Waiting != "" {
+				fmt.Fprintf(out, "waiting:  %s\n", st.Waiting)
+			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "\nINSTANCE\tRELEASE\tSTATE\tPROCESS\tHEALTH\tADDR\tIN FLIGHT\tREQUESTS")
 			for _, in := range st.Instances {

@@ -59,27 +59,9 @@ func (a *API) appView(app *store.App) appView {
 	shown.Source.Repo = pipeline.RedactURL(app.Source.Repo)
 	v := appView{App: &shown}
 	for _, h := range a.Engine.Hosts(app) {
-		v.URLs = append(v.URLs, hostURL(a.ProxyURL, h))
+		v.URLs = append(v.URLs, proxy.HostURL(a.ProxyURL, h))
 	}
 	return v
-}
-
-// hostURL is the URL an app host is reached at through the proxy listener.
-func hostURL(proxyURL, host string) string {
-	scheme, port := "http", ""
-	if proxyURL != "" {
-		rest := proxyURL
-		if s, r, ok := strings.Cut(proxyURL, "://"); ok {
-			scheme, rest = s, r
-		}
-		if i := strings.LastIndex(rest, ":"); i >= 0 {
-			port = rest[i:]
-		}
-	}
-	if port == ":80" {
-		port = ""
-	}
-	return scheme + "://" + host + port + "/"
 }
 
 func (a *API) listApps(w http.ResponseWriter, r *http.Request, u *store.User) error {
@@ -105,8 +87,11 @@ func (a *API) listApps(w http.ResponseWriter, r *http.Request, u *store.User) er
 // AppStatus is everything `nonstop status` shows.
 type AppStatus struct {
 	appView
-	Live      *store.Release  `json:"live,omitempty"`
-	Rollout   *store.Rollout  `json:"rollout,omitempty"`
+	Live    *store.Release `json:"live,omitempty"`
+	Rollout *store.Rollout `json:"rollout,omitempty"`
+	// Waiting says what the rollout in progress waits for (a promote,
+	// traffic to judge a canary by) and what to do, when it waits.
+	Waiting   string          `json:"waiting,omitempty"`
 	Instances []InstanceState `json:"instances"`
 }
 
@@ -141,6 +126,15 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		return err
 	} else if len(rs) > 0 {
 		st.Rollout = rs[0]
+		if !rs[0].State.Terminal() {
+			last, err := a.Store.LastRolloutEvent(r.Context(), rs[0].ID)
+			if err != nil {
+				return err
+			}
+			if last != nil && last.Kind == "waiting" {
+				st.Waiting = last.Message
+			}
+		}
 	}
 	if st.Instances, err = a.instanceStates(r, app, true); err != nil {
 		return err

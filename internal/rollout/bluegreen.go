@@ -33,8 +33,14 @@ func (e *Engine) bluegreen(ctx context.Context, r *store.Rollout, g *goal) error
 		if err := e.scaleCanary(ctx, r, g, g.n); err != nil {
 			return err
 		}
-		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview http://%s/; it takes traffic when promoted", g.version(), e.previewHost(g.app, g.version())),
-			map[string]any{"preview": e.previewHost(g.app, g.version())})
+		preview := proxy.HostURL(e.ProxyURL, e.previewHost(g.app, g.version()))
+		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview %s; it takes traffic when promoted", g.version(), preview),
+			map[string]any{"preview": preview})
+		if bg.AutoPromoteAfter > 0 {
+			e.event(r, "step", fmt.Sprintf("every client switches to v%d in %s (auto_promote_after), or at `nonstop promote %s`", g.version(), bg.AutoPromoteAfter, g.app.Name), nil)
+		} else {
+			e.event(r, "waiting", fmt.Sprintf("waiting for promote: try v%d at %s — `nonstop promote %s` switches every client to it, `nonstop abort %s` rolls back", g.version(), preview, g.app.Name, g.app.Name), nil)
+		}
 		if err := e.awaitPromotion(ctx, r, bg.AutoPromoteAfter); err != nil {
 			return err
 		}

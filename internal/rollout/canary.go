@@ -72,7 +72,7 @@ func (e *Engine) canarySteps(ctx context.Context, r *store.Rollout, c *spec.Cana
 		if err != nil {
 			return err
 		}
-		err = e.watchStep(ctx, r, step, c.Analysis.Interval, judge)
+		err = e.watchStep(ctx, r, step, c.Analysis, judge)
 		if errors.Is(err, errPromoteFull) {
 			return nil
 		}
@@ -109,40 +109,59 @@ func (e *Engine) scaleCanary(ctx context.Context, r *store.Rollout, g *goal, wan
 }
 
 // judge analyses a canary once; it is called every analysis interval.
-type judge func(ctx context.Context) (Verdict, string, error)
+type judge func(ctx context.Context) (finding, error)
 
-// proxyJudge judges the canary from the proxy's own measurements of the
-// window since the last call, and from its health checks.
+// finding is one analysis of a canary: its verdict and why and, for an
+// analysis of traffic, how many requests it had and needs (need 0: the
+// verdict does not depend on traffic).
+type finding struct {
+	verdict        Verdict
+	why            string
+	requests, need int64
+}
+
+// proxyJudge judges the canary from the proxy's own measurements, and from
+// its health checks. Each analysis covers what was served since the last
+// conclusive one: at low traffic an inconclusive window keeps growing until
+// it holds enough requests to judge, instead of starting again empty.
 func (e *Engine) proxyJudge(ctx context.Context, g *goal, a spec.Analysis) (judge, error) {
 	before, err := e.readings(ctx, g.app.Name)
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) (Verdict, string, error) {
+	return func(ctx context.Context) (finding, error) {
 		now, err := e.readings(ctx, g.app.Name)
 		if err != nil {
-			return Fail, "", err
+			return finding{verdict: Fail}, err
 		}
 		canary, stable := e.windows(before, now, g.version())
-		before = now
 		if sick := e.sickCanary(ctx, g); sick != "" {
-			return Fail, "canary heartbeat failed: " + sick, nil
+			return finding{verdict: Fail, why: "canary heartbeat failed: " + sick}, nil
 		}
 		verdict, why := analyze(a, canary, stable)
-		if verdict == Fail {
+		switch verdict {
+		case Fail:
 			why = "canary analysis failed: " + why
+			fallthrough
+		case Pass:
+			before = now
 		}
-		return verdict, why, nil
+		return finding{verdict: verdict, why: why, requests: canary.requests, need: int64(a.MinRequests)}, nil
 	}, nil
 }
 
 // watchStep waits out one step: its pause (or a promote), judging the
-// canary every interval. It returns nil to go on to the next step.
-func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step spec.CanaryStep, interval time.Duration, judge judge) error {
+// canary every interval. It returns nil to go on to the next step. When
+// the pause is over and the analysis is still inconclusive (too little
+// traffic to judge), the step's on_inconclusive decides: wait (saying so,
+// for a promote, an abort or enough traffic), promote, or roll back.
+func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step spec.CanaryStep, a spec.Analysis, judge judge) error {
 	signals := e.signalsOf(r.ID)
 	deadline := e.Now().Add(step.Pause)
 	passed, paused := false, false
-	tick := time.NewTicker(interval)
+	var last finding
+	var waitingSaid time.Time
+	tick := time.NewTicker(a.Interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -168,24 +187,56 @@ func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step spec.Cana
 				}
 			}
 		case <-tick.C:
-			verdict, why, err := judge(ctx)
+			f, err := judge(ctx)
 			if err != nil {
 				return err
 			}
-			switch verdict {
+			switch f.verdict {
 			case Fail:
-				return errors.New(why)
+				return errors.New(f.why)
 			case Pass:
 				passed = true
-				e.event(r, "analysis", "analysis passed: "+why, nil)
+				e.event(r, "analysis", "analysis passed: "+f.why, nil)
 			default:
-				e.event(r, "analysis", "analysis inconclusive: "+why, nil)
+				if last.verdict != Inconclusive || last.why == "" {
+					// Said once, not every interval: the counts that
+					// follow are in the waiting line below.
+					e.event(r, "analysis", "analysis inconclusive: "+f.why, nil)
+				}
 			}
-			if !paused && !step.Manual && passed && !e.Now().Before(deadline) {
+			last = f
+			if paused || step.Manual || e.Now().Before(deadline) {
+				continue
+			}
+			if passed {
 				return nil
+			}
+			switch a.OnInconclusive {
+			case spec.InconclusivePromote:
+				e.event(r, "step", fmt.Sprintf("pause over with too little traffic to judge (%d of %d requests): promoted on health checks alone, as on_inconclusive says", f.requests, f.need), nil)
+				return nil
+			case spec.InconclusiveRollback:
+				return fmt.Errorf("pause over with too little traffic to judge the canary (%d of %d requests): rolled back, as on_inconclusive says", f.requests, f.need)
+			}
+			if now := e.Now(); waitingSaid.IsZero() || now.Sub(waitingSaid) >= waitingRepeat {
+				waitingSaid = now
+				e.event(r, "waiting", waitingForTraffic(r.App, f), map[string]any{"requests": f.requests, "need": f.need})
 			}
 		}
 	}
+}
+
+// waitingRepeat is how often a canary waiting for traffic says so again,
+// with its counts.
+const waitingRepeat = 30 * time.Second
+
+// waitingForTraffic says what a canary step waits for and what to do.
+func waitingForTraffic(app string, f finding) string {
+	what := "waiting for the analysis to conclude (" + f.why + ")"
+	if f.need > 0 {
+		what = fmt.Sprintf("waiting for traffic: %d of %d requests", f.requests, f.need)
+	}
+	return what + " — `nonstop promote " + app + "` to go on, `nonstop abort " + app + "` to roll back"
 }
 
 // readings are the proxy's counters of an app's releases, by release.

@@ -45,22 +45,22 @@ func (e *Engine) clusterCanary(ctx context.Context, r *store.Rollout, g *goal) e
 // passes, any not ready fails.
 func (e *Engine) podJudge(g *goal) judge {
 	w := e.workload(g, g.version(), 0)
-	return func(ctx context.Context) (Verdict, string, error) {
+	return func(ctx context.Context) (finding, error) {
 		p, err := e.Cluster.Progress(ctx, w.Namespace(), w.Name())
 		if err != nil {
-			return Inconclusive, err.Error(), nil
+			return finding{verdict: Inconclusive, why: err.Error()}, nil
 		}
 		if !p.Found || p.Ready == 0 {
-			return Fail, fmt.Sprintf("canary deployment %s has no ready pod (%s)", w.Name(), p), nil
+			return finding{verdict: Fail, why: fmt.Sprintf("canary deployment %s has no ready pod (%s)", w.Name(), p)}, nil
 		}
 		problems, err := e.Cluster.PodProblems(ctx, w.App, &w.Spec, w.Set, w.Release)
 		if err != nil {
-			return Inconclusive, err.Error(), nil
+			return finding{verdict: Inconclusive, why: err.Error()}, nil
 		}
 		if len(problems) > 0 {
-			return Fail, "canary pods unhealthy: " + strings.Join(problems, "; "), nil
+			return finding{verdict: Fail, why: "canary pods unhealthy: " + strings.Join(problems, "; ")}, nil
 		}
-		return Pass, fmt.Sprintf("health only (the Gateway carries the traffic): %d/%d pods ready", p.Ready, p.Wanted), nil
+		return finding{verdict: Pass, why: fmt.Sprintf("health only (the Gateway carries the traffic): %d/%d pods ready", p.Ready, p.Wanted)}, nil
 	}
 }
 
@@ -72,9 +72,9 @@ func (e *Engine) proxyPodJudge(ctx context.Context, g *goal, a spec.Analysis) (j
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) (Verdict, string, error) {
-		if v, why, err := pods(ctx); v == Fail || err != nil {
-			return v, why, err
+	return func(ctx context.Context) (finding, error) {
+		if f, err := pods(ctx); f.verdict == Fail || err != nil {
+			return f, err
 		}
 		return measured(ctx)
 	}, nil
@@ -99,6 +99,9 @@ func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal
 		}
 		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview service %s; it takes traffic when promoted",
 			g.version(), kubernetes.SetName(g.app.Name, g.version())), nil)
+		if bg.AutoPromoteAfter <= 0 {
+			e.event(r, "waiting", fmt.Sprintf("waiting for promote: `nonstop promote %s` switches every client to v%d, `nonstop abort %s` rolls back", g.app.Name, g.version(), g.app.Name), nil)
+		}
 		if err := e.awaitPromotion(ctx, r, bg.AutoPromoteAfter); err != nil {
 			return err
 		}

@@ -33,6 +33,9 @@ type Config struct {
 	DataDir string
 	// DomainSuffix: app NAME is served at NAME.DomainSuffix.
 	DomainSuffix string
+	// ProxyURL is where the proxy serves apps (http://HOST:PORT), for the
+	// URLs the engine's events print.
+	ProxyURL string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Images builds container images; nil: the docker runtime is off.

@@ -212,7 +212,7 @@ func (e *Engine) pinLive(ctx context.Context, apps []*store.App, unfinished []*s
 // (and preview) its recorded step had, before any route is pushed: the
 // new release takes no more traffic than it had when nonstop stopped.
 func (e *Engine) restoreSplit(ctx context.Context, r *store.Rollout) error {
-	if r.Kind != store.KindDeploy || r.ToRelease == 0 || r.State == store.RolloutRollingBack {
+	if r.Kind != store.KindDeploy || r.ToRelease == 0 || r.State == store.RolloutRollingBack || firstOfProgressive(r) {
 		return nil
 	}
 	rel, err := e.Store.Release(ctx, r.AppID, r.ToRelease)

@@ -74,6 +74,10 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	if err != nil {
 		return err
 	}
+	if firstOfProgressive(r) && r.Step == 0 {
+		e.event(r, "note", fmt.Sprintf("first deploy of %s: no live release to compare a canary with or to switch from, so v%d starts all %d instances, each health-gated, and goes live; the %s strategy applies from the next deploy on",
+			g.app.Name, g.version(), g.n, r.Strategy), nil)
+	}
 	if onCluster(g.spec()) {
 		return e.clusterForward(ctx, r, g)
 	}
@@ -88,6 +92,11 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	}
 	keepWarm := false
 	switch {
+	case firstOfProgressive(r):
+		// No stable side: the plain health-gated start below.
+		if err := e.switchToWarm(ctx, g); err != nil {
+			return err
+		}
 	case r.Kind == store.KindDeploy && r.Strategy == string(spec.StrategyCanary):
 		if err := e.canary(ctx, r, g); err != nil {
 			return err
@@ -251,6 +260,14 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 		return
 	}
 	e.rolledBack(r)
+}
+
+// firstOfProgressive reports whether r is a canary or blue-green deploy of
+// an app with no live release: with nothing to compare with or switch
+// from, it is run as a health-gated start of every instance.
+func firstOfProgressive(r *store.Rollout) bool {
+	return r.Kind == store.KindDeploy && r.FromRelease == 0 &&
+		(r.Strategy == string(spec.StrategyCanary) || r.Strategy == string(spec.StrategyBlueGreen))
 }
 
 // rolledBack records that r's rollback is over.

@@ -175,7 +175,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	engine := rollout.New(rollout.Config{ClusterBuilds: builds, Registry: cfg.Containers.Registry.Host, PodNetwork: cfg.Cluster.PodNetwork, Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, Images: imgs, BuildWorkers: cfg.BuildWorkers,
+	engine := rollout.New(rollout.Config{ClusterBuilds: builds, Registry: cfg.Containers.Registry.Host, PodNetwork: cfg.Cluster.PodNetwork, Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, ProxyURL: "http://" + cfg.HTTPAddr, Images: imgs, BuildWorkers: cfg.BuildWorkers,
 		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), Notifier: notifier, Cluster: kube})
 	defer engine.Close()
 

@@ -47,6 +47,7 @@ func (s *Spec) ApplyDefaults(hasDockerfile bool) {
 		setDefault(s, "deploy.canary.analysis.interval", &a.Interval, 5*time.Second)
 		setDefault(s, "deploy.canary.analysis.min_requests", &a.MinRequests, 50)
 		setDefault(s, "deploy.canary.analysis.max_error_rate", &a.MaxErrorRate, 0.05)
+		setDefault(s, "deploy.canary.analysis.on_inconclusive", &a.OnInconclusive, InconclusiveWait)
 	}
 	k := &s.Kubernetes
 	setDefault(s, "kubernetes.service.type", &k.Service.Type, ServiceClusterIP)

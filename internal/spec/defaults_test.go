@@ -71,7 +71,7 @@ func TestApplyDefaults_CanaryAnalysisOnlyWithCanarySection(t *testing.T) {
 		t.Errorf("canary = %+v, want none without a canary section", s.Deploy.Canary)
 	}
 	s := defaulted(t, "deploy:\n  canary:\n    analysis:\n      max_error_rate: 0\n", false)
-	want := Analysis{Interval: 5 * time.Second, MinRequests: 50, MaxErrorRate: 0}
+	want := Analysis{Interval: 5 * time.Second, MinRequests: 50, MaxErrorRate: 0, OnInconclusive: InconclusiveWait}
 	if got := s.Deploy.Canary.Analysis; got != want {
 		t.Errorf("analysis = %+v, want %+v (explicit 0 error rate kept)", got, want)
 	}

@@ -132,6 +132,7 @@ func (d *decoder) analysisFields(a *Analysis) []field {
 		{"min_requests", d.integer(&a.MinRequests, "a whole number >= 0")},
 		{"max_error_rate", d.number(&a.MaxErrorRate, "a number from 0 to 1, e.g. 0.05")},
 		{"max_p99_latency", d.duration(&a.MaxP99Latency)},
+		{"on_inconclusive", d.str((*string)(&a.OnInconclusive))},
 	}
 }
 

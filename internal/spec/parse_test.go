@@ -126,7 +126,7 @@ func TestParse_UnknownKeyNamesKeyAndLine(t *testing.T) {
 		{"in a canary step", "deploy:\n  canary:\n    steps:\n      - weight: 10\n        wait: 1s\n",
 			`nonstop.yaml:5: deploy.canary.steps[0]: unknown key "wait" (known: weight, pause)`},
 		{"in analysis", "deploy:\n  canary:\n    analysis:\n      p99: 1s\n",
-			`nonstop.yaml:4: deploy.canary.analysis: unknown key "p99" (known: interval, min_requests, max_error_rate, max_p99_latency)`},
+			`nonstop.yaml:4: deploy.canary.analysis: unknown key "p99" (known: interval, min_requests, max_error_rate, max_p99_latency, on_inconclusive)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -98,7 +98,24 @@ type Analysis struct {
 	MinRequests   int           `yaml:"min_requests" json:"min_requests"`
 	MaxErrorRate  float64       `yaml:"max_error_rate" json:"max_error_rate"`
 	MaxP99Latency time.Duration `yaml:"max_p99_latency" json:"max_p99_latency"`
+	// OnInconclusive is what a canary step does when its pause is over
+	// and too few requests came to judge it (canary analysis only).
+	OnInconclusive Inconclusive `yaml:"on_inconclusive" json:"on_inconclusive,omitempty"`
 }
+
+// Inconclusive is what a canary step whose analysis is still inconclusive
+// does when its pause ends.
+type Inconclusive string
+
+const (
+	// InconclusiveWait holds the step, saying so, until enough traffic
+	// came or a user promotes or aborts (the default).
+	InconclusiveWait Inconclusive = "wait"
+	// InconclusivePromote goes on to the next step on health checks alone.
+	InconclusivePromote Inconclusive = "promote"
+	// InconclusiveRollback rolls the canary back.
+	InconclusiveRollback Inconclusive = "rollback"
+)
 
 // BlueGreen is the plan of a blue-green rollout.
 type BlueGreen struct {

@@ -169,6 +169,14 @@ func (v *validator) analysis(key string, a Analysis) {
 		v.fail(key+".max_error_rate", "must be from 0 to 1 (0.05 is 5%%), got %v", a.MaxErrorRate)
 	}
 	v.atLeastZero(key+".max_p99_latency", int64(a.MaxP99Latency), a.MaxP99Latency)
+	switch a.OnInconclusive {
+	case "", InconclusiveWait, InconclusivePromote, InconclusiveRollback:
+	default:
+		v.fail(key+".on_inconclusive", "must be wait, promote or rollback, got %q", a.OnInconclusive)
+	}
+	if a.OnInconclusive != "" && key != "deploy.canary.analysis" {
+		v.fail(key+".on_inconclusive", "applies to canary steps only (deploy.canary.analysis): between rolling batches the analysis never waits")
+	}
 }
 
 func (v *validator) env() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -39,6 +40,26 @@ func (s *Store) AddEvent(ctx context.Context, e Event) (int64, error) {
 		return 0, fmt.Errorf("add event: %w", err)
 	}
 	return res.LastInsertId()
+}
+
+// LastRolloutEvent returns a rollout's newest event (nil when it has none).
+func (s *Store) LastRolloutEvent(ctx context.Context, rolloutID int64) (*Event, error) {
+	var e Event
+	var when sql.NullString
+	var data string
+	err := s.db.QueryRowContext(ctx, `SELECT id, app_id, rollout_id, time, kind, message, data FROM events WHERE rollout_id = ? ORDER BY id DESC LIMIT 1`, rolloutID).
+		Scan(&e.ID, &e.AppID, &e.RolloutID, &when, &e.Kind, &e.Message, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("last event of rollout #%d: %w", rolloutID, err)
+	}
+	e.Time = parseTime(when)
+	if data != "{}" {
+		json.Unmarshal([]byte(data), &e.Data)
+	}
+	return &e, nil
 }
 
 // RolloutEvents returns a rollout's events with id > after, oldest first.

@@ -83,8 +83,17 @@ func TestAppServers_EveryStrategyUnderLoadFailsNoRequest(t *testing.T) {
 				}
 				t.Logf("v%d %s: live in %s", step.version, step.strategy, time.Since(start).Round(10*time.Millisecond))
 			}
-			time.Sleep(500 * time.Millisecond) // some load on v4 alone
+			time.Sleep(400 * time.Millisecond) // longer than a slow request begun before the switch
+			switched := load.Snapshot()
+			time.Sleep(time.Second) // some load on v4 alone
 			res := load.Stop()
+			if srv.versioned {
+				for v, n := range res.Versions {
+					if v != "v4" && n != switched.Versions[v] {
+						t.Fatalf("%s answered %d requests after the blue-green switch to v4", v, n-switched.Versions[v])
+					}
+				}
+			}
 			t.Logf("load: sent %d, failed %d, slow %d, posts %d, versions %s", res.Sent, res.Failed, res.Slow, res.Posts, res.VersionList())
 			if res.Failed != 0 {
 				t.Fatalf("%d of %d requests failed: %v", res.Failed, res.Sent, res.Errors)

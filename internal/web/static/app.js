@@ -171,6 +171,7 @@ async function refreshApp(name) {
     ? "#" + r.id + " " + r.kind + " " + (r.strategy || "") + " v" + r.from_release + "→v" + r.to_release +
       (r.step ? ", step " + r.step : "") + (r.reason ? " (" + r.reason + ")" : "")
     : "";
+  $("#waiting").textContent = st.waiting || "";
   // A new rollout, or a stream that broke before the rollout's end: (re)connect.
   if (r && (!stream || stream.rollout !== r.id || (stream.broken && !stream.ended))) follow(name, r.id);
 
