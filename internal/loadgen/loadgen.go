@@ -53,9 +53,9 @@ type Load struct {
 	wg     sync.WaitGroup
 
 	sent, ok, failed, slow, posts atomic.Int64
-	mu                     sync.Mutex
-	versions               map[string]int64
-	errors                 []string
+	mu                            sync.Mutex
+	versions                      map[string]int64
+	errors                        []string
 }
 
 // Start begins sending the load until Stop, ctx's end or MaxDuration.
