@@ -53,6 +53,7 @@ func (e *Engine) converge(ctx context.Context, r *store.Rollout, g *goal) error 
 	// to judge goes on).
 	judge := g.release != nil && r.State != store.RolloutRollingBack && (r.Kind == store.KindDeploy || r.Kind == store.KindEnv)
 	var since map[int]proxy.ReleaseMetrics
+	saidInconclusive := false
 	for {
 		if err := ctx.Err(); err != nil {
 			return errStopped
@@ -69,8 +70,15 @@ func (e *Engine) converge(ctx context.Context, r *store.Rollout, g *goal) error 
 			}
 			fresh, others := e.windows(since, now, g.version())
 			since = now
-			if verdict, why := analyze(analysisOf(sp), fresh, others); verdict == Fail {
+			switch verdict, why := analyze(analysisOf(sp), fresh, others); verdict {
+			case Fail:
 				return errors.New("analysis between batches failed: " + why)
+			case Inconclusive:
+				if saidInconclusive {
+					break
+				}
+				saidInconclusive = true
+				e.event(r, "analysis", fmt.Sprintf("too little traffic to judge v%d between batches (%d of %d requests): going on, on its health checks", g.version(), fresh.requests, analysisOf(sp).MinRequests), nil)
 			}
 		}
 		if step.Action == ActDone {
