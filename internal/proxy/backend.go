@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"github.com/nonstopdev/nonstop/internal/proxy/h1"
+
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -32,7 +34,7 @@ type backend struct {
 	// stats are the measurements of the release this backend serves.
 	stats atomic.Pointer[releaseStats]
 	// pool keeps the fast path's connections to the backend.
-	pool connPool
+	pool h1.Pool
 	// idleLimit (ns) is how long an idle connection to the backend is kept
 	// once the backend has shown it closes them sooner than the proxy
 	// would (0: not learned; see noteIdleClose).
@@ -49,6 +51,8 @@ type backend struct {
 func newBackend(addr string) *backend {
 	b := &backend{addr: addr}
 	b.healthy.Store(true)
+	b.pool.OnIdleClose = b.noteIdleClose
+	b.pool.OnDirty = func() { b.sloppy.Store(true) }
 	return b
 }
 
@@ -185,7 +189,7 @@ func (r registry) release(b *backend, now time.Time) {
 func (r registry) prune(now time.Time) {
 	for addr, b := range r {
 		if b.refs == 0 && now.Sub(b.leftAt) > registryRetention && b.inflight.Load() == 0 {
-			b.pool.closeAll()
+			b.pool.CloseAll()
 			delete(r, addr)
 		}
 	}

@@ -40,7 +40,7 @@ func (p *Proxy) Drain(ctx context.Context, addrs []string, timeout time.Duration
 			n := remaining()
 			if n > 0 {
 				for _, b := range backends {
-					if closed := b.pool.closeAll(); closed > 0 {
+					if closed := b.pool.CloseAll(); closed > 0 {
 						p.log.Info("drain deadline: closed connections still open", "addr", b.addr, "connections", closed)
 					}
 				}

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"github.com/nonstopdev/nonstop/internal/proxy/h1"
+
 	"bufio"
 	"bytes"
 	"errors"
@@ -20,8 +22,8 @@ type fastConn struct {
 	conn net.Conn
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	req  head
-	resp head
+	req  h1.Head
+	resp h1.Head
 
 	clientIP []byte
 	hostBuf  []byte // the normalized host of the current request
@@ -62,23 +64,23 @@ func (c *fastConn) serve() (handedOff bool) {
 		if !headBuffered(c.br) {
 			c.conn.SetReadDeadline(time.Now().Add(c.s.ReadHeaderTimeout))
 		}
-		err := c.req.read(c.br, c.s.MaxHeaderBytes)
-		if err == nil && (c.req.chunked || c.req.contentLength > 0 || c.req.unusual) {
+		err := c.req.Read(c.br, c.s.MaxHeaderBytes)
+		if err == nil && (c.req.Chunked || c.req.ContentLength > 0 || c.req.Unusual) {
 			c.conn.SetReadDeadline(time.Time{})
 		}
 		switch {
-		case errors.Is(err, errHeadTooLarge):
+		case errors.Is(err, h1.ErrHeadTooLarge):
 			c.answerRaw(http.StatusRequestHeaderFieldsTooLarge, "request head too large")
 			return false
 		case err != nil:
 			c.answerRaw(http.StatusBadRequest, "malformed request")
 			return false
-		case c.req.ambiguous():
+		case c.req.Ambiguous():
 			c.answerRaw(http.StatusBadRequest, "both Content-Length and Transfer-Encoding")
 			return false
 		}
-		method, target, proto, ok := requestLine(c.req.bytes(c.req.line))
-		if !ok || !bytes.Equal(proto, []byte("HTTP/1.1")) || c.req.unusual || len(c.req.connNames) > 0 || c.req.host[1] == 0 ||
+		method, target, proto, ok := h1.RequestLine(c.req.Bytes(c.req.Line))
+		if !ok || !bytes.Equal(proto, []byte("HTTP/1.1")) || c.req.Unusual || len(c.req.ConnNames) > 0 || c.req.Host[1] == 0 ||
 			len(target) == 0 || target[0] != '/' {
 			c.conn.SetReadDeadline(time.Time{}) // net/http sets its own
 			// HTTP/1.0, upgrades, Expect, odd framing, absolute targets:
@@ -119,8 +121,8 @@ func (c *fastConn) answerRaw(code int, msg string) {
 // the process's random prefix and a counter, so it costs no syscall. It is
 // called once per request; c.id keeps the result.
 func (c *fastConn) requestID() []byte {
-	if r := c.req.requestID; r[1] != 0 && saneRequestID(c.req.bytes(r)) {
-		return c.req.bytes(r)
+	if r := c.req.RequestID; r[1] != 0 && saneRequestID(c.req.Bytes(r)) {
+		return c.req.Bytes(r)
 	}
 	n := c.s.ids.Add(1)
 	copy(c.idBuf[:16], c.s.idPrefix[:])
@@ -135,7 +137,7 @@ func (c *fastConn) requestID() []byte {
 // normalizedHost lowercases the Host header and strips its port, into a
 // buffer of the connection's.
 func (c *fastConn) normalizedHost() []byte {
-	h := c.req.bytes(c.req.host)
+	h := c.req.Bytes(c.req.Host)
 	if i := bytes.LastIndexByte(h, ':'); i >= 0 && !bytes.Contains(h[i:], []byte("]")) {
 		h = h[:i]
 	}

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"github.com/nonstopdev/nonstop/internal/proxy/h1"
+
 	"bufio"
 	"context"
 	"errors"
@@ -19,13 +21,13 @@ var errClientGone = errors.New("client connection failed")
 func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 	h := &c.req
 	e := c.s.p.table.Load().byHost[string(c.normalizedHost())]
-	hasBody := h.chunked || h.contentLength > 0
+	hasBody := h.Chunked || h.ContentLength > 0
 	switch {
 	case e == nil:
 		return c.page(http.StatusNotFound, "no app is served at host "+string(c.hostBuf), "", hasBody)
 	case e.route.Maintenance:
 		return c.page(http.StatusServiceUnavailable, "app "+e.route.App+" is down for maintenance", "30", hasBody)
-	case e.route.MaxBodyBytes > 0 && h.contentLength > e.route.MaxBodyBytes:
+	case e.route.MaxBodyBytes > 0 && h.ContentLength > e.route.MaxBodyBytes:
 		return c.page(http.StatusRequestEntityTooLarge, "app "+e.route.App+" accepts request bodies of at most "+strconv.FormatInt(e.route.MaxBodyBytes, 10)+" bytes", "", true)
 	}
 	if e.route.Hold != nil {
@@ -34,10 +36,10 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 		}
 		e = c.s.p.current(e) // the route may have changed while held
 	}
-	t, setBucket := e.choose(h.forceRelease, h.bucket)
+	t, setBucket := e.choose(c.routing())
 	c.setBucket = setBucket
 	start := time.Now()
-	isHead := eq(method, "head")
+	isHead := h1.Eq(method, "head")
 	idempotent := isIdempotent(method, h)
 	tried := c.tried[:0]
 	var lastErr error
@@ -54,9 +56,9 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 		} else {
 			tried = append(tried, b)
 		}
-		var u *upstream
+		var u *h1.Conn
 		if !fresh {
-			u = b.pool.get(start, b.maxIdle(c.s.p.opts.IdleConnTimeout))
+			u = b.pool.Get(start, b.maxIdle(c.s.p.opts.IdleConnTimeout))
 		}
 		fresh = false
 		if u == nil {
@@ -77,14 +79,14 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 		b.inflight.Add(-1)
 		if err == nil {
 			d := time.Since(start)
-			c.s.p.metrics.observe(e, b, c.resp.status, d)
-			c.logAccess(e, b, method, target, c.resp.status, start, d)
+			c.s.p.metrics.observe(e, b, c.resp.Status, d)
+			c.logAccess(e, b, method, target, c.resp.Status, start, d)
 			return keep
 		}
 		if errors.Is(err, errClientGone) {
 			return false
 		}
-		if errors.Is(err, errBodyTooLarge) {
+		if errors.Is(err, h1.ErrBodyTooLarge) {
 			return c.page(http.StatusRequestEntityTooLarge, "app "+e.route.App+" accepts request bodies of at most "+strconv.FormatInt(e.route.MaxBodyBytes, 10)+" bytes", "", true)
 		}
 		lastErr = err
@@ -111,6 +113,21 @@ func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 	return c.page(http.StatusBadGateway, "app "+e.route.App+": the instance did not answer ("+reason(lastErr)+")", "", true)
 }
 
+// routing reads what routes a request beyond its host: the release it
+// forces (X-Nonstop-Release) and the client's bucket cookie, -1 for none.
+func (c *fastConn) routing() (force, bucket int) {
+	force, bucket = -1, -1
+	for _, f := range c.req.Fields {
+		switch n := c.req.Name(f); {
+		case bucket < 0 && h1.Eq(n, "cookie"):
+			bucket = parseBucket(c.req.Value(f))
+		case force < 0 && h1.Eq(n, "x-nonstop-release"):
+			force = parseRelease(c.req.Value(f))
+		}
+	}
+	return force, bucket
+}
+
 // current returns the app's route in the table now (for a preview host's
 // entry, that of the same preview), or e if it is gone.
 func (p *Proxy) current(e *routeEntry) *routeEntry {
@@ -127,12 +144,12 @@ func (p *Proxy) current(e *routeEntry) *routeEntry {
 	return now
 }
 
-func isIdempotent(method []byte, h *head) bool {
-	if eq(method, "get") || eq(method, "head") || eq(method, "options") || eq(method, "trace") {
+func isIdempotent(method []byte, h *h1.Head) bool {
+	if h1.Eq(method, "get") || h1.Eq(method, "head") || h1.Eq(method, "options") || h1.Eq(method, "trace") {
 		return true
 	}
-	for _, f := range h.fields {
-		if n := h.name(f); eq(n, "idempotency-key") || eq(n, "x-idempotency-key") {
+	for _, f := range h.Fields {
+		if n := h.Name(f); h1.Eq(n, "idempotency-key") || h1.Eq(n, "x-idempotency-key") {
 			return true
 		}
 	}
@@ -147,66 +164,66 @@ var errStaleConn = errors.New("kept-alive connection closed by the backend")
 // exchange sends the request on u and copies the response to the client.
 // reached reports whether the backend may have seen any of the request.
 // An error wrapping errClientGone means the client failed.
-func (c *fastConn) exchange(e *routeEntry, b *backend, u *upstream, method, target []byte, isHead bool) (keepAlive, reached bool, err error) {
-	cc := u.conn.(*countingConn)
-	written := cc.written.Load()
+func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn, method, target []byte, isHead bool) (keepAlive, reached bool, err error) {
+	cc := u.Counted
+	written := cc.Written.Load()
 	c.writeRequestHead(u, method, target)
 	if err := c.copyRequestBody(e, u); err != nil {
-		b.pool.discard(u)
-		if errors.Is(err, errRead) {
+		u.Close()
+		if errors.Is(err, h1.ErrRead) {
 			return false, true, errClientGone
 		}
-		return false, cc.written.Load() != written, err
+		return false, cc.Written.Load() != written, err
 	}
-	if err := u.bw.Flush(); err != nil {
-		b.pool.discard(u)
-		return false, cc.written.Load() != written, err
+	if err := u.BW.Flush(); err != nil {
+		u.Close()
+		return false, cc.Written.Load() != written, err
 	}
 	// Informational answers (103 Early Hints) go through; the final one follows.
 	for first := true; ; first = false {
-		if err := c.resp.read(u.br, 64<<10); err != nil {
-			b.pool.discard(u)
-			if first && u.reused && len(c.resp.raw) == 0 && !errors.Is(err, errHeadTooLarge) {
+		if err := c.resp.Read(u.BR, 64<<10); err != nil {
+			u.Close()
+			if first && u.Reused && len(c.resp.Raw) == 0 && !errors.Is(err, h1.ErrHeadTooLarge) {
 				err = fmt.Errorf("%w: %w", errStaleConn, err)
 			}
 			return false, true, err
 		}
-		code, _, ok := statusLine(c.resp.bytes(c.resp.line))
-		if !ok || code == http.StatusSwitchingProtocols || c.resp.unusual && code >= 200 {
-			b.pool.discard(u)
-			return false, true, errBadHead
+		code, _, ok := h1.StatusLine(c.resp.Bytes(c.resp.Line))
+		if !ok || code == http.StatusSwitchingProtocols || c.resp.Unusual && code >= 200 {
+			u.Close()
+			return false, true, h1.ErrBadHead
 		}
-		c.resp.status = code
+		c.resp.Status = code
 		if code >= 200 {
 			break
 		}
 		c.writeResponseHead(true, false)
 	}
-	if c.resp.status >= 500 {
-		b.fail("response " + strconv.Itoa(c.resp.status))
+	if c.resp.Status >= 500 {
+		b.fail("response " + strconv.Itoa(c.resp.Status))
 	}
-	if b.answered(e, c.resp.status) {
+	if b.answered(e, c.resp.Status) {
 		c.s.p.log.Warn("backend ejected: failing answers", "app", e.route.App, "addr", b.addr)
 	}
-	if c.resp.idleHint > 0 {
-		b.noteIdleHint(c.resp.idleHint)
+	if c.resp.IdleHint > 0 {
+		b.noteIdleHint(c.resp.IdleHint)
 	}
-	code := c.resp.status
+	code := c.resp.Status
 	noBody := isHead || code == http.StatusNoContent || code == http.StatusNotModified
-	untilEOF := !noBody && !c.resp.chunked && c.resp.contentLength < 0
-	keepAlive = !c.req.close && !untilEOF && !c.s.closing.Load()
+	untilEOF := !noBody && !c.resp.Chunked && c.resp.ContentLength < 0
+	keepAlive = !c.req.Close && !untilEOF && !c.s.closing.Load()
 	if err := c.writeResponseHead(keepAlive, untilEOF); err != nil {
-		b.pool.discard(u)
+		u.Close()
 		return false, true, errClientGone
 	}
 	switch {
 	case noBody:
-	case c.resp.chunked:
-		err = copyChunked(c.bw, u.br, 0)
+	case c.resp.Chunked:
+		err = h1.CopyChunked(c.bw, u.BR, 0)
 	case untilEOF:
-		err = copyUntilEOF(c.bw, u.br)
+		err = h1.CopyUntilEOF(c.bw, u.BR)
 	default:
-		err = copyN(c.bw, u.br, c.resp.contentLength)
+		err = h1.CopyN(c.bw, u.BR, c.resp.ContentLength)
 	}
 	if err == nil {
 		err = c.bw.Flush()
@@ -215,14 +232,14 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *upstream, method, targ
 		}
 	}
 	if err != nil {
-		b.pool.discard(u)
+		u.Close()
 		// The answer is cut: the client must not take it as whole.
 		return false, true, errClientGone
 	}
-	if c.reusable(u, method, untilEOF) {
-		b.pool.put(u, time.Now(), c.s.p.opts.MaxIdleConnsPerHost)
+	if c.reusable(b, u, method, untilEOF) {
+		b.pool.Put(u, time.Now(), c.s.p.opts.MaxIdleConnsPerHost)
 	} else {
-		b.pool.discard(u)
+		u.Close()
 	}
 	return keepAlive, true, nil
 }
@@ -237,34 +254,34 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *upstream, method, targ
 // as its next request, and the answer to it would go to the next client.
 // So after a body the connection is reused only when the method is one
 // whose body servers read and the answer is not an error.
-func (c *fastConn) reusable(u *upstream, method []byte, untilEOF bool) bool {
+func (c *fastConn) reusable(b *backend, u *h1.Conn, method []byte, untilEOF bool) bool {
 	r := &c.resp
 	switch {
-	case untilEOF, r.close, r.http10() && !r.keepAlive, r.chunked && r.contentLength >= 0, u.b.sloppy.Load():
+	case untilEOF, r.Close, r.HTTP10() && !r.KeepAlive, r.Chunked && r.ContentLength >= 0, b.sloppy.Load():
 		return false
-	case u.br.Buffered() > 0:
-		u.b.sloppy.Store(true) // bytes nobody asked for
+	case u.BR.Buffered() > 0:
+		b.sloppy.Store(true) // bytes nobody asked for
 		return false
-	case c.req.chunked || c.req.contentLength > 0:
-		return r.status < 400 && (eq(method, "post") || eq(method, "put") || eq(method, "patch"))
+	case c.req.Chunked || c.req.ContentLength > 0:
+		return r.Status < 400 && (h1.Eq(method, "post") || h1.Eq(method, "put") || h1.Eq(method, "patch"))
 	}
 	return true
 }
 
 // writeRequestHead writes the request line and headers for the backend:
 // hop-by-hop headers dropped, X-Forwarded-* and X-Request-ID set.
-func (c *fastConn) writeRequestHead(u *upstream, method, target []byte) {
-	w, h := u.bw, &c.req
+func (c *fastConn) writeRequestHead(u *h1.Conn, method, target []byte) {
+	w, h := u.BW, &c.req
 	w.Write(method)
 	w.WriteByte(' ')
 	w.Write(target)
 	w.WriteString(" HTTP/1.1\r\n")
-	for _, f := range h.fields {
-		n := h.name(f)
-		if hopByHop(n) || eq(n, "forwarded") || eq(n, "x-forwarded-for") || eq(n, "x-forwarded-host") || eq(n, "x-forwarded-proto") || eq(n, "x-request-id") {
+	for _, f := range h.Fields {
+		n := h.Name(f)
+		if h1.HopByHop(n) || h1.Eq(n, "forwarded") || h1.Eq(n, "x-forwarded-for") || h1.Eq(n, "x-forwarded-host") || h1.Eq(n, "x-forwarded-proto") || h1.Eq(n, "x-request-id") {
 			continue
 		}
-		w.Write(h.raw[f.ns:f.ve])
+		w.Write(h.Raw[f.NS:f.VE])
 		w.WriteString("\r\n")
 	}
 	// The proxy is the edge: what clients claim in Forwarded and
@@ -273,7 +290,7 @@ func (c *fastConn) writeRequestHead(u *upstream, method, target []byte) {
 	w.WriteString("X-Forwarded-For: ")
 	w.Write(c.clientIP)
 	w.WriteString("\r\nX-Forwarded-Host: ")
-	w.Write(h.bytes(h.host))
+	w.Write(h.Bytes(h.Host))
 	w.WriteString("\r\nX-Forwarded-Proto: ")
 	w.WriteString(c.s.Scheme)
 	w.WriteString("\r\nX-Request-ID: ")
@@ -287,19 +304,19 @@ func (c *fastConn) writeRequestHead(u *upstream, method, target []byte) {
 func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
 	w, h := c.bw, &c.resp
 	w.WriteString("HTTP/1.1 ")
-	_, rest, _ := statusLine(h.bytes(h.line))
+	_, rest, _ := h1.StatusLine(h.Bytes(h.Line))
 	w.Write(rest)
 	w.WriteString("\r\n")
-	for _, f := range h.fields {
-		n := h.name(f)
-		if hopByHop(n) || eq(n, "x-request-id") || h.namedByConnection(n) ||
-			h.chunked && eq(n, "content-length") { // chunked wins (RFC 9112 §6.3)
+	for _, f := range h.Fields {
+		n := h.Name(f)
+		if h1.HopByHop(n) || h1.Eq(n, "x-request-id") || h.NamedByConnection(n) ||
+			h.Chunked && h1.Eq(n, "content-length") { // chunked wins (RFC 9112 §6.3)
 			continue
 		}
-		w.Write(h.raw[f.ns:f.ve])
+		w.Write(h.Raw[f.NS:f.VE])
 		w.WriteString("\r\n")
 	}
-	if c.setBucket >= 0 && h.status >= 200 {
+	if c.setBucket >= 0 && h.Status >= 200 {
 		writeBucketCookie(w, c.setBucket)
 	}
 	w.WriteString("X-Request-ID: ")
@@ -308,7 +325,7 @@ func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
 		w.WriteString("\r\nConnection: close")
 	}
 	_, err := w.WriteString("\r\n\r\n")
-	if h.status < 200 {
+	if h.Status < 200 {
 		err = w.Flush()
 	}
 	return err
@@ -316,13 +333,13 @@ func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
 
 // copyRequestBody streams the request body to the backend with its framing,
 // within the route's size limit.
-func (c *fastConn) copyRequestBody(e *routeEntry, u *upstream) error {
+func (c *fastConn) copyRequestBody(e *routeEntry, u *h1.Conn) error {
 	h := &c.req
 	switch {
-	case h.chunked:
-		return copyChunked(u.bw, c.br, e.route.MaxBodyBytes)
-	case h.contentLength > 0:
-		return copyN(u.bw, c.br, h.contentLength)
+	case h.Chunked:
+		return h1.CopyChunked(u.BW, c.br, e.route.MaxBodyBytes)
+	case h.ContentLength > 0:
+		return h1.CopyN(u.BW, c.br, h.ContentLength)
 	}
 	return nil
 }
@@ -330,15 +347,15 @@ func (c *fastConn) copyRequestBody(e *routeEntry, u *upstream) error {
 // page answers with one of the proxy's own pages. A request body that was
 // not read means the connection cannot be reused.
 func (c *fastConn) page(code int, msg, retryAfter string, closeConn bool) bool {
-	w := &rawWriter{bw: c.bw, header: http.Header{}, close: closeConn || c.req.close}
+	w := &rawWriter{bw: c.bw, header: http.Header{}, close: closeConn || c.req.Close}
 	if retryAfter != "" {
 		w.header.Set("Retry-After", retryAfter)
 	}
 	w.header.Set("X-Request-ID", string(c.id))
 	r := &http.Request{Method: string(c.method()), Header: http.Header{}}
-	for _, f := range c.req.fields {
-		if eq(c.req.name(f), "accept") {
-			r.Header.Set("Accept", string(c.req.value(f)))
+	for _, f := range c.req.Fields {
+		if h1.Eq(c.req.Name(f), "accept") {
+			r.Header.Set("Accept", string(c.req.Value(f)))
 		}
 	}
 	writePage(w, r, code, msg)
@@ -349,7 +366,7 @@ func (c *fastConn) page(code int, msg, retryAfter string, closeConn bool) bool {
 }
 
 func (c *fastConn) method() []byte {
-	m, _, _, _ := requestLine(c.req.bytes(c.req.line))
+	m, _, _, _ := h1.RequestLine(c.req.Bytes(c.req.Line))
 	return m
 }
 

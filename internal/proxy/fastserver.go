@@ -129,8 +129,8 @@ func (s *FastServer) serveConn(c net.Conn) {
 // handOff gives c, and what was read of it, to the net/http server.
 func (s *FastServer) handOff(c *fastConn) {
 	buffered, _ := c.br.Peek(c.br.Buffered())
-	pre := make([]byte, 0, len(c.req.raw)+len(buffered))
-	pre = append(append(pre, c.req.raw...), buffered...)
+	pre := make([]byte, 0, len(c.req.Raw)+len(buffered))
+	pre = append(append(pre, c.req.Raw...), buffered...)
 	if !s.handoff.give(&prefixConn{Conn: c.conn, pre: pre}) {
 		c.conn.Close()
 	}

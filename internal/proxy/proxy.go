@@ -141,7 +141,7 @@ func (p *Proxy) Close() error {
 	p.mu.Unlock()
 	p.prewarming.Wait()
 	for _, b := range backends {
-		b.pool.closeIdle()
+		b.pool.CloseIdle()
 	}
 	p.transport.closeIdle()
 	p.healthClient.CloseIdleConnections()
@@ -290,7 +290,7 @@ func (p *Proxy) prewarm(b *backend) {
 			if err != nil {
 				return
 			}
-			b.pool.put(u, time.Now(), p.opts.MaxIdleConnsPerHost)
+			b.pool.Put(u, time.Now(), p.opts.MaxIdleConnsPerHost)
 		}
 	}()
 }

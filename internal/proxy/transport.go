@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"github.com/nonstopdev/nonstop/internal/proxy/h1"
+
 	"context"
 	"errors"
 	"io"
@@ -8,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -40,9 +41,9 @@ func newRetryTransport(p *Proxy, o Options) *retryTransport {
 			if err != nil {
 				return nil, err
 			}
-			cc := &countingConn{Conn: c}
+			cc := &h1.CountingConn{Conn: c}
 			if b := p.backendAt(addr); b != nil {
-				b.pool.track(cc)
+				b.pool.Track(cc)
 			}
 			return cc, nil
 		},
@@ -170,36 +171,11 @@ func isDialError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// countingConn counts the bytes written to a backend connection, which is
-// how an attempt knows whether any of its request went out. Its backend's
-// pool tracks it until it is closed.
-type countingConn struct {
-	net.Conn
-	written atomic.Int64
-	pool    *connPool
-	once    sync.Once
-}
-
-func (c *countingConn) Close() error {
-	c.once.Do(func() {
-		if c.pool != nil {
-			c.pool.untrack(c)
-		}
-	})
-	return c.Conn.Close()
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.written.Add(int64(n))
-	return n, err
-}
-
 // wire follows one attempt's connection through httptrace.
 type wire struct {
 	mu      sync.Mutex
 	gotConn bool
-	conn    *countingConn
+	conn    *h1.CountingConn
 	start   int64
 }
 
@@ -209,9 +185,9 @@ func (w *wire) trace() *httptrace.ClientTrace {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.gotConn = true
-			w.conn, _ = info.Conn.(*countingConn)
+			w.conn, _ = info.Conn.(*h1.CountingConn)
 			if w.conn != nil {
-				w.start = w.conn.written.Load()
+				w.start = w.conn.Written.Load()
 			}
 		},
 	}
@@ -228,5 +204,5 @@ func (w *wire) reached() bool {
 	if w.conn == nil {
 		return true
 	}
-	return w.conn.written.Load() != w.start
+	return w.conn.Written.Load() != w.start
 }

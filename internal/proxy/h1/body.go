@@ -1,4 +1,4 @@
-package proxy
+package h1
 
 import (
 	"bufio"
@@ -13,20 +13,21 @@ import (
 // long polls, downloads) flow as they are produced.
 
 var (
-	errBodyTooLarge = errors.New("request body too large")
-	// errRead and errWrite tell which side of a copy failed.
-	errRead  = errors.New("read failed")
-	errWrite = errors.New("write failed")
+	// ErrBodyTooLarge is a chunked body over the limit given to CopyChunked.
+	ErrBodyTooLarge = errors.New("body too large")
+	// ErrRead and ErrWrite tell which side of a copy failed.
+	ErrRead  = errors.New("read failed")
+	ErrWrite = errors.New("write failed")
 )
 
 func readErr(err error) error {
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("%w: %w", errRead, err)
+	return fmt.Errorf("%w: %w", ErrRead, err)
 }
 
-func writeErr(err error) error { return fmt.Errorf("%w: %w", errWrite, err) }
+func writeErr(err error) error { return fmt.Errorf("%w: %w", ErrWrite, err) }
 
 // fill makes sure src has buffered data, flushing dst before it blocks.
 func fill(dst *bufio.Writer, src *bufio.Reader) error {
@@ -47,8 +48,8 @@ func fill(dst *bufio.Writer, src *bufio.Reader) error {
 	return nil
 }
 
-// copyN copies exactly n bytes.
-func copyN(dst *bufio.Writer, src *bufio.Reader, n int64) error {
+// CopyN copies exactly n bytes.
+func CopyN(dst *bufio.Writer, src *bufio.Reader, n int64) error {
 	for n > 0 {
 		if err := fill(dst, src); err != nil {
 			return unexpected(err)
@@ -64,8 +65,8 @@ func copyN(dst *bufio.Writer, src *bufio.Reader, n int64) error {
 	return nil
 }
 
-// copyUntilEOF copies everything up to the end of src.
-func copyUntilEOF(dst *bufio.Writer, src *bufio.Reader) error {
+// CopyUntilEOF copies everything up to the end of src.
+func CopyUntilEOF(dst *bufio.Writer, src *bufio.Reader) error {
 	for {
 		if err := fill(dst, src); err != nil {
 			if err == io.EOF {
@@ -81,9 +82,9 @@ func copyUntilEOF(dst *bufio.Writer, src *bufio.Reader) error {
 	}
 }
 
-// copyChunked copies a chunked body up to and including its trailers. With
-// max > 0, a body whose chunks add up to more fails with errBodyTooLarge.
-func copyChunked(dst *bufio.Writer, src *bufio.Reader, max int64) error {
+// CopyChunked copies a chunked body up to and including its trailers. With
+// max > 0, a body whose chunks add up to more fails with ErrBodyTooLarge.
+func CopyChunked(dst *bufio.Writer, src *bufio.Reader, max int64) error {
 	var total int64
 	for {
 		if err := fill(dst, src); err != nil {
@@ -98,7 +99,7 @@ func copyChunked(dst *bufio.Writer, src *bufio.Reader, max int64) error {
 			return readErr(errors.New("malformed chunk size"))
 		}
 		if total += size; max > 0 && total > max {
-			return errBodyTooLarge
+			return ErrBodyTooLarge
 		}
 		if _, err := dst.Write(line); err != nil {
 			return writeErr(err)
@@ -106,7 +107,7 @@ func copyChunked(dst *bufio.Writer, src *bufio.Reader, max int64) error {
 		if size == 0 {
 			return copyTrailers(dst, src)
 		}
-		if err := copyN(dst, src, size); err != nil {
+		if err := CopyN(dst, src, size); err != nil {
 			return err
 		}
 		if err := copyCRLF(dst, src); err != nil {

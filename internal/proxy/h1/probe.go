@@ -1,17 +1,17 @@
-package proxy
+package h1
 
 import (
 	"net"
 	"syscall"
 )
 
-// idleState is what a look at an idle backend connection found.
-type idleState uint8
+// IdleState is what a look at an idle backend connection found.
+type IdleState uint8
 
 const (
-	idleOpen   idleState = iota // open, nothing waiting: safe to send a request on
-	idleClosed                  // the backend closed it (or it broke)
-	idleDirty                   // bytes arrived that no request asked for
+	IdleOpen   IdleState = iota // open, nothing waiting: safe to send a request on
+	IdleClosed                  // the backend closed it (or it broke)
+	IdleDirty                   // bytes arrived that no request asked for
 )
 
 // idleProbe looks at an idle connection without blocking and without
@@ -22,7 +22,7 @@ const (
 // client. Its callback is made once, so a probe costs no allocation.
 type idleProbe struct {
 	raw    syscall.RawConn // nil: the connection cannot be probed
-	result idleState
+	result IdleState
 	buf    [1]byte
 	fn     func(fd uintptr) bool
 }
@@ -44,12 +44,12 @@ func (p *idleProbe) init(c net.Conn) {
 }
 
 // state probes the connection.
-func (p *idleProbe) state() idleState {
+func (p *idleProbe) state() IdleState {
 	if p.raw == nil {
-		return idleOpen // not a socket (tests' pipes): nothing to look at
+		return IdleOpen // not a socket (tests' pipes): nothing to look at
 	}
 	if err := p.raw.Read(p.fn); err != nil {
-		return idleClosed
+		return IdleClosed
 	}
 	return p.result
 }

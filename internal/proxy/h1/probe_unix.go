@@ -1,21 +1,21 @@
 //go:build unix
 
-package proxy
+package h1
 
 import "syscall"
 
 // peekIdle looks at what is waiting on socket fd, without blocking.
-func peekIdle(fd uintptr, buf []byte) idleState {
+func peekIdle(fd uintptr, buf []byte) IdleState {
 	for {
 		n, _, err := syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
-			return idleOpen
+			return IdleOpen
 		case err != nil, n == 0:
-			return idleClosed
+			return IdleClosed
 		}
-		return idleDirty
+		return IdleDirty
 	}
 }
