@@ -11,28 +11,6 @@ import (
 // The pages the proxy answers itself. Each names the app or the host, so
 // that whoever sees it knows which service is at fault.
 
-func writeNotFound(w http.ResponseWriter, r *http.Request, host string) {
-	writePage(w, r, http.StatusNotFound, fmt.Sprintf("no app is served at host %s", host))
-}
-
-func writeNoHealthy(w http.ResponseWriter, r *http.Request, app string) {
-	w.Header().Set("Retry-After", "1")
-	writePage(w, r, http.StatusServiceUnavailable, fmt.Sprintf("app %s has no healthy instance", app))
-}
-
-func writeMaintenance(w http.ResponseWriter, r *http.Request, app string) {
-	w.Header().Set("Retry-After", "30")
-	writePage(w, r, http.StatusServiceUnavailable, fmt.Sprintf("app %s is down for maintenance", app))
-}
-
-func writeBadGateway(w http.ResponseWriter, r *http.Request, app, why string) {
-	writePage(w, r, http.StatusBadGateway, fmt.Sprintf("app %s: the instance did not answer (%s)", app, why))
-}
-
-func writeTooLarge(w http.ResponseWriter, r *http.Request, app string, limit int64) {
-	writePage(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("app %s accepts request bodies of at most %d bytes", app, limit))
-}
-
 const pageHTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>%[1]d %[2]s</title>

@@ -11,7 +11,7 @@ func TestErrorPage_HTMLForBrowsersTextOtherwise(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
 	w := httptest.NewRecorder()
-	writeBadGateway(w, r, "<shop>", "connection refused")
+	writePage(w, r, http.StatusBadGateway, "app <shop>: the instance did not answer (connection refused)")
 	if w.Code != 502 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 		t.Fatalf("status %d type %q", w.Code, w.Header().Get("Content-Type"))
 	}
@@ -22,7 +22,7 @@ func TestErrorPage_HTMLForBrowsersTextOtherwise(t *testing.T) {
 	r = httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("Accept", "application/json")
 	w = httptest.NewRecorder()
-	writeNotFound(w, r, "x.test")
+	writePage(w, r, http.StatusNotFound, "no app is served at host x.test")
 	if w.Code != 404 || w.Body.String() != "no app is served at host x.test\n" || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
 		t.Fatalf("%d %q %q", w.Code, w.Body.String(), w.Header().Get("Content-Type"))
 	}
@@ -30,7 +30,7 @@ func TestErrorPage_HTMLForBrowsersTextOtherwise(t *testing.T) {
 
 func TestErrorPage_HEADHasNoBody(t *testing.T) {
 	w := httptest.NewRecorder()
-	writeMaintenance(w, httptest.NewRequest(http.MethodHead, "/", nil), "shop")
+	writePage(w, httptest.NewRequest(http.MethodHead, "/", nil), http.StatusServiceUnavailable, "app shop is down for maintenance")
 	if w.Code != 503 || w.Body.Len() != 0 {
 		t.Fatalf("%d %q", w.Code, w.Body.String())
 	}

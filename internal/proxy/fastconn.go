@@ -20,7 +20,8 @@ import (
 type fastConn struct {
 	s    *FastServer
 	conn net.Conn
-	br   *bufio.Reader
+	in   clientReader
+	br   *bufio.Reader // reads in
 	bw   *bufio.Writer
 	req  h1.Head
 	resp h1.Head
@@ -28,16 +29,18 @@ type fastConn struct {
 	clientIP []byte
 	hostBuf  []byte // the normalized host of the current request
 	idBuf    [32]byte
-	id       []byte // the current request's X-Request-ID
-	tried    [4]*backend
-	access   accessRecord // reused for each request's access log record
-	active   atomic.Bool  // a request is being served (not waiting for the next)
-	// setBucket is the bucket cookie the current answer sets, -1 for none.
-	setBucket int
+	id       []byte      // the current request's X-Request-ID
+	inb      inbound     // the current request, for the attempt loop
+	active   atomic.Bool // a request is being served (not waiting for the next)
+	// bodyStarted: a byte of the request body was read (no retry then);
+	// bodyDone: the body is all read (or there is none).
+	bodyStarted, bodyDone bool
 }
 
 func newFastConn(s *FastServer, c net.Conn) *fastConn {
-	fc := &fastConn{s: s, conn: c, br: bufio.NewReaderSize(c, 8<<10), bw: bufio.NewWriterSize(c, 8<<10)}
+	fc := &fastConn{s: s, conn: c, bw: bufio.NewWriterSize(c, 8<<10)}
+	fc.in = clientReader{conn: c, bodyTimeout: s.RequestBodyTimeout}
+	fc.br = bufio.NewReaderSize(&fc.in, 8<<10)
 	if tcp, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		fc.clientIP = []byte(tcp.IP.String())
 	}
@@ -48,30 +51,33 @@ func newFastConn(s *FastServer, c net.Conn) *fastConn {
 // connection is handed to net/http. It reports whether it handed it off
 // (then the connection is no longer its to close).
 func (c *fastConn) serve() (handedOff bool) {
+	// A new connection gets the head's timeout for its first byte, not
+	// the idle one of a connection that has served requests.
+	wait := c.s.ReadHeaderTimeout
 	for {
 		if c.s.closing.Load() {
 			return false
 		}
-		c.conn.SetReadDeadline(time.Now().Add(c.s.IdleTimeout))
+		c.conn.SetReadDeadline(time.Now().Add(wait))
+		wait = c.s.IdleTimeout
 		if _, err := c.br.Peek(1); err != nil {
 			return false
 		}
 		c.active.Store(true)
 		// Deadlines cost a timer update each: set the head's only when the
-		// head is not all here yet, and lift the idle one only when a body
-		// is to be read (nothing else is read from the client until the
-		// next request, which sets its own).
+		// head is not all here yet; a body's reads set their own (see
+		// clientReader); nothing else is read from the client until the
+		// next request, which sets its own.
 		if !headBuffered(c.br) {
 			c.conn.SetReadDeadline(time.Now().Add(c.s.ReadHeaderTimeout))
 		}
 		err := c.req.Read(c.br, c.s.MaxHeaderBytes)
-		if err == nil && (c.req.Chunked || c.req.ContentLength > 0 || c.req.Unusual) {
-			c.conn.SetReadDeadline(time.Time{})
-		}
 		switch {
 		case errors.Is(err, h1.ErrHeadTooLarge):
 			c.answerRaw(http.StatusRequestHeaderFieldsTooLarge, "request head too large")
 			return false
+		case err != nil && len(c.req.Raw) == 0:
+			return false // the client left, or sent nothing in time
 		case err != nil:
 			c.answerRaw(http.StatusBadRequest, "malformed request")
 			return false
@@ -79,9 +85,8 @@ func (c *fastConn) serve() (handedOff bool) {
 			c.answerRaw(http.StatusBadRequest, "both Content-Length and Transfer-Encoding")
 			return false
 		}
-		method, target, proto, ok := h1.RequestLine(c.req.Bytes(c.req.Line))
-		if !ok || !bytes.Equal(proto, []byte("HTTP/1.1")) || c.req.Unusual || len(c.req.ConnNames) > 0 || c.req.Host[1] == 0 ||
-			len(target) == 0 || target[0] != '/' {
+		method, target, ok := c.req.Request()
+		if !ok {
 			c.conn.SetReadDeadline(time.Time{}) // net/http sets its own
 			// HTTP/1.0, upgrades, Expect, odd framing, absolute targets:
 			// rare, and net/http knows them all.
@@ -95,6 +100,9 @@ func (c *fastConn) serve() (handedOff bool) {
 		}
 		c.id = c.requestID()
 		keep := c.proxy(method, target)
+		c.in.inBody = false
+		c.req.Shrink()
+		c.resp.Shrink()
 		c.active.Store(false)
 		if !keep {
 			return false
@@ -102,10 +110,27 @@ func (c *fastConn) serve() (handedOff bool) {
 	}
 }
 
+// clientReader reads a client connection. While a request body is read,
+// each read must bring bytes within bodyTimeout: a body that stalls ends
+// the request instead of holding a backend connection for good.
+type clientReader struct {
+	conn        net.Conn
+	bodyTimeout time.Duration
+	inBody      bool
+}
+
+func (r *clientReader) Read(p []byte) (int, error) {
+	if r.inBody {
+		r.conn.SetReadDeadline(time.Now().Add(r.bodyTimeout))
+	}
+	return r.conn.Read(p)
+}
+
 // answerRaw writes a minimal error response before the connection closes,
 // and lingers a moment, reading what the client still sends, so that the
 // close does not reset the connection before the client reads the answer.
 func (c *fastConn) answerRaw(code int, msg string) {
+	c.s.p.observe(nil, nil, &inbound{id: c.requestID(), client: c.clientIP, start: time.Now()}, code)
 	c.bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: " + strconv.Itoa(len(msg)+1) + "\r\n\r\n" + msg + "\n")
 	if c.bw.Flush() != nil {
 		return

@@ -12,106 +12,42 @@ import (
 	"time"
 )
 
-// errClientGone marks a failure on the client's side of a request.
-var errClientGone = errors.New("client connection failed")
-
-// proxy forwards the request in c.req to a backend of its app and copies
-// the response back. It reports whether the client connection may serve
-// another request.
+// proxy forwards the request in c.req through the attempt loop, with c as
+// its leg. It reports whether the client connection may serve another
+// request.
 func (c *fastConn) proxy(method, target []byte) (keepAlive bool) {
 	h := &c.req
-	e := c.s.p.table.Load().byHost[string(c.normalizedHost())]
-	hasBody := h.Chunked || h.ContentLength > 0
-	switch {
-	case e == nil:
-		return c.page(http.StatusNotFound, "no app is served at host "+string(c.hostBuf), "", hasBody)
-	case e.route.Maintenance:
-		return c.page(http.StatusServiceUnavailable, "app "+e.route.App+" is down for maintenance", "30", hasBody)
-	case e.route.MaxBodyBytes > 0 && h.ContentLength > e.route.MaxBodyBytes:
-		return c.page(http.StatusRequestEntityTooLarge, "app "+e.route.App+" accepts request bodies of at most "+strconv.FormatInt(e.route.MaxBodyBytes, 10)+" bytes", "", true)
+	host := c.normalizedHost()
+	e := c.s.p.table.Load().byHost[string(host)]
+	in := &c.inb
+	*in = inbound{method: method, target: target, id: c.id, client: c.clientIP,
+		isHead: h1.Eq(method, "head"), idempotent: isIdempotent(method, h),
+		hasBody: h.Chunked || h.ContentLength > 0, contentLength: h.ContentLength, start: time.Now()}
+	if h.Chunked {
+		in.contentLength = -1
 	}
-	if e.route.Hold != nil {
-		if err := c.s.p.waitHold(e); err != nil {
-			return c.page(http.StatusServiceUnavailable, err.Error(), "1", hasBody)
-		}
-		e = c.s.p.current(e) // the route may have changed while held
-	}
-	t, setBucket := e.choose(c.routing())
-	c.setBucket = setBucket
-	start := time.Now()
-	isHead := h1.Eq(method, "head")
-	idempotent := isIdempotent(method, h)
-	tried := c.tried[:0]
-	var lastErr error
-	fresh := false // the next attempt dials a new connection
-	for attempt := 0; attempt < c.s.p.opts.MaxAttempts; attempt++ {
-		if attempt > 0 {
-			e = c.s.p.current(e) // a retry goes to the route as it is now
-		}
-		var b *backend
-		if last := len(tried) - 1; fresh && e.serves(tried[last]) {
-			b = tried[last] // the same backend, on a new connection
-		} else if b = e.pickFor(t, tried); b == nil {
-			break
-		} else {
-			tried = append(tried, b)
-		}
-		var u *h1.Conn
-		if !fresh {
-			u = b.pool.Get(start, b.maxIdle(c.s.p.opts.IdleConnTimeout))
-		}
-		fresh = false
-		if u == nil {
-			var err error
-			if u, err = c.s.p.dialUpstream(context.Background(), b); err != nil {
-				lastErr = err
-				b.fail(err.Error())
-				if b.eject(err.Error()) {
-					c.s.p.log.Warn("backend ejected: connect failed", "addr", b.addr, "err", err)
-				}
-				c.s.p.metrics.connError(e, b)
-				continue // never reached it: try another
-			}
-		}
-		b.inflight.Add(1)
-		b.requests.Add(1)
-		keep, reached, err := c.exchange(e, b, u, method, target, isHead)
-		b.inflight.Add(-1)
-		if err == nil {
-			d := time.Since(start)
-			c.s.p.metrics.observe(e, b, c.resp.Status, d)
-			c.logAccess(e, b, method, target, c.resp.Status, start, d)
-			return keep
-		}
-		if errors.Is(err, errClientGone) {
-			return false
-		}
-		if errors.Is(err, h1.ErrBodyTooLarge) {
-			return c.page(http.StatusRequestEntityTooLarge, "app "+e.route.App+" accepts request bodies of at most "+strconv.FormatInt(e.route.MaxBodyBytes, 10)+" bytes", "", true)
-		}
-		lastErr = err
-		if errors.Is(err, errStaleConn) && !hasBody && idempotent {
-			// The backend closed a kept-alive connection as the request
-			// went out: not its failure, and the request is sent again
-			// on a connection of its own.
-			b.requests.Add(-1)
-			fresh = true
-			continue
-		}
-		b.fail(err.Error())
-		c.s.p.metrics.connError(e, b)
-		if hasBody || reached && !idempotent {
-			// Its body is (partly) read, or the backend may have acted on
-			// it: not safe to send twice.
-			break
-		}
-	}
-	if lastErr == nil {
-		return c.page(http.StatusServiceUnavailable, "app "+e.route.App+" has no healthy instance", "1", hasBody)
-	}
-	c.s.p.log.Warn("no answer from backend", "app", e.route.App, "err", lastErr)
-	return c.page(http.StatusBadGateway, "app "+e.route.App+": the instance did not answer ("+reason(lastErr)+")", "", true)
+	in.force, in.bucket = c.routing()
+	c.bodyStarted, c.bodyDone = false, !in.hasBody
+	return c.s.p.serveRequest(e, string(host), in, c)
 }
+
+// attempt sends the request to b, on a kept-alive connection unless fresh,
+// and relays the answer.
+func (c *fastConn) attempt(e *routeEntry, b *backend, fresh bool) attemptResult {
+	var u *h1.Conn
+	if !fresh {
+		u = b.pool.Get(c.inb.start, b.maxIdle(c.s.p.opts.IdleConnTimeout))
+	}
+	if u == nil {
+		var err error
+		if u, err = c.s.p.dialUpstream(context.Background(), b); err != nil {
+			return attemptResult{err: err} // never reached it
+		}
+	}
+	return c.exchange(e, b, u)
+}
+
+func (c *fastConn) bodyRead() bool { return c.bodyStarted }
 
 // routing reads what routes a request beyond its host: the release it
 // forces (X-Nonstop-Release) and the client's bucket cookie, -1 for none.
@@ -156,48 +92,48 @@ func isIdempotent(method []byte, h *h1.Head) bool {
 	return false
 }
 
-// errStaleConn is a kept-alive connection that gave no answer at all: the
-// backend closed it as the request went out. The request is tried again
-// on a new connection when it is safe to; it is not the backend's fault.
-var errStaleConn = errors.New("kept-alive connection closed by the backend")
-
 // exchange sends the request on u and copies the response to the client.
-// reached reports whether the backend may have seen any of the request.
-// An error wrapping errClientGone means the client failed.
-func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn, method, target []byte, isHead bool) (keepAlive, reached bool, err error) {
-	cc := u.Counted
-	written := cc.Written.Load()
+func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn) attemptResult {
+	method, target := c.inb.method, c.inb.target
+	written := u.Counted.Written.Load()
+	reached := func() bool { return u.Counted.Written.Load() != written }
 	c.writeRequestHead(u, method, target)
 	if err := c.copyRequestBody(e, u); err != nil {
 		u.Close()
 		if errors.Is(err, h1.ErrRead) {
-			return false, true, errClientGone
+			return attemptResult{reached: true, err: fmt.Errorf("%w: %w", errClientGone, err)}
 		}
-		return false, cc.Written.Load() != written, err
+		return attemptResult{reached: reached(), err: err}
 	}
 	if err := u.BW.Flush(); err != nil {
 		u.Close()
-		return false, cc.Written.Load() != written, err
+		return attemptResult{reached: reached(), err: err}
+	}
+	if t := c.s.p.opts.ResponseHeaderTimeout; t > 0 {
+		u.Counted.SetReadDeadline(time.Now().Add(t))
 	}
 	// Informational answers (103 Early Hints) go through; the final one follows.
 	for first := true; ; first = false {
 		if err := c.resp.Read(u.BR, 64<<10); err != nil {
 			u.Close()
-			if first && u.Reused && len(c.resp.Raw) == 0 && !errors.Is(err, h1.ErrHeadTooLarge) {
+			if first && u.Reused && len(c.resp.Raw) == 0 && !isTimeout(err) && !errors.Is(err, h1.ErrHeadTooLarge) {
 				err = fmt.Errorf("%w: %w", errStaleConn, err)
 			}
-			return false, true, err
+			return attemptResult{reached: true, err: err}
 		}
 		code, _, ok := h1.StatusLine(c.resp.Bytes(c.resp.Line))
 		if !ok || code == http.StatusSwitchingProtocols || c.resp.Unusual && code >= 200 {
 			u.Close()
-			return false, true, h1.ErrBadHead
+			return attemptResult{reached: true, err: h1.ErrBadHead}
 		}
 		c.resp.Status = code
 		if code >= 200 {
 			break
 		}
 		c.writeResponseHead(true, false)
+	}
+	if c.s.p.opts.ResponseHeaderTimeout > 0 {
+		u.Counted.SetReadDeadline(time.Time{}) // the body streams as long as it takes
 	}
 	if c.resp.Status >= 500 {
 		b.fail("response " + strconv.Itoa(c.resp.Status))
@@ -209,13 +145,14 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn, method, targe
 		b.noteIdleHint(c.resp.IdleHint)
 	}
 	code := c.resp.Status
-	noBody := isHead || code == http.StatusNoContent || code == http.StatusNotModified
+	noBody := c.inb.isHead || code == http.StatusNoContent || code == http.StatusNotModified
 	untilEOF := !noBody && !c.resp.Chunked && c.resp.ContentLength < 0
-	keepAlive = !c.req.Close && !untilEOF && !c.s.closing.Load()
+	keepAlive := !c.req.Close && !untilEOF && !c.s.closing.Load()
 	if err := c.writeResponseHead(keepAlive, untilEOF); err != nil {
 		u.Close()
-		return false, true, errClientGone
+		return attemptResult{status: code, reached: true, err: errClientGone}
 	}
+	var err error
 	switch {
 	case noBody:
 	case c.resp.Chunked:
@@ -225,23 +162,23 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn, method, targe
 	default:
 		err = h1.CopyN(c.bw, u.BR, c.resp.ContentLength)
 	}
-	if err == nil {
-		err = c.bw.Flush()
-		if err != nil {
-			err = errClientGone
-		}
+	if err == nil && c.bw.Flush() != nil {
+		err = h1.ErrWrite
 	}
 	if err != nil {
 		u.Close()
 		// The answer is cut: the client must not take it as whole.
-		return false, true, errClientGone
+		if errors.Is(err, h1.ErrRead) {
+			return attemptResult{status: code, reached: true, err: fmt.Errorf("%w: %w", errAnswerCut, err)}
+		}
+		return attemptResult{status: code, reached: true, err: errClientGone}
 	}
 	if c.reusable(b, u, method, untilEOF) {
 		b.pool.Put(u, time.Now(), c.s.p.opts.MaxIdleConnsPerHost)
 	} else {
 		u.Close()
 	}
-	return keepAlive, true, nil
+	return attemptResult{status: code, keepAlive: keepAlive, reached: true}
 }
 
 // reusable reports whether the backend connection u may carry another
@@ -316,8 +253,8 @@ func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
 		w.Write(h.Raw[f.NS:f.VE])
 		w.WriteString("\r\n")
 	}
-	if c.setBucket >= 0 && h.Status >= 200 {
-		writeBucketCookie(w, c.setBucket)
+	if c.inb.setBucket >= 0 && h.Status >= 200 {
+		writeBucketCookie(w, c.inb.setBucket)
 	}
 	w.WriteString("X-Request-ID: ")
 	w.Write(c.id)
@@ -335,24 +272,33 @@ func (c *fastConn) writeResponseHead(keepAlive, untilEOF bool) error {
 // within the route's size limit.
 func (c *fastConn) copyRequestBody(e *routeEntry, u *h1.Conn) error {
 	h := &c.req
-	switch {
-	case h.Chunked:
-		return h1.CopyChunked(u.BW, c.br, e.route.MaxBodyBytes)
-	case h.ContentLength > 0:
-		return h1.CopyN(u.BW, c.br, h.ContentLength)
+	if c.bodyDone {
+		return nil
 	}
-	return nil
+	c.bodyStarted = true
+	c.in.inBody = true
+	defer func() { c.in.inBody = false }()
+	var err error
+	if h.Chunked {
+		err = h1.CopyChunked(u.BW, c.br, e.route.MaxBodyBytes)
+	} else {
+		err = h1.CopyN(u.BW, c.br, h.ContentLength)
+	}
+	c.bodyDone = err == nil
+	return err
 }
 
 // page answers with one of the proxy's own pages. A request body that was
 // not read means the connection cannot be reused.
-func (c *fastConn) page(code int, msg, retryAfter string, closeConn bool) bool {
-	w := &rawWriter{bw: c.bw, header: http.Header{}, close: closeConn || c.req.Close}
+// The connection goes on after it only when nothing of the request is left
+// unread on it.
+func (c *fastConn) page(code int, msg, retryAfter string) bool {
+	w := &rawWriter{bw: c.bw, header: http.Header{}, close: !c.bodyDone || c.req.Close || c.s.closing.Load()}
 	if retryAfter != "" {
 		w.header.Set("Retry-After", retryAfter)
 	}
 	w.header.Set("X-Request-ID", string(c.id))
-	r := &http.Request{Method: string(c.method()), Header: http.Header{}}
+	r := &http.Request{Method: string(c.inb.method), Header: http.Header{}}
 	for _, f := range c.req.Fields {
 		if h1.Eq(c.req.Name(f), "accept") {
 			r.Header.Set("Accept", string(c.req.Value(f)))
@@ -363,11 +309,6 @@ func (c *fastConn) page(code int, msg, retryAfter string, closeConn bool) bool {
 		return false
 	}
 	return !w.close
-}
-
-func (c *fastConn) method() []byte {
-	m, _, _, _ := h1.RequestLine(c.req.Bytes(c.req.Line))
-	return m
 }
 
 // rawWriter is an http.ResponseWriter over a client connection's buffer,
@@ -397,19 +338,4 @@ func (w *rawWriter) WriteHeader(code int) {
 func (w *rawWriter) Write(p []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	return w.bw.Write(p)
-}
-
-// logAccess records the request in the access log, if there is one.
-func (c *fastConn) logAccess(e *routeEntry, b *backend, method, target []byte, status int, start time.Time, d time.Duration) {
-	l := c.s.p.opts.AccessLog
-	if l == nil {
-		return
-	}
-	r := &c.access
-	r.at, r.app, r.status, r.dur, r.release = start, e.route.App, status, d, 0
-	if s := b.stats.Load(); s != nil {
-		r.release = s.release
-	}
-	r.method, r.target, r.id, r.client = method, target, c.id, c.clientIP
-	l.record(r)
 }

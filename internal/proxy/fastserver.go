@@ -25,9 +25,12 @@ type FastServer struct {
 	// Scheme is what X-Forwarded-Proto says ("http").
 	Scheme string
 
-	IdleTimeout       time.Duration
-	ReadHeaderTimeout time.Duration
-	MaxHeaderBytes    int
+	IdleTimeout       time.Duration // between requests on a kept-alive connection (default 2m)
+	ReadHeaderTimeout time.Duration // for a request head, and a new connection's first byte (default 10s)
+	// RequestBodyTimeout bounds each read of a request body (default
+	// 30s): a body that brings nothing for that long ends its request.
+	RequestBodyTimeout time.Duration
+	MaxHeaderBytes     int
 	// Divert, if set, picks requests (by normalized host and target) that
 	// the slow server's handler answers instead: their connection is handed
 	// off.
@@ -60,6 +63,9 @@ func NewFastServer(p *Proxy, slow *http.Server) *FastServer {
 	}
 	if s.MaxHeaderBytes <= 0 {
 		s.MaxHeaderBytes = 1 << 20
+	}
+	if s.RequestBodyTimeout <= 0 {
+		s.RequestBodyTimeout = 30 * time.Second
 	}
 	slow.Handler = p
 	var b [8]byte

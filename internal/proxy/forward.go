@@ -14,17 +14,32 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
-// reqState is what a proxied request carries through ReverseProxy to the
-// transport and the error handler.
+// slowLeg is a request on the net/http path (HTTP/1.0, upgrades such as
+// WebSocket, Expect: 100-continue, HTTPS and HTTP/2): each attempt is one
+// pass of httputil.ReverseProxy, which relays the answer (trailers,
+// streams, upgraded connections) with the transport sending it to the
+// backend the attempt loop picked.
+type slowLeg struct {
+	p  *Proxy
+	w  http.ResponseWriter
+	r  *http.Request
+	st *reqState
+}
+
+// reqState is what one attempt carries through ReverseProxy to the
+// transport, the response hook and the error handler, and back.
 type reqState struct {
-	app    string
-	entry  *routeEntry // the route the request was matched to
-	target target      // which of the route's backends it goes to
-	cookie string      // the bucket cookie the answer sets, if any
-	id     string      // X-Request-ID
-	body   *replayBody // set by the transport when the request has a body
+	entry   *routeEntry
+	backend *backend
+	in      *inbound
+	body    *replayBody // the request body, nil without one
+	// Set by the attempt.
+	status  int   // the answer's status, once it came
+	reached bool  // the backend may have seen some of the request
+	err     error // why no answer was relayed
 }
 
 type stateKey struct{}
@@ -34,51 +49,73 @@ func stateOf(ctx context.Context) *reqState {
 	return st
 }
 
-// entryFor returns the app's current route, so that a retry uses the
-// backends of a route swapped in meanwhile, or the route the request was
-// matched to if the app's route is gone.
-func (p *Proxy) entryFor(st *reqState) *routeEntry { return p.current(st.entry) }
-
 // ServeHTTP routes r by its Host to the app's backends.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e := p.table.Load().lookup(r.Host)
-	if e == nil {
-		writeNotFound(w, r, normalizeHost(r.Host))
-		return
-	}
-	if e.route.Maintenance {
-		writeMaintenance(w, r, e.route.App)
-		return
-	}
-	if e.hold != nil {
-		if err := e.hold.wait(); err != nil {
-			w.Header().Set("Retry-After", "1")
-			writePage(w, r, http.StatusServiceUnavailable, err.Error())
-			return
+	host := normalizeHost(r.Host)
+	e := p.table.Load().byHost[host]
+	in := &inbound{method: []byte(r.Method), target: []byte(r.URL.RequestURI()), id: []byte(requestID(r.Header.Get("X-Request-ID"))),
+		client: []byte(clientIP(r)), isHead: r.Method == http.MethodHead, idempotent: idempotent(r),
+		contentLength: r.ContentLength, force: forcedRelease(r.Header), bucket: bucketOf(r.Header), start: time.Now()}
+	st := &reqState{in: in}
+	if r.Body != nil && r.Body != http.NoBody {
+		in.hasBody = true
+		body := r.Body
+		if e != nil && e.route.MaxBodyBytes > 0 {
+			body = http.MaxBytesReader(w, body, e.route.MaxBodyBytes)
 		}
-		e = p.current(e) // the route may have changed while held
+		st.body = newReplayBody(body)
 	}
-	rt := &e.route
-	if !e.anyHealthy() {
-		writeNoHealthy(w, r, rt.App)
-		return
+	l := &slowLeg{p: p, w: w, r: r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st: st}
+	p.serveRequest(e, host, in, l)
+	if st.err != nil && (errors.Is(st.err, errAnswerCut) || errors.Is(st.err, errClientGone)) {
+		// Part of an answer went out: the connection must end, so the
+		// client does not take it as whole.
+		panic(http.ErrAbortHandler)
 	}
-	if rt.MaxBodyBytes > 0 {
-		if r.ContentLength > rt.MaxBodyBytes {
-			writeTooLarge(w, r, rt.App, rt.MaxBodyBytes)
-			return
+}
+
+// attempt makes one pass of ReverseProxy to b.
+func (l *slowLeg) attempt(e *routeEntry, b *backend, fresh bool) (res attemptResult) {
+	st := l.st
+	st.entry, st.backend, st.status, st.reached, st.err = e, b, 0, false, nil
+	out := l.r
+	if st.body != nil {
+		a, ok := st.body.attempt()
+		if !ok {
+			return attemptResult{reached: true, err: errors.New("request body already sent")}
 		}
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, rt.MaxBodyBytes)
+		out = l.r.Clone(l.r.Context())
+		out.Body = a
+	}
+	defer func() {
+		// ReverseProxy aborts a copy that broke with ErrAbortHandler.
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			st.err = errAnswerCut
+			if l.r.Context().Err() != nil {
+				st.err = errClientGone
+			}
+			res = attemptResult{status: st.status, reached: true, err: st.err}
 		}
+	}()
+	l.p.rp.ServeHTTP(l.w, out)
+	if st.err == nil && st.body != nil && isMaxBytes(st.body.err()) {
+		st.err = st.body.err()
 	}
-	st := &reqState{app: rt.App, entry: e, id: requestID(r.Header.Get("X-Request-ID"))}
-	var setBucket int
-	st.target, setBucket = e.choose(forcedRelease(r.Header), bucketOf(r.Header))
-	if setBucket >= 0 {
-		st.cookie = bucketCookieValue(setBucket)
+	return attemptResult{status: st.status, keepAlive: true, reached: st.reached, err: st.err}
+}
+
+func (l *slowLeg) bodyRead() bool { return l.st.body != nil && l.st.body.read() }
+
+func (l *slowLeg) page(code int, msg, retryAfter string) bool {
+	if retryAfter != "" {
+		l.w.Header().Set("Retry-After", retryAfter)
 	}
-	p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	l.w.Header().Set("X-Request-ID", string(l.st.in.id))
+	writePage(l.w, l.r, code, msg)
+	return true
 }
 
 func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
@@ -87,21 +124,26 @@ func (p *Proxy) newReverseProxy() *httputil.ReverseProxy {
 			// The URL's host is the backend, set per attempt by the
 			// transport; the Host header stays the client's.
 			pr.SetXForwarded()
-			pr.Out.Header.Set("X-Request-ID", stateOf(pr.In.Context()).id)
+			pr.Out.Header.Set("X-Request-ID", string(stateOf(pr.In.Context()).in.id))
 		},
 		Transport:      p.transport,
-		ModifyResponse: modifyResponse,
-		ErrorHandler:   p.proxyError,
-		ErrorLog:       slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
-		BufferPool:     newBufferPool(),
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			// Nothing was relayed: the attempt loop decides what follows.
+			if st := stateOf(r.Context()); st != nil && st.err == nil {
+				st.err = err
+			}
+		},
+		ErrorLog:   slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		BufferPool: newBufferPool(),
 	}
 }
 
-func modifyResponse(resp *http.Response) error {
+func (p *Proxy) modifyResponse(resp *http.Response) error {
 	st := stateOf(resp.Request.Context())
-	resp.Header.Set("X-Request-ID", st.id)
-	if st.cookie != "" {
-		resp.Header.Add("Set-Cookie", st.cookie)
+	resp.Header.Set("X-Request-ID", string(st.in.id))
+	if st.in.setBucket >= 0 {
+		resp.Header.Add("Set-Cookie", bucketCookieValue(st.in.setBucket))
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		want, got := resp.Request.Header.Get("Upgrade"), resp.Header.Get("Upgrade")
@@ -109,30 +151,24 @@ func modifyResponse(resp *http.Response) error {
 			return fmt.Errorf("backend switched to protocol %q when %q was asked", got, want)
 		}
 	}
+	b := st.backend
+	if resp.StatusCode >= 500 {
+		b.fail("response " + resp.Status)
+	}
+	if b.answered(st.entry, resp.StatusCode) {
+		p.log.Warn("backend ejected: failing answers", "app", st.entry.route.App, "addr", b.addr)
+	}
+	st.status = resp.StatusCode
 	return nil
 }
 
-// proxyError answers a request that got no response from any backend.
-func (p *Proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	st := stateOf(r.Context())
-	if st == nil { // not one of ours: ReverseProxy refused it early
-		writePage(w, r, http.StatusBadGateway, "bad gateway")
-		return
+// clientIP is the address of r's client, without its port.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
 	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) || (st.body != nil && errors.As(st.body.err(), &tooLarge)) {
-		writeTooLarge(w, r, st.app, tooLarge.Limit)
-		return
-	}
-	if errors.Is(err, errNoHealthy) {
-		writeNoHealthy(w, r, st.app)
-		return
-	}
-	if r.Context().Err() != nil {
-		return // the client left; nobody to answer
-	}
-	p.log.Warn("no answer from backend", "app", st.app, "request_id", st.id, "err", err)
-	writeBadGateway(w, r, st.app, reason(err))
+	return host
 }
 
 // reason says in a few words why a backend did not answer, without

@@ -124,16 +124,22 @@ func (p *Proxy) statsFor(app string, release int) *releaseStats {
 }
 
 // Metrics returns the measurements of every release of app the proxy has
-// seen (app "" for all apps), by app and release.
+// seen (app "" for all apps), by app and release. Release 0, once it has
+// any, counts the requests the proxy answered itself without trying a
+// backend; with app
+// "", an entry with App "" counts those to hosts no app is served at.
 func (p *Proxy) Metrics(ctx context.Context, app string) ([]ReleaseMetrics, error) {
 	p.mu.Lock()
 	var list []*releaseStats
 	for k, s := range p.stats {
-		if app == "" || k.app == app {
+		if (app == "" || k.app == app) && (k.release != 0 || s.requests.Load() > 0) {
 			list = append(list, s)
 		}
 	}
 	p.mu.Unlock()
+	if app == "" && p.unrouted.requests.Load() > 0 {
+		list = append(list, p.unrouted) // app "", release 0: hosts no app is served at
+	}
 	out := make([]ReleaseMetrics, 0, len(list))
 	for _, s := range list {
 		out = append(out, s.snapshot())

@@ -45,10 +45,13 @@ type Options struct {
 	// default (1s) so that the proxy, not the backend, closes an idle
 	// connection: a backend that does so races a request reusing it,
 	// which then fails and cannot always be retried.
-	IdleConnTimeout       time.Duration
-	MaxIdleConnsPerHost   int           // default 64
-	ResponseHeaderTimeout time.Duration // default 0: none (long polls)
-	MaxAttempts           int           // tries per request, default 3
+	IdleConnTimeout     time.Duration
+	MaxIdleConnsPerHost int // default 64
+	// ResponseHeaderTimeout bounds the wait for a backend's answer head
+	// once the request is sent (default 5m, long polls within it; < 0:
+	// none). Past it the client gets 504.
+	ResponseHeaderTimeout time.Duration
+	MaxAttempts           int // tries per request, default 3
 	// AccessLog, if set, gets one record per proxied request.
 	AccessLog *AccessLog
 }
@@ -69,6 +72,12 @@ func (o Options) withDefaults() Options {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
 	}
+	switch {
+	case o.ResponseHeaderTimeout == 0:
+		o.ResponseHeaderTimeout = 5 * time.Minute
+	case o.ResponseHeaderTimeout < 0:
+		o.ResponseHeaderTimeout = 0
+	}
 	return o
 }
 
@@ -80,7 +89,7 @@ type Proxy struct {
 	log          *slog.Logger
 	table        atomic.Pointer[table]
 	rp           *httputil.ReverseProxy
-	transport    *retryTransport
+	transport    *attemptTransport
 	healthClient *http.Client
 
 	mu       sync.Mutex // serialises route changes; never taken by requests
@@ -91,6 +100,8 @@ type Proxy struct {
 	stats    map[releaseKey]*releaseStats
 	holds    map[string]*holdGate
 	metrics  metrics
+	// unrouted counts the requests to hosts no app is served at.
+	unrouted *releaseStats
 	dialer   net.Dialer
 	// prewarming counts the goroutines opening connections ahead of time.
 	prewarming sync.WaitGroup
@@ -112,10 +123,11 @@ func New(opts Options) *Proxy {
 		checkers:     map[string]*checker{},
 		stats:        map[releaseKey]*releaseStats{},
 		holds:        map[string]*holdGate{},
+		unrouted:     &releaseStats{},
 		dialer:       net.Dialer{Timeout: opts.DialTimeout, KeepAlive: 30 * time.Second},
 	}
 	p.table.Store(emptyTable)
-	p.transport = newRetryTransport(p, opts)
+	p.transport = newAttemptTransport(p, opts)
 	p.rp = p.newReverseProxy()
 	return p
 }
@@ -220,6 +232,12 @@ func (p *Proxy) install(next map[string]Route) {
 	}
 	p.routes = next
 	t := buildTable(next, p.reg)
+	for app, e := range t.byApp {
+		e.proxyStats = p.statsFor(app, 0)
+		for _, pe := range e.previews {
+			pe.proxyStats = e.proxyStats
+		}
+	}
 	p.syncHolds(t)
 	p.table.Store(t)
 	p.syncCheckers()

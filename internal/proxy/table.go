@@ -34,6 +34,9 @@ type routeEntry struct {
 	stable   *group
 	// previews are the entries of the route's preview hosts, by release.
 	previews map[int]*routeEntry
+	// proxyStats counts the requests to the app that the proxy answered
+	// itself without trying a backend (maintenance, hold, 413, 503).
+	proxyStats *releaseStats
 	// preview is set on a preview host's entry, whose backends are those
 	// of previewRelease alone.
 	preview        bool

@@ -1,11 +1,12 @@
 package proxy
 
 import (
+	"fmt"
+
 	"github.com/nonstopdev/nonstop/internal/proxy/h1"
 
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -13,26 +14,16 @@ import (
 	"time"
 )
 
-// errNoHealthy means the route has no backend that may take a request.
-var errNoHealthy = errors.New("no healthy backend")
-
-// retryTransport sends each proxied request to a backend it picks per
-// attempt, and tries again on another backend when that is safe:
-//   - a request that never reached a backend (the dial failed, or the
-//     connection broke before a byte of the request was written) is
-//     retried whatever its method;
-//   - a request that may have reached one is retried only if it is
-//     idempotent (GET, HEAD, OPTIONS, TRACE, or it has an Idempotency-Key)
-//     and no response came back;
-//   - never once a byte of the request body was read, since the body is
-//     streamed, not buffered.
-type retryTransport struct {
-	p           *Proxy
-	base        *http.Transport
-	maxAttempts int
+// attemptTransport sends one attempt of a request on the net/http path to
+// the backend the attempt loop picked for it (reqState.backend), over
+// kept-alive connections that the backend's pool tracks, and notes whether
+// any of the request went out.
+type attemptTransport struct {
+	p    *Proxy
+	base *http.Transport
 }
 
-func newRetryTransport(p *Proxy, o Options) *retryTransport {
+func newAttemptTransport(p *Proxy, o Options) *attemptTransport {
 	dialer := &net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}
 	base := &http.Transport{
 		Proxy: nil, // never HTTP_PROXY: backends are local
@@ -53,106 +44,28 @@ func newRetryTransport(p *Proxy, o Options) *retryTransport {
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true, // pass encodings through untouched
 	}
-	return &retryTransport{p: p, base: base, maxAttempts: o.MaxAttempts}
+	return &attemptTransport{p: p, base: base}
 }
 
-func (t *retryTransport) closeIdle() { t.base.CloseIdleConnections() }
+func (t *attemptTransport) closeIdle() { t.base.CloseIdleConnections() }
 
-func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := stateOf(req.Context())
-	if st == nil {
-		return nil, errors.New("proxy transport: request has no route")
+	if st == nil || st.backend == nil {
+		return nil, errors.New("proxy transport: request has no backend")
 	}
-	var body *replayBody
-	if req.Body != nil && req.Body != http.NoBody {
-		body = newReplayBody(req.Body)
-		st.body = body
-	}
-	var tried []*backend
-	var lastErr error
-	for range t.maxAttempts {
-		b := t.p.entryFor(st).pickFor(st.target, tried)
-		if b == nil {
-			break
-		}
-		var attemptBody io.ReadCloser
-		if body != nil {
-			a, ok := body.attempt()
-			if !ok {
-				break
-			}
-			attemptBody = a
-		}
-		tried = append(tried, b)
-		resp, reached, err := t.try(req, b, attemptBody)
-		if err == nil {
-			return resp, nil
-		}
-		lastErr = err
-		if !retryable(req, reached, err) {
-			break
-		}
-		t.p.log.Debug("retrying request", "app", st.app, "request_id", st.id, "backend", b.addr, "reached", reached, "err", err)
-	}
-	if lastErr == nil {
-		lastErr = errNoHealthy
-	}
-	return nil, lastErr
-}
-
-// try sends one attempt to b. reached reports whether any byte of the
-// request may have reached the backend.
-func (t *retryTransport) try(req *http.Request, b *backend, body io.ReadCloser) (resp *http.Response, reached bool, err error) {
 	var w wire
 	out := req.WithContext(httptrace.WithClientTrace(req.Context(), w.trace()))
 	u := *req.URL
-	u.Scheme, u.Host = "http", b.addr
+	u.Scheme, u.Host = "http", st.backend.addr
 	out.URL = &u
-	out.Body = body
 	out.GetBody = nil
-
-	start := time.Now()
-	b.inflight.Add(1)
-	b.requests.Add(1)
-	resp, err = t.base.RoundTrip(out)
-	if err != nil {
-		b.inflight.Add(-1)
-		if req.Context().Err() == nil {
-			b.fail(err.Error())
-			metrics{}.connError(nil, b)
-			if isDialError(err) && b.eject(err.Error()) {
-				t.p.log.Warn("backend ejected: connect failed", "addr", b.addr, "err", err)
-			}
-		}
-		return nil, w.reached(), err
+	resp, err := t.base.RoundTrip(out)
+	st.reached = err == nil || w.reached()
+	if err != nil && req.Context().Err() != nil {
+		err = fmt.Errorf("%w: %w", errClientGone, err)
 	}
-	if resp.StatusCode >= 500 {
-		b.fail("response " + resp.Status)
-	}
-	if e := t.p.entryFor(stateOf(req.Context())); b.answered(e, resp.StatusCode) {
-		t.p.log.Warn("backend ejected: failing answers", "app", e.route.App, "addr", b.addr)
-	}
-	counted := countBody(resp.Body, b, resp.StatusCode, start)
-	resp.Body = counted
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		// An upgraded connection ends with its request; make sure it is
-		// closed (and uncounted) even if ReverseProxy gives up on it.
-		context.AfterFunc(req.Context(), func() { counted.Close() })
-	}
-	return resp, true, nil
-}
-
-// retryable decides whether a failed attempt, with no response, may be
-// sent again.
-func retryable(req *http.Request, reached bool, err error) bool {
-	if req.Context().Err() != nil {
-		return false
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return false
-	}
-	return !reached || idempotent(req)
+	return resp, err
 }
 
 // idempotent reports whether a request may be sent twice.

@@ -51,6 +51,7 @@ type Head struct {
 }
 
 func (h *Head) reset() {
+	h.Shrink()
 	h.Raw = h.Raw[:0]
 	h.Fields = h.Fields[:0]
 	h.ContentLength = -1
@@ -70,25 +71,29 @@ func (h *Head) Bytes(r [2]int) []byte { return h.Raw[r[0]:r[1]] }
 func (h *Head) Name(f Field) []byte   { return h.Raw[f.NS:f.NE] }
 func (h *Head) Value(f Field) []byte  { return h.Raw[f.VS:f.VE] }
 
-// Read reads a head (first line and headers, up to the empty line) from br.
+// Read reads a head (first line and headers, up to the empty line) from
+// br, at most max bytes of it. Lines may be longer than br's buffer.
 func (h *Head) Read(br *bufio.Reader, max int) error {
 	h.reset()
 	first := true
 	for {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			return ErrHeadTooLarge
-		}
-		if err != nil {
-			if len(h.Raw) > 0 || len(line) > 0 {
-				return ErrBadHead
-			}
-			return err
-		}
 		start := len(h.Raw)
-		h.Raw = append(h.Raw, line...)
-		if len(h.Raw) > max {
-			return ErrHeadTooLarge
+		for {
+			part, err := br.ReadSlice('\n')
+			h.Raw = append(h.Raw, part...)
+			if len(h.Raw) > max {
+				return ErrHeadTooLarge
+			}
+			if err == bufio.ErrBufferFull {
+				continue // a line longer than the buffer: read on
+			}
+			if err != nil {
+				if len(h.Raw) > 0 {
+					return ErrBadHead
+				}
+				return err
+			}
+			break
 		}
 		end := len(h.Raw) - 1
 		if end > start && h.Raw[end-1] == '\r' {
@@ -112,6 +117,49 @@ func (h *Head) Read(br *bufio.Reader, max int) error {
 	}
 }
 
+// Shrink drops buffers grown by a large head, once it is no longer needed.
+func (h *Head) Shrink() {
+	if cap(h.Raw) > keptRaw {
+		h.Raw = nil
+	}
+	if cap(h.Fields) > keptFields {
+		h.Fields = nil
+	}
+}
+
+// Request checks a request head for forwarding by this codec and returns
+// its method and target. ok is false for what it leaves to net/http: a
+// version other than HTTP/1.1, anything Unusual, hop-by-hop headers named
+// by Connection, no Host, a target that is not origin-form ("/..."), or a
+// method or target with characters HTTP does not allow there (net/http
+// then answers 400).
+func (h *Head) Request() (method, target []byte, ok bool) {
+	method, target, proto, ok := RequestLine(h.Bytes(h.Line))
+	if !ok || string(proto) != "HTTP/1.1" || h.Unusual || len(h.ConnNames) > 0 || h.Host[1] == 0 ||
+		len(target) == 0 || target[0] != '/' {
+		return nil, nil, false
+	}
+	for _, c := range method {
+		if !tokenChar(c) {
+			return nil, nil, false
+		}
+	}
+	for _, c := range target {
+		if c <= ' ' || c == 0x7f {
+			return nil, nil, false
+		}
+	}
+	return method, target, true
+}
+
+// keptRaw and keptFields bound what a Head keeps between messages: a large
+// head's buffers are dropped after it, so an idle connection does not
+// hold the capacity of the largest head it ever read.
+const (
+	keptRaw    = 16 << 10
+	keptFields = 128
+)
+
 func (h *Head) addField(start, end int) error {
 	line := h.Raw[start:end]
 	if line[0] == ' ' || line[0] == '\t' {
@@ -131,8 +179,8 @@ func (h *Head) addField(start, end int) error {
 		}
 	}
 	for _, c := range line[colon+1:] {
-		if c == '\r' || c == 0 {
-			h.Unusual = true
+		if c < ' ' && c != '\t' || c == 0x7f {
+			h.Unusual = true // control characters: net/http refuses them with 400
 		}
 	}
 	vs, ve := start+colon+1, end
