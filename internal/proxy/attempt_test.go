@@ -201,3 +201,29 @@ func TestFastPath_AHeaderLineLongerThanTheReadBufferIsForwarded(t *testing.T) {
 		t.Fatalf("a 20 KiB cookie: %.200q", out)
 	}
 }
+
+func TestFastPath_ARequestWhoseClientLeftIsNoLongerInFlight(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	slow := startBackend(t, "slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	p := newTestProxy(t, Options{})
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{slow.backend()}})
+	addr, _ := serveProxy(t, p)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: app.test\r\n\r\n")
+	eventually(t, 2*time.Second, "the request in flight", func() bool { return status(t, p, "app", slow.addr).InFlight == 1 })
+	conn.Close() // the client gives up
+	// A drain would wait for it otherwise, until its timeout.
+	eventually(t, 3*time.Second, "the request of a client that left to end", func() bool { return status(t, p, "app", slow.addr).InFlight == 0 })
+	if n, err := p.Drain(context.Background(), []string{slow.addr}, 10*time.Second); n != 0 || err != nil {
+		t.Fatalf("drain: %d left, %v", n, err)
+	}
+}

@@ -31,6 +31,7 @@ type fastConn struct {
 	idBuf    [32]byte
 	id       []byte      // the current request's X-Request-ID
 	inb      inbound     // the current request, for the attempt loop
+	probe    h1.Probe    // looks whether the client left, while a backend thinks
 	active   atomic.Bool // a request is being served (not waiting for the next)
 	// bodyStarted: a byte of the request body was read (no retry then);
 	// bodyDone: the body is all read (or there is none).
@@ -41,6 +42,7 @@ func newFastConn(s *FastServer, c net.Conn) *fastConn {
 	fc := &fastConn{s: s, conn: c, bw: bufio.NewWriterSize(c, 8<<10)}
 	fc.in = clientReader{conn: c, bodyTimeout: s.RequestBodyTimeout}
 	fc.br = bufio.NewReaderSize(&fc.in, 8<<10)
+	fc.probe.Init(c)
 	if tcp, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		fc.clientIP = []byte(tcp.IP.String())
 	}

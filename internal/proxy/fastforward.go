@@ -109,8 +109,9 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn) attemptResult
 		u.Close()
 		return attemptResult{reached: reached(), err: err}
 	}
-	if t := c.s.p.opts.ResponseHeaderTimeout; t > 0 {
-		u.Counted.SetReadDeadline(time.Now().Add(t))
+	if err := c.awaitAnswer(u); err != nil {
+		u.Close()
+		return attemptResult{reached: true, err: err}
 	}
 	// Informational answers (103 Early Hints) go through; the final one follows.
 	for first := true; ; first = false {
@@ -122,7 +123,7 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn) attemptResult
 			return attemptResult{reached: true, err: err}
 		}
 		code, _, ok := h1.StatusLine(c.resp.Bytes(c.resp.Line))
-		if !ok || code == http.StatusSwitchingProtocols || c.resp.Unusual && code >= 200 {
+		if !ok || code == http.StatusSwitchingProtocols || c.resp.Unusual {
 			u.Close()
 			return attemptResult{reached: true, err: h1.ErrBadHead}
 		}
@@ -132,9 +133,7 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn) attemptResult
 		}
 		c.writeResponseHead(true, false)
 	}
-	if c.s.p.opts.ResponseHeaderTimeout > 0 {
-		u.Counted.SetReadDeadline(time.Time{}) // the body streams as long as it takes
-	}
+	u.Counted.SetReadDeadline(time.Time{}) // the body streams as long as it takes
 	if c.resp.Status >= 500 {
 		b.fail("response " + strconv.Itoa(c.resp.Status))
 	}
@@ -179,6 +178,44 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn) attemptResult
 		u.Close()
 	}
 	return attemptResult{status: code, keepAlive: keepAlive, reached: true}
+}
+
+// clientCheckEvery is how often a request waiting for its backend's answer
+// looks whether its client is still there.
+const clientCheckEvery = time.Second
+
+// awaitAnswer waits for the first byte of the backend's answer on u, at
+// most the response header timeout, looking every clientCheckEvery whether
+// the client closed its connection meanwhile: a request whose client left
+// ends (errClientGone) instead of staying in flight, holding a backend
+// connection and a drain, until the backend answers nobody.
+func (c *fastConn) awaitAnswer(u *h1.Conn) error {
+	var deadline time.Time
+	if t := c.s.p.opts.ResponseHeaderTimeout; t > 0 {
+		deadline = time.Now().Add(t)
+	}
+	for {
+		next := time.Now().Add(clientCheckEvery)
+		if !deadline.IsZero() && deadline.Before(next) {
+			next = deadline
+		}
+		u.Counted.SetReadDeadline(next)
+		_, err := u.BR.Peek(1)
+		switch {
+		case err == nil:
+			if !deadline.IsZero() {
+				u.Counted.SetReadDeadline(deadline) // for the rest of the head
+			}
+			return nil
+		case !isTimeout(err), !deadline.IsZero() && !time.Now().Before(deadline):
+			if u.Reused && !isTimeout(err) {
+				return fmt.Errorf("%w: %w", errStaleConn, err)
+			}
+			return err
+		case c.probe.State() == h1.IdleClosed:
+			return errClientGone
+		}
+	}
 }
 
 // reusable reports whether the backend connection u may carry another

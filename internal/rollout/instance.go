@@ -128,12 +128,16 @@ func (e *Engine) retireInstance(ctx context.Context, r *store.Rollout, g *goal, 
 		}
 	}
 	e.event(r, "instance", fmt.Sprintf("instance %s (v%d) out of the route, draining", in.ID, in.Release), map[string]any{"instance": in.ID})
-	left, err := e.Proxy.Drain(ctx, []string{in.Addr}, g.spec().Deploy.DrainTimeout)
+	// Bounded here too, so a proxy that stops answering cannot hold the
+	// rollout past the drain's own deadline.
+	drainCtx, cancel := context.WithTimeout(ctx, g.spec().Deploy.DrainTimeout+drainMargin)
+	left, err := e.Proxy.Drain(drainCtx, []string{in.Addr}, g.spec().Deploy.DrainTimeout)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("drain %s: %w", in.ID, err)
 	}
 	if left > 0 {
-		e.event(r, "instance", fmt.Sprintf("instance %s: drain timeout reached with %d requests in flight", in.ID, left), nil)
+		e.event(r, "instance", fmt.Sprintf("instance %s: drain timeout (%s) reached with %d requests in flight; their connections are closed", in.ID, g.spec().Deploy.DrainTimeout, left), nil)
 	}
 	if err := e.Runtime.Stop(ctx, in.ID, g.spec().Deploy.StopTimeout); err != nil {
 		return fmt.Errorf("stop %s: %w", in.ID, err)
@@ -176,3 +180,7 @@ func (e *Engine) lastLines(id string, n int) []string {
 	}
 	return lines
 }
+
+// drainMargin is how much longer than its drain timeout a drain may take
+// to answer, over the proxy's control socket, before it counts as failed.
+const drainMargin = 10 * time.Second

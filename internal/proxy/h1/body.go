@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -82,21 +83,43 @@ func CopyUntilEOF(dst *bufio.Writer, src *bufio.Reader) error {
 	}
 }
 
-// CopyChunked copies a chunked body up to and including its trailers. With
-// max > 0, a body whose chunks add up to more fails with ErrBodyTooLarge.
+// Limits of chunked framing, as net/http has them: a chunk-size line of at
+// most maxChunkLine bytes, and no more than maxChunkExcess bytes of
+// framing and extensions beyond 16 per chunk plus twice its data.
+const (
+	maxChunkLine   = 4096
+	maxChunkExcess = 16 << 10
+)
+
+var (
+	errChunkLine   = errors.New("malformed chunk size line")
+	errChunkEnd    = errors.New("malformed chunk end: want CRLF")
+	errTrailer     = errors.New("malformed trailer")
+	errChunkExcess = errors.New("chunked encoding contains too much non-data")
+)
+
+// CopyChunked copies a chunked body up to and including its trailers,
+// refusing what RFC 9112 §7.1 does not allow (as net/http does): lines not
+// ended by CRLF, a CR elsewhere, sizes that are not hex digits, data not
+// followed by CRLF, trailer lines that are not header fields. With max > 0,
+// a body whose chunks add up to more fails with ErrBodyTooLarge.
 func CopyChunked(dst *bufio.Writer, src *bufio.Reader, max int64) error {
-	var total int64
+	var total, excess int64
 	for {
-		if err := fill(dst, src); err != nil {
-			return unexpected(err)
-		}
-		line, err := src.ReadSlice('\n')
+		line, err := readLine(dst, src)
 		if err != nil {
-			return readErr(err)
+			return err
 		}
-		size, ok := parseHex(line)
+		if len(line) >= maxChunkLine+2 {
+			return readErr(errChunkLine)
+		}
+		size, ok := chunkSize(line[:len(line)-2])
 		if !ok {
-			return readErr(errors.New("malformed chunk size"))
+			return readErr(errChunkLine)
+		}
+		excess = max64(excess+int64(len(line))-16-2*size, 0)
+		if excess > maxChunkExcess {
+			return readErr(errChunkExcess)
 		}
 		if total += size; max > 0 && total > max {
 			return ErrBodyTooLarge
@@ -116,24 +139,93 @@ func CopyChunked(dst *bufio.Writer, src *bufio.Reader, max int64) error {
 	}
 }
 
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// readLine reads one line ending in CRLF, with no CR before that, flushing
+// dst before it blocks.
+func readLine(dst *bufio.Writer, src *bufio.Reader) ([]byte, error) {
+	if err := fill(dst, src); err != nil {
+		return nil, unexpected(err)
+	}
+	line, err := src.ReadSlice('\n')
+	if err != nil {
+		return nil, readErr(err)
+	}
+	if i := bytes.IndexByte(line, '\r'); len(line) < 2 || i != len(line)-2 {
+		return nil, readErr(errChunkLine) // a bare LF, or a CR inside
+	}
+	return line, nil
+}
+
+// chunkSize parses a chunk-size line without its CRLF: hex digits, then
+// optional whitespace and extensions (";..."), which are not interpreted.
+func chunkSize(b []byte) (int64, bool) {
+	if i := bytes.IndexByte(b, ';'); i >= 0 {
+		b = b[:i]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	if len(b) == 0 || len(b) > 16 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		if n > (1<<62)>>4 {
+			return 0, false // no body is that large
+		}
+		n = n<<4 | int64(d)
+	}
+	return n, true
+}
+
 func copyCRLF(dst *bufio.Writer, src *bufio.Reader) error {
 	if err := fill(dst, src); err != nil {
 		return unexpected(err)
 	}
-	line, err := src.ReadSlice('\n')
+	b, err := src.Peek(2)
 	if err != nil {
-		return readErr(err)
+		if len(b) == 0 || b[0] == '\r' {
+			return readErr(unexpectedEOF(err))
+		}
+		return readErr(errChunkEnd)
 	}
-	if len(line) > 2 || (len(line) == 2 && line[0] != '\r') {
-		return readErr(errors.New("malformed chunk end"))
+	if b[0] != '\r' || b[1] != '\n' {
+		return readErr(errChunkEnd)
 	}
-	if _, err = dst.Write(line); err != nil {
+	if _, err = dst.Write(b); err != nil {
 		return writeErr(err)
 	}
+	src.Discard(2)
 	return nil
 }
 
-// copyTrailers copies trailer lines up to the empty line that ends the body.
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// copyTrailers copies trailer fields up to the empty line that ends the
+// body: each a header field ("name: value", a token name, no control
+// characters in the value) ended by CRLF.
 func copyTrailers(dst *bufio.Writer, src *bufio.Reader) error {
 	for {
 		if err := fill(dst, src); err != nil {
@@ -143,13 +235,38 @@ func copyTrailers(dst *bufio.Writer, src *bufio.Reader) error {
 		if err != nil {
 			return readErr(err)
 		}
+		if len(line) < 2 || line[len(line)-2] != '\r' || !validTrailer(line[:len(line)-2]) {
+			return readErr(errTrailer)
+		}
 		if _, err := dst.Write(line); err != nil {
 			return writeErr(err)
 		}
-		if len(line) <= 2 {
+		if len(line) == 2 {
 			return nil
 		}
 	}
+}
+
+// validTrailer reports whether line (without CRLF) is empty or a field.
+func validTrailer(line []byte) bool {
+	if len(line) == 0 {
+		return true
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 {
+		return false
+	}
+	for _, c := range line[:colon] {
+		if !tokenChar(c) {
+			return false
+		}
+	}
+	for _, c := range line[colon+1:] {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // unexpected turns an end of input where more was due into a read error.

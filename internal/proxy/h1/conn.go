@@ -21,14 +21,14 @@ type Conn struct {
 	// Reused is set when the connection served a request before this one.
 	Reused    bool
 	idleSince time.Time
-	probe     idleProbe
+	probe     Probe
 }
 
 // NewConn wraps a connection made to a backend (raw is the socket, for
 // the probe before each reuse) whose writes c counts.
 func NewConn(c *CountingConn, raw net.Conn) *Conn {
 	u := &Conn{Counted: c, BR: bufio.NewReaderSize(c, bufSize), BW: bufio.NewWriterSize(c, bufSize)}
-	u.probe.init(raw)
+	u.probe.Init(raw)
 	return u
 }
 

@@ -10,6 +10,8 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 var (
@@ -148,6 +150,9 @@ func (h *Head) Request() (method, target []byte, ok bool) {
 		if c <= ' ' || c == 0x7f {
 			return nil, nil, false
 		}
+	}
+	if !httpguts.ValidHostHeader(string(h.Bytes(h.Host))) {
+		return nil, nil, false
 	}
 	return method, target, true
 }
@@ -364,7 +369,8 @@ func RequestLine(line []byte) (method, target, proto []byte, ok bool) {
 
 // StatusLine parses "HTTP/1.x CODE REASON" into the code and the rest.
 func StatusLine(line []byte) (code int, rest []byte, ok bool) {
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[7] < '0' || line[7] > '9' || line[8] != ' ' ||
+		len(line) > 12 && line[12] != ' ' {
 		return 0, nil, false
 	}
 	for _, c := range line[9:12] {
@@ -372,6 +378,9 @@ func StatusLine(line []byte) (code int, rest []byte, ok bool) {
 			return 0, nil, false
 		}
 		code = code*10 + int(c-'0')
+	}
+	if code < 100 {
+		return 0, nil, false
 	}
 	return code, line[9:], true
 }
@@ -389,32 +398,6 @@ func parseDec(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
-}
-
-// parseHex parses a chunk size: hex digits, then optional extensions.
-func parseHex(b []byte) (int64, bool) {
-	var n int64
-	digits := 0
-	for _, c := range b {
-		var d byte
-		switch {
-		case '0' <= c && c <= '9':
-			d = c - '0'
-		case 'a' <= c && c <= 'f':
-			d = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			d = c - 'A' + 10
-		case c == ';' || c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			return n, digits > 0
-		default:
-			return 0, false
-		}
-		if digits++; digits > 15 {
-			return 0, false
-		}
-		n = n<<4 | int64(d)
-	}
-	return n, digits > 0
 }
 
 // tokenChar reports whether c may be in a header name (RFC 9110 §5.6.2).

@@ -42,7 +42,7 @@ func (p *Pool) Get(now time.Time, maxIdle time.Duration) *Conn {
 			u.Close()
 			continue
 		}
-		switch u.probe.state() {
+		switch u.probe.State() {
 		case IdleOpen:
 			u.Reused = true
 			return u

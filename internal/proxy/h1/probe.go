@@ -14,20 +14,21 @@ const (
 	IdleDirty                   // bytes arrived that no request asked for
 )
 
-// idleProbe looks at an idle connection without blocking and without
+// Probe looks at an idle connection without blocking and without
 // consuming anything (recv with MSG_PEEK|MSG_DONTWAIT): one system call,
 // made just before a request is written on a kept-alive connection, so a
 // connection the backend closed meanwhile is never used, and one on which
 // it wrote an answer nobody asked for never hands that answer to the next
 // client. Its callback is made once, so a probe costs no allocation.
-type idleProbe struct {
+type Probe struct {
 	raw    syscall.RawConn // nil: the connection cannot be probed
 	result IdleState
 	buf    [1]byte
 	fn     func(fd uintptr) bool
 }
 
-func (p *idleProbe) init(c net.Conn) {
+// Init readies the probe of c (a socket; anything else reads as open).
+func (p *Probe) Init(c net.Conn) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return
@@ -43,8 +44,8 @@ func (p *idleProbe) init(c net.Conn) {
 	}
 }
 
-// state probes the connection.
-func (p *idleProbe) state() IdleState {
+// State probes the connection.
+func (p *Probe) State() IdleState {
 	if p.raw == nil {
 		return IdleOpen // not a socket (tests' pipes): nothing to look at
 	}
