@@ -4,7 +4,7 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: build test deps k8s vet unit e2e clean
+.PHONY: build test deps k8s vet unit e2e fuzz clean
 
 build:
 	$(GO) build -o bin/nonstop ./cmd/nonstop
@@ -31,6 +31,19 @@ unit: k8s
 
 e2e:
 	$(GO) test -count=1 -v -timeout 30m ./test/e2e/
+
+# fuzz runs each fuzz target for FUZZTIME (default 10m), one after the
+# other; what it finds goes to the target's testdata/fuzz, which make test
+# then replays.
+FUZZTIME ?= 10m
+FUZZ_PACKAGES = ./internal/proxy/h1
+fuzz:
+	@for pkg in $(FUZZ_PACKAGES); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz: $$pkg $$target for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
 
 clean:
 	rm -rf bin

@@ -163,13 +163,14 @@ func readLine(dst *bufio.Writer, src *bufio.Reader) ([]byte, error) {
 }
 
 // chunkSize parses a chunk-size line without its CRLF: hex digits, then
-// optional whitespace and extensions (";..."), which are not interpreted.
+// extensions (";...", not interpreted), then optional whitespace; as
+// net/http does, whitespace before a ';' is refused.
 func chunkSize(b []byte) (int64, bool) {
-	if i := bytes.IndexByte(b, ';'); i >= 0 {
-		b = b[:i]
-	}
 	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
 		b = b[:len(b)-1]
+	}
+	if i := bytes.IndexByte(b, ';'); i >= 0 {
+		b = b[:i]
 	}
 	if len(b) == 0 || len(b) > 16 {
 		return 0, false
@@ -256,8 +257,10 @@ func validTrailer(line []byte) bool {
 	if colon <= 0 {
 		return false
 	}
-	for _, c := range line[:colon] {
-		if !tokenChar(c) {
+	for i, c := range line[:colon] {
+		// net/http's textproto takes spaces inside trailer names (not
+		// first: that is a folded line).
+		if !tokenChar(c) && !(c == ' ' && i > 0) {
 			return false
 		}
 	}
