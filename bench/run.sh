@@ -3,6 +3,7 @@
 # on this machine, in one run, over 127.0.0.1 (see bench/proxybench):
 #
 #   bench/run.sh [proxybench flags] [throughput|switch|all]
+#   BASE=REV bench/run.sh ...             # also an earlier nonstop, as nonstop-base
 #   bench/run.sh -h                       # the flags
 #
 # It installs what is missing from Debian's packages (apt-get update only
@@ -39,4 +40,14 @@ tmp="$(mktemp -d -t nonstop-bench-XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/nonstop" ./cmd/nonstop
 go build -o "$tmp/proxybench" ./bench/proxybench
-"$tmp/proxybench" -nonstop "$tmp/nonstop" -nonstop-rev "$rev" -command "bench/run.sh $*" "$@"
+# BASE=REV measures that earlier revision's nonstop beside this one (peer
+# nonstop-base), built from a temporary worktree.
+base=()
+if [ -n "${BASE:-}" ]; then
+	git worktree add -q --detach "$tmp/base" "$BASE"
+	(cd "$tmp/base" && go build -o "$tmp/nonstop-base" ./cmd/nonstop)
+	git worktree remove --force "$tmp/base"
+	base=(-nonstop-base "$tmp/nonstop-base")
+	rev="$rev (base: $(git rev-parse --short "$BASE"))"
+fi
+"$tmp/proxybench" -nonstop "$tmp/nonstop" "${base[@]}" -nonstop-rev "$rev" -command "${BASE:+BASE=$BASE }bench/run.sh $*" "$@"

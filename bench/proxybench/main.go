@@ -35,6 +35,7 @@ type config struct {
 	what                string // throughput, switch or all
 	peers, switchPeers  []string
 	self, nonstopBin    string
+	baseBin             string
 	duration, warmup    time.Duration
 	conns, threads      int
 	rounds              int
@@ -53,7 +54,7 @@ type config struct {
 }
 
 func (c config) peerEnv(ps *procs, dir string) peerEnv {
-	return peerEnv{ps: ps, dir: dir, cpus: c.proxyCPUs, self: c.self, nonstopBin: c.nonstopBin,
+	return peerEnv{ps: ps, dir: dir, cpus: c.proxyCPUs, self: c.self, nonstopBin: c.nonstopBin, baseBin: c.baseBin,
 		drainTimeout: c.drainTimeout, cpuprofile: c.cpuprofile}
 }
 
@@ -81,6 +82,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&peers, "peers", strings.Join(peerNames, ","), "throughput: peers to measure, in order")
 	flag.StringVar(&switchPeers, "switch-peers", "nonstop,nginx,haproxy", "switch: peers to measure")
 	flag.StringVar(&c.nonstopBin, "nonstop", "", "the nonstop binary (go build -o X ./cmd/nonstop)")
+	flag.StringVar(&c.baseBin, "nonstop-base", "", "an earlier nonstop binary, measured beside -nonstop as peer nonstop-base (added to the peers when given)")
 	flag.DurationVar(&c.duration, "d", 10*time.Second, "throughput: wrk duration per peer")
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "wrk warm-up before each measurement, and load before the first switch")
 	flag.IntVar(&c.conns, "c", 64, "throughput: wrk connections")
@@ -114,6 +116,10 @@ func parseFlags() (config, error) {
 	}
 	c.peers = splitList(peers)
 	c.switchPeers = splitList(switchPeers)
+	if c.baseBin != "" {
+		c.peers = withBase(c.peers)
+		c.switchPeers = withBase(c.switchPeers)
+	}
 	for _, p := range c.peers {
 		if !slices.Contains(peerNames, p) {
 			return c, fmt.Errorf("-peers: unknown peer %q (known: %s)", p, strings.Join(peerNames, ", "))
@@ -133,6 +139,17 @@ func parseFlags() (config, error) {
 	var err error
 	c.self, err = selfPath()
 	return c, err
+}
+
+// withBase puts nonstop-base right after nonstop in peers, once.
+func withBase(peers []string) []string {
+	if slices.Contains(peers, "nonstop-base") {
+		return peers
+	}
+	if i := slices.Index(peers, "nonstop"); i >= 0 {
+		return slices.Insert(peers, i+1, "nonstop-base")
+	}
+	return append(peers, "nonstop-base")
 }
 
 func splitList(s string) []string {

@@ -35,15 +35,18 @@ type peerEnv struct {
 	cpus         int    // worker processes, threads or GOMAXPROCS of the proxy
 	self         string // the harness binary
 	nonstopBin   string
+	baseBin      string // an earlier nonstop, measured beside this one
 	drainTimeout time.Duration
 	cpuprofile   string // nonstop only: run it in-harness, profiled
 }
 
 // peerNames are the peers known, in the order they are measured.
-var peerNames = []string{"direct", "nonstop", "nonstop-nolog", "nginx", "haproxy", "caddy", "go-stdlib"}
+// nonstop-base is an earlier nonstop binary (-nonstop-base), for ratios of
+// a change against what it changes.
+var peerNames = []string{"direct", "nonstop", "nonstop-base", "nonstop-nolog", "nginx", "haproxy", "caddy", "go-stdlib"}
 
 // switchPeerNames are the peers the switch benchmark can move traffic on.
-var switchPeerNames = []string{"nonstop", "nonstop-nolog", "nginx", "haproxy"}
+var switchPeerNames = []string{"nonstop", "nonstop-base", "nonstop-nolog", "nginx", "haproxy"}
 
 func newPeer(name string, env peerEnv) (peer, error) {
 	switch name {
@@ -57,6 +60,13 @@ func newPeer(name string, env peerEnv) (peer, error) {
 			return &nonstopPeer{env: env, accessLog: "off"}, nil
 		}
 		return &nonstopPeer{env: env}, nil
+	case "nonstop-base":
+		if env.baseBin == "" {
+			return nil, errors.New("nonstop-base: -nonstop-base PATH (an earlier ./cmd/nonstop) is needed")
+		}
+		base := env
+		base.nonstopBin, base.cpuprofile = env.baseBin, ""
+		return &nonstopPeer{env: base}, nil
 	case "nginx":
 		return &nginxPeer{env: env}, nil
 	case "haproxy":
