@@ -43,20 +43,27 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
 `
 
 // startPython runs a Python program given its port as first argument, and
-// returns its address once it accepts connections. It fails the test,
-// saying what is missing, without Debian's python3.
+// returns its address once it accepts connections.
 func startPython(t *testing.T, program string, args ...string) string {
 	t.Helper()
-	if _, err := os.Stat(debianPython); err != nil {
-		t.Fatalf("Debian's python3 is missing (%v): run `make deps` or `apt-get install python3`", err)
-	}
 	file := filepath.Join(t.TempDir(), "server.py")
 	if err := os.WriteFile(file, []byte(program), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return startDebianPython(t, func(port string) []string { return append([]string{file, port}, args...) })
+}
+
+// startDebianPython runs Debian's python3 with the arguments for a free
+// port, and returns its address once it accepts connections. It fails the
+// test, saying what is missing, without Debian's python3.
+func startDebianPython(t *testing.T, argv func(port string) []string) string {
+	t.Helper()
+	if _, err := os.Stat(debianPython); err != nil {
+		t.Fatalf("Debian's python3 is missing (%v): run `make deps` or `apt-get install python3`", err)
+	}
 	addr := closedAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(debianPython, append([]string{file, port}, args...)...)
+	cmd := exec.Command(debianPython, argv(port)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -146,22 +153,8 @@ func TestAppServers_PythonHTTP10ClosesAfterEachAnswerAndNoRequestFails(t *testin
 	// every answer, a listen backlog of 5.
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("hello from a folder"), 0o644)
-	if _, err := os.Stat(debianPython); err != nil {
-		t.Fatalf("Debian's python3 is missing (%v): run `make deps`", err)
-	}
-	addr := closedAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(debianPython, "-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, port)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	eventually(t, 10*time.Second, "http.server to listen", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
+	addr := startDebianPython(t, func(port string) []string {
+		return []string{"-m", "http.server", "--bind", "127.0.0.1", "--directory", dir, port}
 	})
 	paddr, p := proxyTo(t, addr)
 	bad := hammer(t, paddr, 4, 600, func(int) string { return "/" }, func(_ int, body string) bool { return body == "200 hello from a folder" })
@@ -234,33 +227,17 @@ func TestAppServers_AGETBodyHoldingASecondRequestReachesNoOtherClient(t *testing
 
 func TestAppServers_ABackendWritingAnAnswerNobodyAskedForShiftsNoClient(t *testing.T) {
 	// A raw backend that, after each answer, writes one more.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					body := "page " + req.URL.RequestURI()
-					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nunwanted!")
-				}
-			}()
+	addr := rawServer(t, func(c net.Conn, br *bufio.Reader) bool {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return false
 		}
-	}()
-	paddr, _ := proxyTo(t, ln.Addr().String())
+		body := "page " + req.URL.RequestURI()
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		_, err = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nunwanted!")
+		return err == nil
+	})
+	paddr, _ := proxyTo(t, addr)
 	bad := hammer(t, paddr, 4, 400, func(i int) string { return fmt.Sprintf("/p%d", i) },
 		func(i int, body string) bool { return body == fmt.Sprintf("200 page /p%d", i) })
 	if len(bad) != 0 {

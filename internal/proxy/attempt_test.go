@@ -125,16 +125,9 @@ func TestAttempts_ABackendSilentPastTheResponseHeaderTimeoutIs504AndNotRetried(t
 
 func TestFastServer_ANewConnectionThatSendsNothingIsClosedAfterTheHeadTimeout(t *testing.T) {
 	p := newTestProxy(t, Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	slow := NewServer("", p)
 	slow.ReadHeaderTimeout = 300 * time.Millisecond // IdleTimeout stays 2 min
-	fs := NewFastServer(p, slow)
-	go fs.Serve(ln)
-	t.Cleanup(func() { fs.Shutdown(context.Background()) })
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", serveFast(t, NewFastServer(p, slow)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,15 +146,9 @@ func TestFastServer_AStalledRequestBodyEndsItsRequest(t *testing.T) {
 	be := startBackend(t, "b", nil) // reads the whole body
 	p := newTestProxy(t, Options{})
 	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{be.backend()}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	fs := NewFastServer(p, NewServer("", p))
 	fs.RequestBodyTimeout = 300 * time.Millisecond
-	go fs.Serve(ln)
-	t.Cleanup(func() { fs.Shutdown(context.Background()) })
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", serveFast(t, fs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,32 +70,13 @@ var rawAnswer = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-L
 
 // rawBackend answers rawAnswer to every request head, with keep-alive.
 func rawBackend(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					if _, err := readRawAnswer(br); err != nil {
-						return
-					}
-					if _, err := c.Write(rawAnswer); err != nil {
-						return
-					}
-				}
-			}()
+	return rawServer(b, func(c net.Conn, br *bufio.Reader) bool {
+		if _, err := readRawAnswer(br); err != nil {
+			return false
 		}
-	}()
-	return ln.Addr().String()
+		_, err := c.Write(rawAnswer)
+		return err == nil
+	})
 }
 
 // readRawAnswer reads a head and its Content-Length body; it returns the

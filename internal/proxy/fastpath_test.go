@@ -7,7 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 )
@@ -187,38 +187,20 @@ func TestFastPath_MalformedHeaderLinesAreRefused(t *testing.T) {
 	}
 }
 
-// scriptedBackend answers every request it reads with answer(path), written as
-// it is: for backends that frame their answers in ways net/http would not.
+// scriptedBackend answers every request it reads with answer(path),
+// written as it is: for backends that frame their answers in ways net/http
+// would not.
 func scriptedBackend(t *testing.T, answer func(path string) string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, req.Body)
-					if _, err := io.WriteString(c, answer(req.URL.Path)); err != nil {
-						return
-					}
-				}
-			}()
+	return rawServer(t, func(c net.Conn, br *bufio.Reader) bool {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return false
 		}
-	}()
-	return ln.Addr().String()
+		io.Copy(io.Discard, req.Body)
+		_, err = io.WriteString(c, answer(req.URL.Path))
+		return err == nil
+	})
 }
 
 func TestFastPath_AnAnswerWithBothFramingsIsRelayedChunkedAlone(t *testing.T) {
@@ -242,49 +224,40 @@ func TestFastPath_HeadersTheConnectionHeaderNamesAreNotRelayed(t *testing.T) {
 }
 
 func TestFastPath_AnHTTP10BackendIsReusedOnlyWhenItSaysKeepAlive(t *testing.T) {
-	var conns atomic.Int64
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
 	be := func(keepAlive bool) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				conns.Add(1)
-				go func() {
-					defer c.Close()
-					br := bufio.NewReader(c)
-					for {
-						if _, err := http.ReadRequest(br); err != nil {
-							return
-						}
-						if !keepAlive {
-							// HTTP/1.0 without keep-alive: the close comes a
-							// moment after the answer, as the race it is.
-							io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
-							time.Sleep(20 * time.Millisecond)
-							return
-						}
-						io.WriteString(c, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok")
-					}
-				}()
+		return rawServer(t, func(c net.Conn, br *bufio.Reader) bool {
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			if _, err := http.ReadRequest(br); err != nil {
+				return false
 			}
-		}()
-		return ln.Addr().String()
+			if !keepAlive {
+				// HTTP/1.0 without keep-alive: the close comes a moment
+				// after the answer, as the race it is.
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				time.Sleep(20 * time.Millisecond)
+				return false
+			}
+			_, err := io.WriteString(c, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok")
+			return err == nil
+		})
 	}
 	for _, keepAlive := range []bool{false, true} {
-		conns.Store(0)
+		mu.Lock()
+		clear(conns)
+		mu.Unlock()
 		addr, _ := proxyTo(t, be(keepAlive))
 		bad := hammer(t, addr, 1, 20, func(int) string { return "/" }, func(_ int, body string) bool { return body == "200 ok" })
 		if len(bad) != 0 {
 			t.Fatalf("keep-alive %v: %d failed, first %s", keepAlive, len(bad), bad[0])
 		}
-		if got := conns.Load(); keepAlive && got > 2 || !keepAlive && got < 20 {
+		mu.Lock()
+		got := len(conns)
+		mu.Unlock()
+		if keepAlive && got > 2 || !keepAlive && got < 20 {
 			t.Fatalf("keep-alive %v: %d backend connections for 20 requests", keepAlive, got)
 		}
 	}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net"
@@ -63,6 +64,22 @@ func (b *testBackend) lastRequest() *http.Request {
 	return b.last
 }
 
+// serveFast serves fs on 127.0.0.1 until the test ends, and returns its address.
+func serveFast(t *testing.T, fs *FastServer) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go fs.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		fs.Shutdown(ctx)
+	})
+	return ln.Addr().String()
+}
+
 // newTestProxy returns a Proxy closed at the end of the test.
 func newTestProxy(t *testing.T, opts Options) *Proxy {
 	t.Helper()
@@ -77,18 +94,7 @@ func newTestProxy(t *testing.T, opts Options) *Proxy {
 func serveProxy(t *testing.T, p http.Handler) (addr string, client *http.Client) {
 	t.Helper()
 	if px, ok := p.(*Proxy); ok {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs := NewFastServer(px, NewServer("", px))
-		go fs.Serve(ln)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			fs.Shutdown(ctx)
-		})
-		addr = ln.Addr().String()
+		addr = serveFast(t, NewFastServer(px, NewServer("", px)))
 	} else {
 		srv := httptest.NewUnstartedServer(p)
 		srv.Config = NewServer("", p)
@@ -189,6 +195,33 @@ func resetHandler(w http.ResponseWriter, r *http.Request) {
 		tc.SetLinger(0)
 	}
 	conn.Close()
+}
+
+// rawServer is a backend written at the socket, for framings net/http
+// would not produce: it serves each connection by calling answer until
+// answer says the connection is over.
+func rawServer(tb testing.TB, answer func(c net.Conn, br *bufio.Reader) (more bool)) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for answer(c, br) {
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 func mustContain(t *testing.T, s, sub string) {
