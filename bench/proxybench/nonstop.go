@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/proxy/daemon"
+
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/server"
 )
@@ -21,7 +23,7 @@ type nonstopPeer struct {
 	env       peerEnv
 	accessLog string
 	p         *proc
-	client    *proxy.Client
+	client    *daemon.Client
 	release   int
 }
 
@@ -44,7 +46,7 @@ func (n *nonstopPeer) start(ctx context.Context, backend string) (string, error)
 	if n.p, err = n.env.ps.start("nonstop", cpusEnv(n.env.cpus), nil, argv...); err != nil {
 		return "", err
 	}
-	n.client = proxy.NewClient(server.SocketPath(data))
+	n.client = daemon.NewClient(server.SocketPath(data))
 	if err := n.waitControl(ctx); err != nil {
 		return "", err
 	}

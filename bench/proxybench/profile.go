@@ -11,7 +11,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/proxy/daemon"
+
 	"github.com/nonstopdev/nonstop/internal/server"
 )
 
@@ -28,7 +29,7 @@ func accessLogPath(data, flag string) string {
 
 // runProfiledProxy is `proxybench nonstop-proxy -data D -http A
 // -cpuprofile F`: what `nonstop proxy --data D --http A` runs (the same
-// proxy.RunDaemon and configuration), with a CPU profile written to F
+// daemon.Run and configuration), with a CPU profile written to F
 // when it stops. `nonstop proxy` itself does not expose pprof. Keep it in
 // step with cmd/nonstop's newProxyCmd (HTTPS flags aside).
 func runProfiledProxy(args []string) error {
@@ -51,7 +52,7 @@ func runProfiledProxy(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return proxy.RunDaemon(ctx, proxy.DaemonConfig{
+	return daemon.Run(ctx, daemon.Config{
 		HTTPAddr:   *httpAddr,
 		SocketPath: server.SocketPath(*data),
 		StateFile:  server.StateFile(*data),

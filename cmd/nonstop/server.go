@@ -8,10 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nonstopdev/nonstop/internal/proxy/daemon"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/server"
@@ -74,7 +75,7 @@ func newProxyCmd() *cobra.Command {
 				return err
 			}
 			tlsCfg.CacheDir = server.CertsDir(data)
-			return proxy.RunDaemon(cmd.Context(), proxy.DaemonConfig{
+			return daemon.Run(cmd.Context(), daemon.Config{
 				HTTPAddr:      httpAddr,
 				SocketPath:    server.SocketPath(data),
 				StateFile:     server.StateFile(data),

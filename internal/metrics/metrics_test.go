@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/proxy/daemon"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -364,7 +366,7 @@ func TestCollector_ProxyDownOrSlowReadsAsProxyUpZeroWithinTheTimeout(t *testing.
 	for name, px := range map[string]proxy.Controller{
 		"slow":           stuckProxy{},
 		"down":           stuckProxy{err: errors.New("connection refused")},
-		"no such socket": proxy.NewClient(t.TempDir() + "/none.sock"),
+		"no such socket": daemon.NewClient(t.TempDir() + "/none.sock"),
 	} {
 		c := metrics.NewCollector(px, st, metrics.Options{Timeout: 50 * time.Millisecond})
 		start := time.Now()

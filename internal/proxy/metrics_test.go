@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -155,34 +154,6 @@ func TestMetrics_CountsRequestsStatusClassesAndConnErrorsPerRelease(t *testing.T
 	p := newTestProxy(t, Options{})
 	measuredTraffic(t, p)
 	checkMeasured(t, p)
-}
-
-func TestMetrics_ReadThroughTheControlSocketMatchTheProxy(t *testing.T) {
-	p := newTestProxy(t, Options{})
-	path := socketPath(t)
-	ln, err := ListenControl(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveControl(t, ln, ControlHandler(p))
-	c := NewClient(path)
-	defer c.Close()
-
-	measuredTraffic(t, p)
-	checkMeasured(t, c)
-
-	ctx := context.Background()
-	local, err := p.Metrics(ctx, "shop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	remote, err := c.Metrics(ctx, "shop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(local, remote) {
-		t.Errorf("over the socket:\n%+v\nin process:\n%+v", remote, local)
-	}
 }
 
 func TestQuantile_IsTheUpperBoundOfTheBucketItFallsIn(t *testing.T) {

@@ -312,3 +312,21 @@ func (p *Proxy) prewarm(b *backend) {
 		}
 	}()
 }
+
+// Addrs returns every backend address the proxy knows, in a route or
+// left one lately (for a drain of everything at shutdown).
+func (p *Proxy) Addrs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.reg))
+	for a := range p.reg {
+		out = append(out, a)
+	}
+	return out
+}
+
+// Serves reports whether a route serves host (as a client sends it);
+// certificates are only issued for such hosts.
+func (p *Proxy) Serves(host string) bool {
+	return p.table.Load().lookup(host) != nil
+}

@@ -9,15 +9,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/proxy/daemon"
+
 	"github.com/nonstopdev/nonstop/internal/rollout"
 )
 
 // ensureProxy connects to the data folder's proxy, starting `nonstop proxy`
 // as its own process (own session, so it outlives the control plane) when
 // none answers.
-func ensureProxy(ctx context.Context, cfg Config) (*proxy.Client, error) {
-	c := proxy.NewClient(SocketPath(cfg.DataDir))
+func ensureProxy(ctx context.Context, cfg Config) (*daemon.Client, error) {
+	c := daemon.NewClient(SocketPath(cfg.DataDir))
 	if proxyAlive(ctx, c) {
 		return c, nil
 	}
@@ -43,7 +44,7 @@ func ensureProxy(ctx context.Context, cfg Config) (*proxy.Client, error) {
 
 func proxyLog(data string) string { return filepath.Join(data, "proxy", "proxy.log") }
 
-func proxyAlive(ctx context.Context, c *proxy.Client) bool {
+func proxyAlive(ctx context.Context, c *daemon.Client) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err := c.Routes(ctx)
@@ -84,7 +85,7 @@ func startProxy(cfg Config) error {
 
 // watchProxy restarts the proxy if it stops answering, and gives it every
 // route again.
-func watchProxy(ctx context.Context, cfg Config, c *proxy.Client, engine *rollout.Engine) {
+func watchProxy(ctx context.Context, cfg Config, c *daemon.Client, engine *rollout.Engine) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	misses := 0

@@ -11,7 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/proxy/daemon"
+
 	"github.com/nonstopdev/nonstop/internal/runtime/docker"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
 )
@@ -30,7 +31,7 @@ func Shutdown(ctx context.Context, data string, out io.Writer) error {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	c := proxy.NewClient(SocketPath(data))
+	c := daemon.NewClient(SocketPath(data))
 	defer c.Close()
 	if proxyAlive(ctx, c) {
 		fmt.Fprintln(out, "stopping the proxy (in-flight requests finish first)")

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/proxy/daemon"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -736,7 +738,7 @@ func TestKubernetes_ARestartReconcilesTheClusterAndDeleteRemovesWhatNonstopMade(
 // "split=vN:W backends=v1:3,v2:1" (backends counted by release).
 func (e *kubeEnv) proxyRoute(app string) (string, []proxy.Backend) {
 	e.t.Helper()
-	c := proxy.NewClient(server.SocketPath(e.data))
+	c := daemon.NewClient(server.SocketPath(e.data))
 	defer c.Close()
 	routes, err := c.Routes(context.Background())
 	if err != nil {

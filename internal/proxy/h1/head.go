@@ -146,9 +146,15 @@ func (h *Head) Request() (method, target []byte, ok bool) {
 			return nil, nil, false
 		}
 	}
-	for _, c := range target {
-		if c <= ' ' || c == 0x7f {
+	inPath := true
+	for i, c := range target {
+		switch {
+		case c <= ' ' || c == 0x7f:
 			return nil, nil, false
+		case c == '?':
+			inPath = false
+		case c == '%' && inPath && (i+2 >= len(target) || !isHex(target[i+1]) || !isHex(target[i+2])):
+			return nil, nil, false // net/http refuses a bad escape in the path
 		}
 	}
 	if !httpguts.ValidHostHeader(string(h.Bytes(h.Host))) {
@@ -398,6 +404,10 @@ func parseDec(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // tokenChar reports whether c may be in a header name (RFC 9110 §5.6.2).

@@ -1,4 +1,4 @@
-package proxy
+package daemon
 
 import (
 	"context"
@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
 )
 
 // socketPath returns a path for a unix socket short enough for the
@@ -41,7 +44,7 @@ func serveControl(t *testing.T, ln net.Listener, h http.Handler) {
 func TestControl_ClientDrivesTheProxyOverTheSocket(t *testing.T) {
 	release := make(chan struct{})
 	slow := slowBackend(t, release)
-	p := newTestProxy(t, Options{})
+	p := newTestProxy(t, proxy.Options{})
 	path := socketPath(t)
 	ln, err := ListenControl(path)
 	if err != nil {
@@ -56,7 +59,7 @@ func TestControl_ClientDrivesTheProxyOverTheSocket(t *testing.T) {
 	defer c.Close()
 	ctx := context.Background()
 
-	route := Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{slow.backend()}, Health: Health{Interval: time.Second}}
+	route := proxy.Route{App: "app", Hosts: []string{"app.test"}, Backends: []proxy.Backend{slow.backend()}, Health: proxy.Health{Interval: time.Second}}
 	setRoute(t, c, route)
 	routes, err := c.Routes(ctx)
 	if err != nil || len(routes) != 1 || routes[0].App != "app" || routes[0].Health.Interval != time.Second {
@@ -78,11 +81,11 @@ func TestControl_ClientDrivesTheProxyOverTheSocket(t *testing.T) {
 		t.Fatalf("drain: %d, %v", n, err)
 	}
 
-	if _, err := c.Status(ctx, "nope"); !errors.Is(err, ErrUnknownApp) {
-		t.Fatalf("status of an unknown app: %v, want ErrUnknownApp", err)
+	if _, err := c.Status(ctx, "nope"); !errors.Is(err, proxy.ErrUnknownApp) {
+		t.Fatalf("status of an unknown app: %v, want proxy.ErrUnknownApp", err)
 	}
-	if err := c.SetRoute(ctx, Route{App: "bad", Backends: []Backend{{Addr: "nohost"}}}); !errors.Is(err, ErrInvalidRoute) {
-		t.Fatalf("invalid route: %v, want ErrInvalidRoute", err)
+	if err := c.SetRoute(ctx, proxy.Route{App: "bad", Backends: []proxy.Backend{{Addr: "nohost"}}}); !errors.Is(err, proxy.ErrInvalidRoute) {
+		t.Fatalf("invalid route: %v, want proxy.ErrInvalidRoute", err)
 	}
 	if err := c.DeleteRoute(ctx, "app"); err != nil {
 		t.Fatal(err)
@@ -102,7 +105,7 @@ func TestControl_ShutdownCallsTheCallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serveControl(t, ln, ControlHandler(newTestProxy(t, Options{}), WithShutdown(func() { called <- struct{}{} })))
+	serveControl(t, ln, ControlHandler(newTestProxy(t, proxy.Options{}), WithShutdown(func() { called <- struct{}{} })))
 	c := NewClient(path)
 	defer c.Close()
 	if err := c.Shutdown(context.Background()); err != nil {
@@ -125,5 +128,35 @@ func TestDuration_ReadsStringsAndNanoseconds(t *testing.T) {
 	var d Duration
 	if err := d.UnmarshalJSON([]byte(`"soon"`)); err == nil {
 		t.Error("want an error for a bad duration")
+	}
+}
+
+func TestControl_MetricsReadOverTheSocketAreTheProxys(t *testing.T) {
+	release := make(chan struct{})
+	close(release) // it answers at once
+	be := slowBackend(t, release)
+	p := newTestProxy(t, proxy.Options{})
+	path := socketPath(t)
+	ln, err := ListenControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveControl(t, ln, ControlHandler(p))
+	c := NewClient(path)
+	defer c.Close()
+	setRoute(t, c, proxy.Route{App: "app", Hosts: []string{"app.test"}, Backends: []proxy.Backend{be.backend()}})
+	for range 3 {
+		if got := <-startSlowRequestDone(t, p); got != "200 OK slow" {
+			t.Fatalf("request: %q", got)
+		}
+	}
+	ctx := context.Background()
+	local, err := p.Metrics(ctx, "app")
+	if err != nil || len(local) != 1 || local[0].Requests != 3 {
+		t.Fatalf("in process: %+v, %v; want release 1 with 3 requests", local, err)
+	}
+	remote, err := c.Metrics(ctx, "app")
+	if err != nil || !reflect.DeepEqual(local, remote) {
+		t.Fatalf("over the socket:\n%+v (%v)\nin process:\n%+v", remote, err, local)
 	}
 }

@@ -1,4 +1,4 @@
-package proxy
+package daemon
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
 )
 
 // Client drives a proxy over its control socket. It implements Controller,
@@ -19,7 +21,7 @@ type Client struct {
 	http   *http.Client
 }
 
-var _ Controller = (*Client)(nil)
+var _ proxy.Controller = (*Client)(nil)
 
 // NewClient returns a client of the proxy whose control socket is at
 // socketPath. Calls are bounded by their contexts only (Drain may take
@@ -45,7 +47,7 @@ func (c *Client) Close() error {
 	return nil
 }
 
-func (c *Client) SetRoute(ctx context.Context, r Route) error {
+func (c *Client) SetRoute(ctx context.Context, r proxy.Route) error {
 	return c.do(ctx, http.MethodPut, "/routes/"+url.PathEscape(r.App), r, nil)
 }
 
@@ -59,20 +61,20 @@ func (c *Client) Drain(ctx context.Context, addrs []string, timeout time.Duratio
 	return resp.Remaining, err
 }
 
-func (c *Client) Status(ctx context.Context, app string) ([]BackendStatus, error) {
-	var st []BackendStatus
+func (c *Client) Status(ctx context.Context, app string) ([]proxy.BackendStatus, error) {
+	var st []proxy.BackendStatus
 	err := c.do(ctx, http.MethodGet, "/routes/"+url.PathEscape(app)+"/status", nil, &st)
 	return st, err
 }
 
-func (c *Client) Routes(ctx context.Context) ([]Route, error) {
-	var routes []Route
+func (c *Client) Routes(ctx context.Context) ([]proxy.Route, error) {
+	var routes []proxy.Route
 	err := c.do(ctx, http.MethodGet, "/routes", nil, &routes)
 	return routes, err
 }
 
-func (c *Client) Metrics(ctx context.Context, app string) ([]ReleaseMetrics, error) {
-	var m []ReleaseMetrics
+func (c *Client) Metrics(ctx context.Context, app string) ([]proxy.ReleaseMetrics, error) {
+	var m []proxy.ReleaseMetrics
 	err := c.do(ctx, http.MethodGet, "/metrics?app="+url.QueryEscape(app), nil, &m)
 	return m, err
 }

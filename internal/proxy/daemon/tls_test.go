@@ -1,4 +1,4 @@
-package proxy
+package daemon
 
 import (
 	"bytes"
@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 )
 
@@ -50,7 +51,7 @@ func TestHTTPS_ACMEIssuesOnDemandOverTLSALPN01AndServesHTTP2(t *testing.T) {
 		fmt.Fprintf(w, "shop over %s", r.Header.Get("X-Forwarded-Proto"))
 	}))
 	t.Cleanup(backend.Close)
-	setRoute(t, d.ctl, Route{App: "shop", Hosts: []string{"shop.example.test", "shop.localhost"}, Backends: []Backend{{ID: "b1", Addr: backend.Listener.Addr().String(), Release: 1}}})
+	setRoute(t, d.ctl, proxy.Route{App: "shop", Hosts: []string{"shop.example.test", "shop.localhost"}, Backends: []proxy.Backend{{ID: "b1", Addr: backend.Listener.Addr().String(), Release: 1}}})
 
 	// No certificate yet: plain HTTP is served, not redirected.
 	if code, _, _ := d.httpGet(t, "shop.example.test", "/"); code != http.StatusOK {
@@ -117,7 +118,7 @@ func TestHTTPS_ACMEHTTP01ChallengeIsAnsweredDespiteTheRedirect(t *testing.T) {
 	d := startTLSDaemon(t, data, httpLn, httpsLn, true, certs.Config{Directory: ca.directory, CARoots: ca.caRoots})
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "shop") }))
 	t.Cleanup(backend.Close)
-	setRoute(t, d.ctl, Route{App: "shop", Hosts: []string{"shop.example.test"}, Backends: []Backend{{ID: "b1", Addr: backend.Listener.Addr().String(), Release: 1}}})
+	setRoute(t, d.ctl, proxy.Route{App: "shop", Hosts: []string{"shop.example.test"}, Backends: []proxy.Backend{{ID: "b1", Addr: backend.Listener.Addr().String(), Release: 1}}})
 
 	if code, _, _ := d.httpGet(t, "shop.example.test", "/"); code != http.StatusPermanentRedirect {
 		t.Fatalf("http for a host with a cached certificate: %d, want 308", code)
@@ -144,7 +145,7 @@ func TestHTTPS_FileCertificateWithHTTP2AndRedirect(t *testing.T) {
 		io.WriteString(w, r.Header.Get("X-Forwarded-Proto"))
 	}))
 	t.Cleanup(backend.Close)
-	setRoute(t, d.ctl, Route{App: "a", Hosts: []string{"a.files.test", "a.other.test"}, Backends: []Backend{{ID: "b1", Addr: backend.Listener.Addr().String(), Release: 1}}})
+	setRoute(t, d.ctl, proxy.Route{App: "a", Hosts: []string{"a.files.test", "a.other.test"}, Backends: []proxy.Backend{{ID: "b1", Addr: backend.Listener.Addr().String(), Release: 1}}})
 
 	resp, body := d.httpsGet(t, pool, "a.files.test", "/")
 	if resp.StatusCode != http.StatusOK || resp.Proto != "HTTP/2.0" {
@@ -166,7 +167,7 @@ func TestHTTPS_FileCertificateWithHTTP2AndRedirect(t *testing.T) {
 	}
 }
 
-// tlsDaemon is RunDaemon serving HTTP and HTTPS on loopback.
+// tlsDaemon is Run serving HTTP and HTTPS on loopback.
 type tlsDaemon struct {
 	httpAddr, httpsAddr string
 	ctl                 *Client
@@ -181,7 +182,7 @@ func startTLSDaemon(t *testing.T, data string, httpLn, httpsLn net.Listener, red
 	d := &tlsDaemon{httpAddr: httpLn.Addr().String(), httpsAddr: httpsLn.Addr().String()}
 	result := make(chan error, 1)
 	go func() {
-		result <- RunDaemon(ctx, DaemonConfig{
+		result <- Run(ctx, Config{
 			HTTPListener: httpLn, HTTPSListener: httpsLn, RedirectHTTPS: redirect, TLS: tc,
 			SocketPath: socket, StateFile: filepath.Join(data, "routes.json"), ShutdownTimeout: 5 * time.Second,
 			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -1,4 +1,4 @@
-package proxy
+package daemon
 
 import (
 	"context"
@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
 )
 
-// startDaemon runs RunDaemon on a loopback listener and returns the
-// traffic address, a control client, and the channel RunDaemon's result
+// startDaemon runs Run on a loopback listener and returns the
+// traffic address, a control client, and the channel Run's result
 // comes on. The daemon is stopped at the end of the test.
 func startDaemon(t *testing.T, socket, state string) (string, *Client, <-chan error) {
 	t.Helper()
@@ -25,7 +27,7 @@ func startDaemon(t *testing.T, socket, state string) (string, *Client, <-chan er
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		result <- RunDaemon(ctx, DaemonConfig{HTTPListener: ln, SocketPath: socket, StateFile: state, ShutdownTimeout: 5 * time.Second})
+		result <- Run(ctx, Config{HTTPListener: ln, SocketPath: socket, StateFile: state, ShutdownTimeout: 5 * time.Second})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -48,7 +50,7 @@ func TestDaemon_ServesStopsGracefullyAndRestartsWithItsRoutes(t *testing.T) {
 	state := filepath.Join(dir, "proxy-state.json")
 
 	addr, c, result := startDaemon(t, socket, state)
-	setRoute(t, c, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{slow.backend()}})
+	setRoute(t, c, proxy.Route{App: "app", Hosts: []string{"app.test"}, Backends: []proxy.Backend{slow.backend()}})
 
 	// A request in flight when the shutdown comes still gets its answer.
 	client := &http.Client{Transport: &http.Transport{}}
@@ -80,10 +82,10 @@ func TestDaemon_ServesStopsGracefullyAndRestartsWithItsRoutes(t *testing.T) {
 	select {
 	case err := <-result:
 		if err != nil {
-			t.Fatalf("RunDaemon: %v", err)
+			t.Fatalf("Run: %v", err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("RunDaemon did not return after /shutdown")
+		t.Fatal("Run did not return after /shutdown")
 	}
 	if _, err := os.Stat(socket); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket left behind: %v", err)

@@ -1,4 +1,4 @@
-package proxy
+package daemon
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
 )
 
 func TestListenControl_ReplacesAStaleSocketOnly(t *testing.T) {
@@ -48,7 +50,7 @@ func TestListenControl_RejectsOtherUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// This process's own uid is accepted...
-	serveControl(t, ln, ControlHandler(newTestProxy(t, Options{})))
+	serveControl(t, ln, ControlHandler(newTestProxy(t, proxy.Options{})))
 	c := NewClient(path)
 	defer c.Close()
 	if _, err := c.Routes(context.Background()); err != nil {
@@ -61,7 +63,7 @@ func TestListenControl_RejectsOtherUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	oln.(*peerListener).uid = os.Getuid() + 1
-	serveControl(t, oln, ControlHandler(newTestProxy(t, Options{})))
+	serveControl(t, oln, ControlHandler(newTestProxy(t, proxy.Options{})))
 	oc := NewClient(other)
 	defer oc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

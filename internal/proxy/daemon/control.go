@@ -1,4 +1,4 @@
-package proxy
+package daemon
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/nonstopdev/nonstop/internal/proxy"
 )
 
 // The control API, served on the proxy's unix socket (see ListenControl):
@@ -76,14 +78,14 @@ func WithShutdown(fn func()) ControlOption {
 const maxControlBody = 1 << 20
 
 // ControlHandler serves the control API for c.
-func ControlHandler(c Controller, opts ...ControlOption) http.Handler {
+func ControlHandler(c proxy.Controller, opts ...ControlOption) http.Handler {
 	var cfg controlConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /routes/{app}", func(w http.ResponseWriter, r *http.Request) {
-		var rt Route
+		var rt proxy.Route
 		if !decode(w, r, &rt) {
 			return
 		}
@@ -92,7 +94,7 @@ func ControlHandler(c Controller, opts ...ControlOption) http.Handler {
 			rt.App = app
 		}
 		if rt.App != app {
-			writeJSONError(w, fmt.Errorf("%w: app %q in the body, %q in the path", ErrInvalidRoute, rt.App, app))
+			writeJSONError(w, fmt.Errorf("%w: app %q in the body, %q in the path", proxy.ErrInvalidRoute, rt.App, app))
 			return
 		}
 		if err := c.SetRoute(r.Context(), rt); err != nil {
@@ -174,9 +176,9 @@ var controlErrors = []struct {
 	status int
 	code   string
 }{
-	{ErrInvalidRoute, http.StatusBadRequest, "invalid_route"},
-	{ErrUnknownApp, http.StatusNotFound, "unknown_app"},
-	{ErrClosed, http.StatusServiceUnavailable, "closed"},
+	{proxy.ErrInvalidRoute, http.StatusBadRequest, "invalid_route"},
+	{proxy.ErrUnknownApp, http.StatusNotFound, "unknown_app"},
+	{proxy.ErrClosed, http.StatusServiceUnavailable, "closed"},
 }
 
 func writeJSONError(w http.ResponseWriter, err error) {

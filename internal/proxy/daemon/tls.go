@@ -1,4 +1,4 @@
-package proxy
+package daemon
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 )
 
@@ -28,7 +29,7 @@ type httpsFront struct {
 // newHTTPSFront listens for HTTPS (or takes cfg.HTTPSListener, which it
 // closes on error) and prepares its server like plain, the plain-HTTP
 // listener's. It returns nil when HTTPS is off.
-func newHTTPSFront(cfg DaemonConfig, p *Proxy, plain *http.Server) (*httpsFront, error) {
+func newHTTPSFront(cfg Config, p *proxy.Proxy, plain *http.Server) (*httpsFront, error) {
 	if cfg.HTTPSAddr == "" && cfg.HTTPSListener == nil {
 		if cfg.RedirectHTTPS {
 			return nil, errors.New("--redirect-https needs --https")
@@ -45,7 +46,7 @@ func newHTTPSFront(cfg DaemonConfig, p *Proxy, plain *http.Server) (*httpsFront,
 	if tc.Logger == nil {
 		tc.Logger = cfg.Logger
 	}
-	m, err := certs.New(tc, p.servesHost)
+	m, err := certs.New(tc, p.Serves)
 	if err != nil {
 		return fail(fmt.Errorf("https: %w", err))
 	}
@@ -55,7 +56,7 @@ func newHTTPSFront(cfg DaemonConfig, p *Proxy, plain *http.Server) (*httpsFront,
 			return nil, fmt.Errorf("listen for https traffic: %w", err)
 		}
 	}
-	srv := NewServer(cfg.HTTPSAddr, p)
+	srv := proxy.NewServer(cfg.HTTPSAddr, p)
 	srv.TLSConfig = m.TLSConfig()
 	srv.ErrorLog, srv.BaseContext = plain.ErrorLog, plain.BaseContext
 	f := &httpsFront{srv: srv, ln: ln, certs: m, redirect: cfg.RedirectHTTPS}
@@ -69,7 +70,7 @@ func newHTTPSFront(cfg DaemonConfig, p *Proxy, plain *http.Server) (*httpsFront,
 // httpServe returns how the plain-HTTP listener is served: by the fast
 // path, which hands the requests that ACME challenges or redirects concern
 // to plain (net/http), whose handler then answers them.
-func (f *httpsFront) httpServe(fast *FastServer, plain *http.Server) func(net.Listener) error {
+func (f *httpsFront) httpServe(fast *proxy.FastServer, plain *http.Server) func(net.Listener) error {
 	if f == nil || f.http == nil {
 		return fast.Serve
 	}
@@ -109,10 +110,4 @@ func (f *httpsFront) shutdown(ctx context.Context) <-chan struct{} {
 		}
 	}()
 	return done
-}
-
-// servesHost reports whether a route serves host; certificates are only
-// issued for such hosts.
-func (p *Proxy) servesHost(host string) bool {
-	return p.table.Load().lookup(host) != nil
 }

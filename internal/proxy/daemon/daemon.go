@@ -1,4 +1,9 @@
-package proxy
+// Package daemon runs nonstop's data plane as its own process (`nonstop
+// proxy`): the apps' listeners (plain HTTP through the fast path, HTTPS
+// and HTTP/2 with certificates), the state file read back at start, and
+// the control socket over which the control plane sets routes, drains and
+// reads measurements (ControlHandler serves it, Client calls it).
+package daemon
 
 import (
 	"context"
@@ -12,12 +17,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/proxy/certs"
 )
 
-// DaemonConfig configures RunDaemon, the data plane as its own process
+// Config configures Run, the data plane as its own process
 // (`nonstop proxy`).
-type DaemonConfig struct {
+type Config struct {
 	HTTPAddr   string // apps' traffic, e.g. ":8080"
 	SocketPath string // control socket, e.g. DATA/proxy.sock
 	StateFile  string // saved routes, e.g. DATA/proxy-state.json
@@ -25,7 +31,7 @@ type DaemonConfig struct {
 
 	// HTTPListener, if set, is served instead of listening on HTTPAddr:
 	// an inherited socket (for an upgrade without dropping connections)
-	// or a test's. RunDaemon closes it.
+	// or a test's. Run closes it.
 	HTTPListener net.Listener
 	// ShutdownTimeout bounds the graceful stop; default 30s.
 	ShutdownTimeout time.Duration
@@ -33,7 +39,7 @@ type DaemonConfig struct {
 	// HTTPSAddr, when set (or HTTPSListener), serves the apps over HTTPS
 	// too, with HTTP/2 and certificates as TLS says (see tls.go).
 	HTTPSAddr     string
-	HTTPSListener net.Listener // like HTTPListener; RunDaemon closes it
+	HTTPSListener net.Listener // like HTTPListener; Run closes it
 	TLS           certs.Config
 	// RedirectHTTPS answers plain-HTTP requests for hosts that have a
 	// certificate with a 308 to HTTPS; ACME challenges are still answered.
@@ -43,13 +49,13 @@ type DaemonConfig struct {
 	AccessLog string
 }
 
-// RunDaemon runs the proxy until ctx is done or a client calls
+// Run runs the proxy until ctx is done or a client calls
 // POST /shutdown on the control socket. It first loads the state file, so
 // a restarted proxy serves the last routes at once. It then stops
 // gracefully: it stops accepting, lets requests in flight (and upgraded
 // connections) finish within ShutdownTimeout, closes the control socket
 // (removing it) and returns. It returns nil after a requested stop.
-func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
+func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -64,21 +70,21 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 			}
 		}
 	}
-	opts := Options{Logger: log, StateFile: cfg.StateFile}
+	opts := proxy.Options{Logger: log, StateFile: cfg.StateFile}
 	if cfg.AccessLog != "" {
-		f, err := OpenRotatingFile(cfg.AccessLog, 100<<20)
+		f, err := proxy.OpenRotatingFile(cfg.AccessLog, 100<<20)
 		if err != nil {
 			return fmt.Errorf("open access log: %w", err)
 		}
 		logCtx, stopLog := context.WithCancel(context.Background())
-		opts.AccessLog = NewAccessLog(logCtx, f)
+		opts.AccessLog = proxy.NewAccessLog(logCtx, f)
 		defer func() {
 			stopLog()
 			opts.AccessLog.Wait()
 			f.Close()
 		}()
 	}
-	p := New(opts)
+	p := proxy.New(opts)
 	defer p.Close()
 	if err := p.Load(); err != nil {
 		if cfg.HTTPListener != nil {
@@ -118,7 +124,7 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 	// http.Server.Shutdown does not track.
 	trafficCtx, endTraffic := context.WithCancel(context.Background())
 	defer endTraffic()
-	srv := NewServer(cfg.HTTPAddr, p)
+	srv := proxy.NewServer(cfg.HTTPAddr, p)
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	srv.BaseContext = func(net.Listener) context.Context { return trafficCtx }
 	ctl := &http.Server{
@@ -135,7 +141,7 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 	}
 
 	errc := make(chan error, 3)
-	fast := NewFastServer(p, srv)
+	fast := proxy.NewFastServer(p, srv)
 	serveHTTP := https.httpServe(fast, srv)
 	go func() {
 		if err := serveHTTP(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -173,11 +179,11 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) error {
 		srv.Close()
 	}
 	<-httpsStopped
-	if n, _ := p.Drain(sctx, p.allAddrs(), cfg.ShutdownTimeout); n > 0 {
+	if n, _ := p.Drain(sctx, p.Addrs(), cfg.ShutdownTimeout); n > 0 {
 		log.Warn("closing upgraded connections at the end of the grace period", "in_flight", n)
 	}
 	endTraffic()
-	_, _ = p.Drain(context.Background(), p.allAddrs(), time.Second)
+	_, _ = p.Drain(context.Background(), p.Addrs(), time.Second)
 	if err := ctl.Shutdown(sctx); err != nil {
 		ctl.Close()
 	}
@@ -195,15 +201,4 @@ func serve(what string, srv *http.Server, ln net.Listener) error {
 		return fmt.Errorf("serve %s: %w", what, err)
 	}
 	return nil
-}
-
-// allAddrs returns every backend address the proxy knows.
-func (p *Proxy) allAddrs() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]string, 0, len(p.reg))
-	for a := range p.reg {
-		out = append(out, a)
-	}
-	return out
 }
