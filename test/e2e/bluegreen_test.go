@@ -40,6 +40,15 @@ func TestBlueGreen_PreviewPromoteAndInstantRollback(t *testing.T) {
 		t.Fatalf("v2 took traffic before promote: %s", before.VersionList())
 	}
 	assertServes(t, c, "1")
+	_, port, _ := strings.Cut(c.http, ":")
+	deadline = time.Now().Add(10 * time.Second)
+	for status := ""; !strings.Contains(status, "waiting:  waiting for promote: try v2 at http://v2.hello.localhost:"+port+"/ — `nonstop promote hello`"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("status does not say the rollout waits for promote, with the preview URL on the proxy's port:\n%s", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+		status = c.mustRun("status", "hello")
+	}
 
 	c.mustRun("promote", "hello")
 	if r := c.waitRollout("hello", time.Minute); r.State != "done" {
