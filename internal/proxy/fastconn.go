@@ -73,7 +73,7 @@ func (c *fastConn) serve() (handedOff bool) {
 		if !headBuffered(c.br) {
 			c.conn.SetReadDeadline(time.Now().Add(c.s.ReadHeaderTimeout))
 		}
-		err := c.req.Read(c.br, c.s.MaxHeaderBytes)
+		err := c.req.ReadRequest(c.br, c.s.MaxHeaderBytes)
 		switch {
 		case errors.Is(err, h1.ErrHeadTooLarge):
 			c.answerRaw(http.StatusRequestHeaderFieldsTooLarge, "request head too large")

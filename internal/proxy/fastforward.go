@@ -115,7 +115,7 @@ func (c *fastConn) exchange(e *routeEntry, b *backend, u *h1.Conn) attemptResult
 	}
 	// Informational answers (103 Early Hints) go through; the final one follows.
 	for first := true; ; first = false {
-		if err := c.resp.Read(u.BR, 64<<10); err != nil {
+		if err := c.resp.ReadResponse(u.BR, 64<<10); err != nil {
 			u.Close()
 			if first && u.Reused && len(c.resp.Raw) == 0 && !isTimeout(err) && !errors.Is(err, h1.ErrHeadTooLarge) {
 				err = fmt.Errorf("%w: %w", errStaleConn, err)

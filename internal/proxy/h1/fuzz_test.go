@@ -59,7 +59,7 @@ func netHTTPServerRefuses(req *http.Request, data []byte) bool {
 func FuzzRequestHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var h Head
-		err := h.Read(bufio.NewReaderSize(bytes.NewReader(data), 8<<10), fuzzMaxHead)
+		err := h.ReadRequest(bufio.NewReaderSize(bytes.NewReader(data), 8<<10), fuzzMaxHead)
 		req, goErr := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(skipEmptyLines(data)), 8<<10))
 		goRefuses := goErr != nil || netHTTPServerRefuses(req, skipEmptyLines(data))
 		switch {
@@ -141,7 +141,7 @@ func contains(list []string, s string) bool {
 func FuzzResponseHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var h Head
-		err := h.Read(bufio.NewReaderSize(bytes.NewReader(data), 8<<10), fuzzMaxHead)
+		err := h.ReadResponse(bufio.NewReaderSize(bytes.NewReader(data), 8<<10), fuzzMaxHead)
 		resp, goErr := http.ReadResponse(bufio.NewReaderSize(bytes.NewReader(data), 8<<10), &http.Request{Method: http.MethodGet})
 		if errors.Is(err, ErrHeadTooLarge) {
 			return

@@ -73,9 +73,17 @@ func (h *Head) Bytes(r [2]int) []byte { return h.Raw[r[0]:r[1]] }
 func (h *Head) Name(f Field) []byte   { return h.Raw[f.NS:f.NE] }
 func (h *Head) Value(f Field) []byte  { return h.Raw[f.VS:f.VE] }
 
-// Read reads a head (first line and headers, up to the empty line) from
-// br, at most max bytes of it. Lines may be longer than br's buffer.
-func (h *Head) Read(br *bufio.Reader, max int) error {
+// ReadRequest reads a request head (request line and headers, up to the
+// empty line) from br, at most max bytes of it. Lines may be longer than
+// br's buffer. Empty lines before the request line are skipped (RFC 9112
+// §2.2).
+func (h *Head) ReadRequest(br *bufio.Reader, max int) error { return h.read(br, max, true) }
+
+// ReadResponse reads a response head as ReadRequest does, but for the
+// leading empty lines, which a response may not have.
+func (h *Head) ReadResponse(br *bufio.Reader, max int) error { return h.read(br, max, false) }
+
+func (h *Head) read(br *bufio.Reader, max int, skipEmpty bool) error {
 	h.reset()
 	first := true
 	for {
@@ -102,8 +110,8 @@ func (h *Head) Read(br *bufio.Reader, max int) error {
 			end--
 		}
 		if first {
-			if end == start && len(h.Fields) == 0 && start == 0 {
-				h.Raw = h.Raw[:0] // tolerate an empty line before a request (RFC 9112 §2.2)
+			if end == start && skipEmpty {
+				h.Raw = h.Raw[:0]
 				continue
 			}
 			h.Line = [2]int{start, end}
