@@ -214,3 +214,46 @@ func TestFastPath_ARequestWhoseClientLeftIsNoLongerInFlight(t *testing.T) {
 		t.Fatalf("drain: %d left, %v", n, err)
 	}
 }
+
+func TestNetHTTPPath_AStalledRequestBodyEndsItsRequest(t *testing.T) {
+	be := startBackend(t, "b", nil) // reads the whole body
+	p := newTestProxy(t, Options{RequestBodyTimeout: 300 * time.Millisecond})
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{be.backend()}})
+	addr, _ := serveProxy(t, p)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// HTTP/1.0: handed to net/http.
+	io.WriteString(conn, "POST / HTTP/1.0\r\nHost: app.test\r\nContent-Length: 100\r\n\r\nonly ten b")
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.Copy(io.Discard, conn)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the stalled body held its request for %s, want about 300ms", d)
+	}
+	eventually(t, 2*time.Second, "no request in flight", func() bool { return status(t, p, "app", be.addr).InFlight == 0 })
+}
+
+func TestNetHTTPPath_ABodyReadInTimeLeavesTheAnswerAllTheTimeItTakes(t *testing.T) {
+	be := startBackend(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(800 * time.Millisecond) // longer than the body timeout
+		io.WriteString(w, "late but whole")
+	})
+	p := newTestProxy(t, Options{RequestBodyTimeout: 300 * time.Millisecond})
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{be.backend()}})
+	addr, _ := serveProxy(t, p)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "POST / HTTP/1.0\r\nHost: app.test\r\nContent-Length: 3\r\n\r\nabc")
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	out, _ := io.ReadAll(conn)
+	if !strings.Contains(string(out), "200 OK") || !strings.HasSuffix(string(out), "late but whole") {
+		t.Fatalf("answer:\n%s", out)
+	}
+}

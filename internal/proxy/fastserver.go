@@ -27,8 +27,8 @@ type FastServer struct {
 
 	IdleTimeout       time.Duration // between requests on a kept-alive connection (default 2m)
 	ReadHeaderTimeout time.Duration // for a request head, and a new connection's first byte (default 10s)
-	// RequestBodyTimeout bounds each read of a request body (default
-	// 30s): a body that brings nothing for that long ends its request.
+	// RequestBodyTimeout bounds each read of a request body (default: the
+	// Proxy's): a body that brings nothing for that long ends its request.
 	RequestBodyTimeout time.Duration
 	MaxHeaderBytes     int
 	// Divert, if set, picks requests (by normalized host and target) that
@@ -65,7 +65,7 @@ func NewFastServer(p *Proxy, slow *http.Server) *FastServer {
 		s.MaxHeaderBytes = 1 << 20
 	}
 	if s.RequestBodyTimeout <= 0 {
-		s.RequestBodyTimeout = 30 * time.Second
+		s.RequestBodyTimeout = p.opts.RequestBodyTimeout
 	}
 	slow.Handler = p
 	var b [8]byte

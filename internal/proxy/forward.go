@@ -59,7 +59,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &reqState{in: in}
 	if r.Body != nil && r.Body != http.NoBody {
 		in.hasBody = true
-		body := r.Body
+		var body io.ReadCloser = &progressBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: p.opts.RequestBodyTimeout}
 		if e != nil && e.route.MaxBodyBytes > 0 {
 			body = http.MaxBytesReader(w, body, e.route.MaxBodyBytes)
 		}
@@ -160,6 +160,25 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	}
 	st.status = resp.StatusCode
 	return nil
+}
+
+// progressBody is a request body on the net/http path whose every read
+// must bring bytes within timeout, as on the fast path.
+type progressBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.timeout)) // HTTP/2 and some writers cannot: then no bound
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		// The body is over: the connection's reads are net/http's again
+		// (it watches for the client leaving while the answer streams).
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 // clientIP is the address of r's client, without its port.

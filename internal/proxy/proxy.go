@@ -52,6 +52,9 @@ type Options struct {
 	// none). Past it the client gets 504.
 	ResponseHeaderTimeout time.Duration
 	MaxAttempts           int // tries per request, default 3
+	// RequestBodyTimeout bounds each read of a request body (default
+	// 30s): a body that brings nothing for that long ends its request.
+	RequestBodyTimeout time.Duration
 	// AccessLog, if set, gets one record per proxied request.
 	AccessLog *AccessLog
 }
@@ -71,6 +74,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
+	}
+	if o.RequestBodyTimeout <= 0 {
+		o.RequestBodyTimeout = 30 * time.Second
 	}
 	switch {
 	case o.ResponseHeaderTimeout == 0:
