@@ -106,10 +106,8 @@ func (p *Proxy) serveRequest(e *routeEntry, host string, in *inbound, l leg) boo
 			tried = append(tried, b)
 		}
 		last = b
-		b.inflight.Add(1)
 		b.requests.Add(1)
-		res := l.attempt(e, b, fresh)
-		b.inflight.Add(-1)
+		res := attemptOn(l, e, b, fresh)
 		fresh = false
 		err := res.err
 		if err == nil {
@@ -129,7 +127,7 @@ func (p *Proxy) serveRequest(e *routeEntry, host string, in *inbound, l leg) boo
 			return p.answer(e, nil, in, l, http.StatusRequestEntityTooLarge, tooLargeMsg(e), "")
 		case errors.Is(err, errStaleConn) && !l.bodyRead() && in.idempotent:
 			b.requests.Add(-1)
-			fresh = true
+			lastErr, fresh = err, true
 			continue
 		}
 		lastErr = err
@@ -152,6 +150,14 @@ func (p *Proxy) serveRequest(e *routeEntry, host string, in *inbound, l leg) boo
 		return p.answer(e, last, in, l, http.StatusGatewayTimeout, "app "+e.route.App+": the instance did not answer in time", "")
 	}
 	return p.answer(e, last, in, l, http.StatusBadGateway, "app "+e.route.App+": the instance did not answer ("+reason(lastErr)+")", "")
+}
+
+// attemptOn makes one attempt through l, counted in flight on b while it
+// lasts, whatever way it ends.
+func attemptOn(l leg, e *routeEntry, b *backend, fresh bool) attemptResult {
+	b.inflight.Add(1)
+	defer b.inflight.Add(-1)
+	return l.attempt(e, b, fresh)
 }
 
 // Statuses the access log records for requests that ended without a

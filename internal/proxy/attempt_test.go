@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -255,5 +256,34 @@ func TestNetHTTPPath_ABodyReadInTimeLeavesTheAnswerAllTheTimeItTakes(t *testing.
 	out, _ := io.ReadAll(conn)
 	if !strings.Contains(string(out), "200 OK") || !strings.HasSuffix(string(out), "late but whole") {
 		t.Fatalf("answer:\n%s", out)
+	}
+}
+
+func TestFastPath_ABackendSlowerThanTheClientTimeoutsStillAnswers(t *testing.T) {
+	be := startBackend(t, "b", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(800 * time.Millisecond) // longer than the client's head and idle timeouts
+		io.WriteString(w, "late but whole")
+	})
+	p := newTestProxy(t, Options{})
+	setRoute(t, p, Route{App: "app", Hosts: []string{"app.test"}, Backends: []Backend{be.backend()}})
+	slow := NewServer("", p)
+	slow.ReadHeaderTimeout, slow.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond
+	conn, err := net.Dial("tcp", serveFast(t, NewFastServer(p, slow)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for i := range 2 { // a new connection, then a kept-alive one
+		io.WriteString(conn, "GET / HTTP/1.1\r\nHost: app.test\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != "late but whole" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
 	}
 }

@@ -203,9 +203,7 @@ func (c *fastConn) awaitAnswer(u *h1.Conn) error {
 		_, err := u.BR.Peek(1)
 		switch {
 		case err == nil:
-			if !deadline.IsZero() {
-				u.Counted.SetReadDeadline(deadline) // for the rest of the head
-			}
+			u.Counted.SetReadDeadline(deadline) // for the rest of the head (zero: none)
 			return nil
 		case !isTimeout(err), !deadline.IsZero() && !time.Now().Before(deadline):
 			if u.Reused && !isTimeout(err) {

@@ -101,8 +101,17 @@ func (l *slowLeg) attempt(e *routeEntry, b *backend, fresh bool) (res attemptRes
 		}
 	}()
 	l.p.rp.ServeHTTP(l.w, out)
-	if st.err == nil && st.body != nil && isMaxBytes(st.body.err()) {
+	switch {
+	case st.err == nil:
+	case st.status != 0:
+		// The answer's head came (and an upgraded connection may be
+		// hijacked): nothing more may be written, nor sent again.
+		st.err = fmt.Errorf("%w: %w", errAnswerCut, st.err)
+	case st.body != nil && isMaxBytes(st.body.err()):
 		st.err = st.body.err()
+	case st.body != nil && isTimeout(st.body.err()):
+		// The client's body stalled: not the backend's fault.
+		st.err = fmt.Errorf("%w: %w", errClientGone, st.body.err())
 	}
 	return attemptResult{status: st.status, keepAlive: true, reached: st.reached, err: st.err}
 }

@@ -24,7 +24,7 @@ type Probe struct {
 	raw    syscall.RawConn // nil: the connection cannot be probed
 	result IdleState
 	buf    [1]byte
-	fn     func(fd uintptr) bool
+	fn     func(fd uintptr)
 }
 
 // Init readies the probe of c (a socket; anything else reads as open).
@@ -38,10 +38,7 @@ func (p *Probe) Init(c net.Conn) {
 		return
 	}
 	p.raw = raw
-	p.fn = func(fd uintptr) bool {
-		p.result = peekIdle(fd, p.buf[:])
-		return true
-	}
+	p.fn = func(fd uintptr) { p.result = peekIdle(fd, p.buf[:]) }
 }
 
 // State probes the connection.
@@ -49,7 +46,7 @@ func (p *Probe) State() IdleState {
 	if p.raw == nil {
 		return IdleOpen // not a socket (tests' pipes): nothing to look at
 	}
-	if err := p.raw.Read(p.fn); err != nil {
+	if err := p.raw.Control(p.fn); err != nil {
 		return IdleClosed
 	}
 	return p.result
