@@ -44,6 +44,11 @@ func delta(before, now proxy.ReleaseMetrics) window {
 	return window{requests: d.Requests + (now.ConnErrors - before.ConnErrors), errors: errs, p50: d.Quantile(0.5), p99: d.Quantile(0.99)}
 }
 
+// p99Sample is how many requests each side needs before their p99s are
+// compared: the p99 of fewer than 100 requests is only their slowest one,
+// and one slow endpoint hit by chance on one side would condemn a canary.
+const p99Sample = 100
+
 // relativeSlack is how much slower than stable a canary's p99 may be
 // before the comparison counts (small latencies vary a lot).
 const relativeSlack = 250 * time.Millisecond
@@ -68,9 +73,10 @@ func analyze(a spec.Analysis, canary, stable window) (Verdict, string) {
 		return Fail, fmt.Sprintf("p99 latency %s over the %s limit (%s)", canary.p99, a.MaxP99Latency, summary)
 	}
 	// Against stable: a canary much slower than the release it replaces
-	// fails even within the absolute limit (judged only when stable served
-	// enough to compare with).
-	if stable.requests >= int64(a.MinRequests) && canary.p99 > 3*stable.p99 && canary.p99-stable.p99 > relativeSlack {
+	// fails even within the absolute limit (judged only when both served
+	// enough for a p99 to mean something).
+	if sampled := int64(max(a.MinRequests, p99Sample)); canary.requests >= sampled && stable.requests >= sampled &&
+		canary.p99 > 3*stable.p99 && canary.p99-stable.p99 > relativeSlack {
 		return Fail, fmt.Sprintf("p99 latency %s, over 3× stable's %s (%s)", canary.p99, stable.p99, summary)
 	}
 	if stable.requests >= int64(a.MinRequests) && canary.errorRate() > 2*stable.errorRate()+a.MaxErrorRate/2 {
