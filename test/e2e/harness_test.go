@@ -59,13 +59,29 @@ type cluster struct {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A port is free once its listener closes, and the kernel may hand
+	// the same one out again at once: never give one twice in a run.
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		givenMu.Lock()
+		seen := given[addr]
+		given[addr] = true
+		givenMu.Unlock()
+		if !seen {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
+
+var (
+	givenMu sync.Mutex
+	given   = map[string]bool{} // the addresses freeAddr gave
+)
 
 // newCluster starts a server on free loopback ports; cleanup shuts
 // everything down (server, proxy, instances).
@@ -87,7 +103,11 @@ func newClusterWith(t *testing.T, args, env []string) *cluster {
 			c.mu.Lock()
 			// The server prints the admin token at first start: keep it
 			// out of the test's output.
-			t.Logf("server log:\n%s", strings.ReplaceAll(c.log.String(), c.token, "nst_(redacted)"))
+			log := c.log.String()
+			if c.token != "" {
+				log = strings.ReplaceAll(log, c.token, "nst_(redacted)")
+			}
+			t.Logf("server log:\n%s", log)
 			c.mu.Unlock()
 			if b, err := os.ReadFile(filepath.Join(c.data, "proxy", "proxy.log")); err == nil {
 				t.Logf("proxy log:\n%s", b)
