@@ -39,9 +39,9 @@ func TestAnalyze_JudgesTheCanaryOnItsWindow(t *testing.T) {
 		{"slow", zero, metricsOf(100, 0, 0, 2*time.Second), Fail, "p99 latency"},
 		{"only the window counts", metricsOf(1000, 900, 0, time.Millisecond), metricsOf(1100, 900, 0, time.Millisecond), Pass, "0.0% errors"},
 		{"errors condemn before the minimum", zero, metricsOf(10, 10, 0, time.Millisecond), Fail, "error rate over"},
-		{"much slower than stable", zero, metricsOf(200, 0, 0, 400*time.Millisecond), Fail, "over 3× stable's"},
+		{"much slower than stable", zero, metricsOf(1000, 0, 0, 400*time.Millisecond), Fail, "over 3× stable's"},
 		{"errors well over stable's", zero, metricsOf(1000, 40, 0, time.Millisecond), Fail, "well over stable's"},
-		{"a p99 of too few requests is not compared", zero, metricsOf(66, 0, 0, 400*time.Millisecond), Pass, "canary: 66 requests"},
+		{"a p99 of too few requests is not compared", zero, metricsOf(115, 0, 0, 400*time.Millisecond), Pass, "canary: 115 requests"},
 	}
 	for _, c := range cases {
 		got, why := analyze(a, delta(c.before, c.now), stable)
