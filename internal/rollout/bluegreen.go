@@ -24,8 +24,6 @@ func (e *Engine) bluegreen(ctx context.Context, r *store.Rollout, g *goal) error
 		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
 			return err
 		}
-		e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: 0})
-		e.setPreview(g.app.ID, g.version())
 		if err := e.pushRoute(ctx, g.app.ID); err != nil {
 			return err
 		}
@@ -49,8 +47,6 @@ func (e *Engine) bluegreen(ctx context.Context, r *store.Rollout, g *goal) error
 	if err := e.transition(r, store.RolloutShifting, ""); err != nil {
 		return err
 	}
-	e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: 100})
-	e.setPreview(g.app.ID, 0)
 	if err := e.pushRoute(ctx, g.app.ID); err != nil {
 		return err
 	}
@@ -109,21 +105,4 @@ func (e *Engine) retireWarmLater(app *store.App, live int, keepOld time.Duration
 // previewHost is where release version of app is served alone.
 func (e *Engine) previewHost(app *store.App, version int) string {
 	return fmt.Sprintf("v%d.%s.%s", version, app.Name, e.DomainSuffix)
-}
-
-// setPreview records the release the app's preview host serves (0: none).
-func (e *Engine) setPreview(appID int64, version int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if version == 0 {
-		delete(e.previews, appID)
-		return
-	}
-	e.previews[appID] = version
-}
-
-func (e *Engine) previewOf(appID int64) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.previews[appID]
 }

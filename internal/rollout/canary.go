@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
 // Signals a user sends to a canary rollout in progress.
@@ -35,11 +35,10 @@ func (e *Engine) canary(ctx context.Context, r *store.Rollout, g *goal) error {
 		return nil
 	}
 	err := e.canarySteps(ctx, r, c, func(ctx context.Context, i int, step spec.CanaryStep) (judge, error) {
-		if err := e.scaleCanary(ctx, r, g, canaryCount(g.n, step.Weight)); err != nil {
+		if err := e.scaleCanary(ctx, r, g, strategy.Members(g.n, step.Weight)); err != nil {
 			return nil, err
 		}
-		e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: step.Weight})
-		if err := e.pushRoute(ctx, g.app.ID); err != nil {
+		if err := e.pushRoute(ctx, g.app.ID); err != nil { // the split of step i
 			return nil, err
 		}
 		e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on v%d", i, len(c.Steps), step.Weight, g.version()),
@@ -52,7 +51,9 @@ func (e *Engine) canary(ctx context.Context, r *store.Rollout, g *goal) error {
 	// Full: every client to the new release, then the rolling replacement
 	// of the rest; the split goes when the old release is gone.
 	r.Step = len(c.Steps) + 1
-	e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: 100})
+	if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+		return err
+	}
 	return e.pushRoute(ctx, g.app.ID)
 }
 
@@ -83,11 +84,6 @@ func (e *Engine) canarySteps(ctx context.Context, r *store.Rollout, c *spec.Cana
 		e.notifyStep(r, i)
 	}
 	return nil
-}
-
-// canaryCount is how many instances of n a weight needs (at least one).
-func canaryCount(n, weight int) int {
-	return max(1, int(math.Ceil(float64(n)*float64(weight)/100)))
 }
 
 // scaleCanary starts instances of the new release until want serve.
@@ -317,23 +313,6 @@ func (e *Engine) signalsOf(id int64) chan string {
 	return ch
 }
 
-// setSplit records the traffic split the app's route carries (nil: none).
-func (e *Engine) setSplit(appID int64, s *proxy.Split) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if s == nil {
-		delete(e.splits, appID)
-		return
-	}
-	e.splits[appID] = s
-}
-
-func (e *Engine) splitOf(appID int64) *proxy.Split {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.splits[appID]
-}
-
 // dropRelease takes every instance of a release out of the route in one
 // swap (and the split with them): a failed canary's clients are all back
 // on stable at once; the instances then drain.
@@ -349,6 +328,5 @@ func (e *Engine) dropRelease(ctx context.Context, appID int64, version int) erro
 			}
 		}
 	}
-	e.setSplit(appID, nil)
 	return e.pushRoute(ctx, appID)
 }

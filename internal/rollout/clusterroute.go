@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
@@ -80,7 +79,7 @@ func (e *Engine) StartClusterRoutes() error {
 // clusterBackends are an app's ready pods as the proxy's backends, when
 // the app runs on Kubernetes and the proxy reaches its pods; ok is false
 // otherwise.
-func (e *Engine) clusterBackends(ctx context.Context, app *store.App) (backends []proxy.Backend, ok bool, err error) {
+func (e *Engine) clusterBackends(ctx context.Context, app *store.App, sets []int) (backends []proxy.Backend, ok bool, err error) {
 	e.mu.Lock()
 	eps := e.endpoints
 	e.mu.Unlock()
@@ -91,12 +90,8 @@ func (e *Engine) clusterBackends(ctx context.Context, app *store.App) (backends 
 	if sp == nil || err != nil {
 		return nil, false, err
 	}
-	// The stable Service's pods, and those of the set the split names:
-	// a set out of the split (a failed canary being removed) gets nothing.
-	var sets []int
-	if split := e.splitOf(app.ID); split != nil {
-		sets = append(sets, split.Release)
-	}
+	// The stable Service's pods, and those of the sets the routing names:
+	// any other set (a failed canary being removed) gets nothing.
 	for _, ep := range eps.Of(kubernetes.Namespace(app.Name, sp), app.Name, sets...) {
 		backends = append(backends, proxy.Backend{ID: ep.Pod, Addr: ep.Addr, Release: ep.Release})
 	}
@@ -114,14 +109,7 @@ func (e *Engine) clusterBackends(ctx context.Context, app *store.App) (backends 
 // A split between 0 and 100 needs the proxy or a Gateway.
 func (e *Engine) clusterShift(ctx context.Context, app *store.App, sp *spec.Spec, release, weight int) error {
 	if e.PodNetwork {
-		e.setSplit(app.ID, nil)
-		e.setPreview(app.ID, 0)
-		if release > 0 {
-			e.setSplit(app.ID, &proxy.Split{Release: release, Weight: weight})
-		}
-		if release > 0 && weight == 0 {
-			e.setPreview(app.ID, release) // a blue-green set before its switch
-		}
+		// The proxy's split follows the rollout's recorded step.
 		if err := e.pushRoute(ctx, app.ID); err != nil {
 			return err
 		}
@@ -141,25 +129,4 @@ func (e *Engine) clusterShift(ctx context.Context, app *store.App, sp *spec.Spec
 		return nil // the proxy splits; the Service's own clients stay on stable
 	}
 	return fmt.Errorf("a %d%% split needs kubernetes.gateway or --kube-pod-network: %w", weight, ErrInvalid)
-}
-
-// pinLiveSet keeps the proxy's clients of an app on Kubernetes on its
-// live release when that runs in a set of its own (a blue-green switch
-// whose old release is kept warm): the split that said so lived in memory.
-func (e *Engine) pinLiveSet(ctx context.Context, app *store.App) error {
-	if !e.PodNetwork || e.Cluster == nil {
-		return nil
-	}
-	sp, err := e.clusterSpec(ctx, app)
-	if sp == nil || err != nil {
-		return err
-	}
-	sets, err := e.Cluster.Sets(ctx, app.Name, sp)
-	if err != nil {
-		return err
-	}
-	if slices.Contains(sets, app.LiveRelease) {
-		e.setSplit(app.ID, &proxy.Split{Release: app.LiveRelease, Weight: 100})
-	}
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
 // The steps of canary and blue-green rollouts on Kubernetes, and the fold
@@ -22,7 +23,7 @@ import (
 func (e *Engine) clusterCanary(ctx context.Context, r *store.Rollout, g *goal) error {
 	c := g.spec().Deploy.Canary
 	err := e.canarySteps(ctx, r, c, func(ctx context.Context, i int, step spec.CanaryStep) (judge, error) {
-		if err := e.startSet(ctx, r, g, canaryCount(g.n, step.Weight)); err != nil {
+		if err := e.startSet(ctx, r, g, strategy.Members(g.n, step.Weight)); err != nil {
 			return nil, err
 		}
 		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), step.Weight); err != nil {

@@ -75,10 +75,8 @@ type Engine struct {
 	aborted map[int64]string             // rollout id → why it was aborted
 	appLock map[int64]*sync.Mutex        // app id → serialises route and instance changes
 
-	buildSlots chan struct{}          // one token per build running: the worker pool's limit
-	signals    map[int64]chan string  // rollout id → promote, pause, resume
-	splits     map[int64]*proxy.Split // app id → the canary split its route carries
-	previews   map[int64]int          // app id → the release its preview host serves
+	buildSlots chan struct{}         // one token per build running: the worker pool's limit
+	signals    map[int64]chan string // rollout id → promote, pause, resume
 
 	buildSources map[string]buildSource // "APP#N" → a running cluster build's source and token
 	endpoints    *kubernetes.Endpoints  // the pods' endpoints, with PodNetwork
@@ -102,7 +100,7 @@ func New(cfg Config) *Engine {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, appLock: map[int64]*sync.Mutex{},
-		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{}, splits: map[int64]*proxy.Split{}, previews: map[int64]int{},
+		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{},
 		buildSources: map[string]buildSource{}, recovered: make(chan struct{})}
 }
 

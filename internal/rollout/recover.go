@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
-	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -36,9 +34,6 @@ func (e *Engine) Recover(ctx context.Context) error {
 	}
 	unfinished, err := e.Store.UnfinishedRollouts(ctx)
 	if err != nil {
-		return err
-	}
-	if err := e.pinLive(ctx, apps, unfinished); err != nil {
 		return err
 	}
 	if err := e.syncRoutes(ctx, apps); err != nil {
@@ -174,68 +169,4 @@ func (e *Engine) SyncRoutes(ctx context.Context) error {
 		return err
 	}
 	return e.syncRoutes(ctx, apps)
-}
-
-// pinLive keeps every client on an app's live release when instances of
-// another release serve beside it with no rollout going on (a blue-green
-// set that was kept warm): the split that said so lived in memory.
-func (e *Engine) pinLive(ctx context.Context, apps []*store.App, unfinished []*store.Rollout) error {
-	busy := map[int64]bool{}
-	for _, r := range unfinished {
-		busy[r.AppID] = true
-		if err := e.restoreSplit(ctx, r); err != nil {
-			return err
-		}
-	}
-	for _, app := range apps {
-		if busy[app.ID] || app.LiveRelease == 0 {
-			continue
-		}
-		if err := e.pinLiveSet(ctx, app); err != nil {
-			return err
-		}
-		active, err := e.Store.ActiveInstances(ctx, app.ID)
-		if err != nil {
-			return err
-		}
-		for _, in := range active {
-			if in.State == store.InstanceServing && in.Release != app.LiveRelease {
-				e.setSplit(app.ID, &proxy.Split{Release: app.LiveRelease, Weight: 100})
-				break
-			}
-		}
-	}
-	return nil
-}
-
-// restoreSplit gives an interrupted canary or blue-green rollout the split
-// (and preview) its recorded step had, before any route is pushed: the
-// new release takes no more traffic than it had when nonstop stopped.
-func (e *Engine) restoreSplit(ctx context.Context, r *store.Rollout) error {
-	if r.Kind != store.KindDeploy || r.ToRelease == 0 || r.State == store.RolloutRollingBack || firstOfProgressive(r) {
-		return nil
-	}
-	rel, err := e.Store.Release(ctx, r.AppID, r.ToRelease)
-	if err != nil {
-		return err
-	}
-	switch spec.Strategy(r.Strategy) {
-	case spec.StrategyCanary:
-		weight := 0
-		if c := rel.Spec.Deploy.Canary; c != nil && r.Step >= 1 {
-			weight = 100
-			if r.Step <= len(c.Steps) {
-				weight = c.Steps[r.Step-1].Weight
-			}
-		}
-		e.setSplit(r.AppID, &proxy.Split{Release: r.ToRelease, Weight: weight})
-	case spec.StrategyBlueGreen:
-		if r.Step >= 2 {
-			e.setSplit(r.AppID, &proxy.Split{Release: r.ToRelease, Weight: 100})
-			return nil
-		}
-		e.setSplit(r.AppID, &proxy.Split{Release: r.ToRelease, Weight: 0})
-		e.setPreview(r.AppID, r.ToRelease)
-	}
-	return nil
 }

@@ -15,8 +15,9 @@ func (e *Engine) Hosts(app *store.App) []string {
 }
 
 // pushRoute gives the proxy the app's route as the store has it: every
-// serving instance, or the maintenance page when the app is stopped, and
-// the app's request hold, so that a rollout during a hold keeps it.
+// serving instance, or the maintenance page when the app is stopped; the
+// split and preview its rollout's step has (traffic.go); and the app's
+// request hold, so that a rollout during a hold keeps it.
 func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 	unlock := e.lockApp(appID)
 	defer unlock()
@@ -28,8 +29,12 @@ func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 	if err != nil {
 		return err
 	}
-	route := proxy.Route{App: app.Name, Hosts: e.Hosts(app), Maintenance: app.State == store.AppStopped, Split: e.splitOf(appID)}
-	if v := e.previewOf(appID); v > 0 {
+	rt, err := e.routingOf(ctx, app)
+	if err != nil {
+		return err
+	}
+	route := proxy.Route{App: app.Name, Hosts: e.Hosts(app), Maintenance: app.State == store.AppStopped}
+	if v := rt.preview; v > 0 {
 		route.Previews = map[string]int{e.previewHost(app, v): v}
 	}
 	if app.Hold != nil {
@@ -52,11 +57,12 @@ func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 		}
 	}
 	route.Health = h
-	if pods, ok, err := e.clusterBackends(ctx, app); err != nil {
+	if pods, ok, err := e.clusterBackends(ctx, app, rt.sets); err != nil {
 		return err
 	} else if ok {
 		route.Backends, route.Health = pods, proxy.Health{}
 	}
+	route.Split = rt.splitOf(route.Backends)
 	if err := e.Proxy.SetRoute(ctx, route); err != nil {
 		return fmt.Errorf("set route of %s: %w", app.Name, err)
 	}

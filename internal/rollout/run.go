@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
@@ -94,7 +93,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	switch {
 	case firstOfProgressive(r):
 		// No stable side: the plain health-gated start below.
-		if err := e.switchToWarm(ctx, g); err != nil {
+		if err := e.pushRoute(ctx, g.app.ID); err != nil {
 			return err
 		}
 	case r.Kind == store.KindDeploy && r.Strategy == string(spec.StrategyCanary):
@@ -107,7 +106,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 		}
 		keepWarm = g.spec().Deploy.BlueGreen.KeepOldFor > 0
 	default:
-		if err := e.switchToWarm(ctx, g); err != nil {
+		if err := e.pushRoute(ctx, g.app.ID); err != nil {
 			return err
 		}
 	}
@@ -119,12 +118,6 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	} else {
 		if err := e.converge(ctx, r, g); err != nil {
 			return err
-		}
-		if e.splitOf(g.app.ID) != nil {
-			e.setSplit(g.app.ID, nil)
-			if err := e.pushRoute(ctx, g.app.ID); err != nil {
-				return err
-			}
 		}
 	}
 	if r.State != store.RolloutVerifying {
@@ -238,7 +231,6 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 		n = 0
 	}
 	if (r.Strategy == string(spec.StrategyCanary) || r.Strategy == string(spec.StrategyBlueGreen)) && r.ToRelease != r.FromRelease && r.ToRelease > 0 {
-		e.setPreview(r.AppID, 0)
 		// Every client back on the stable release (whose instances all
 		// still run) in one swap, the canary's instances out of the route,
 		// then drained and stopped.
@@ -283,29 +275,4 @@ func (e *Engine) rolledBack(r *store.Rollout) {
 
 func (e *Engine) finishFailed(r *store.Rollout, err error) {
 	e.transition(r, store.RolloutFailed, fmt.Sprintf("%s; then %v", r.Reason, err))
-}
-
-// switchToWarm moves every client, in one swap, to the target release when
-// it already runs all its instances beside another (a blue-green set kept
-// warm): a rollback to it is then instant.
-func (e *Engine) switchToWarm(ctx context.Context, g *goal) error {
-	active, err := e.Store.ActiveInstances(ctx, g.app.ID)
-	if err != nil {
-		return err
-	}
-	ready, others := 0, 0
-	for _, in := range active {
-		switch {
-		case in.State != store.InstanceServing:
-		case in.Release == g.version():
-			ready++
-		default:
-			others++
-		}
-	}
-	if g.version() == 0 || ready < g.n || others == 0 {
-		return nil
-	}
-	e.setSplit(g.app.ID, &proxy.Split{Release: g.version(), Weight: 100})
-	return e.pushRoute(ctx, g.app.ID)
 }

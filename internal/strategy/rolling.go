@@ -1,0 +1,13 @@
+package strategy
+
+import "github.com/nonstopdev/nonstop/internal/spec"
+
+// Rolling replaces the live release's members in batches of max_surge,
+// keeping at least instances - max_unavailable serving; every serving
+// member takes clients alike.
+type Rolling struct{}
+
+func (Rolling) Name() spec.Strategy { return spec.StrategyRolling }
+
+// Traffic: a rolling rollout never splits.
+func (Rolling) Traffic(*spec.Spec, int, int) (Traffic, bool) { return Traffic{}, false }

@@ -1,0 +1,67 @@
+package strategy_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/strategy"
+)
+
+func canarySpec(weights ...int) *spec.Spec {
+	sp := &spec.Spec{}
+	sp.Deploy.Strategy = spec.StrategyCanary
+	sp.Deploy.Canary = &spec.Canary{}
+	for _, w := range weights {
+		sp.Deploy.Canary.Steps = append(sp.Deploy.Canary.Steps, spec.CanaryStep{Weight: w, Pause: time.Minute})
+	}
+	return sp
+}
+
+func TestCanaryTrafficFollowsTheRecordedStep(t *testing.T) {
+	sp := canarySpec(10, 50)
+	s := strategy.For("canary")
+	for _, c := range []struct {
+		step   int
+		want   strategy.Traffic
+		splits bool
+	}{
+		{0, strategy.Traffic{}, false},
+		{1, strategy.Traffic{Release: 7, Weight: 10}, true},
+		{2, strategy.Traffic{Release: 7, Weight: 50}, true},
+		{3, strategy.Traffic{Release: 7, Weight: 100}, true}, // past the last step: full
+	} {
+		got, ok := s.Traffic(sp, 7, c.step)
+		if got != c.want || ok != c.splits {
+			t.Errorf("step %d: got %+v %v, want %+v %v", c.step, got, ok, c.want, c.splits)
+		}
+	}
+}
+
+func TestBlueGreenPreviewsThenSwitches(t *testing.T) {
+	s := strategy.For("bluegreen")
+	if got, _ := s.Traffic(&spec.Spec{}, 3, 1); got != (strategy.Traffic{Release: 3, Weight: 0, Preview: true}) {
+		t.Errorf("step 1: %+v, want the preview only", got)
+	}
+	if got, _ := s.Traffic(&spec.Spec{}, 3, 2); got != (strategy.Traffic{Release: 3, Weight: 100}) {
+		t.Errorf("step 2: %+v, want every client", got)
+	}
+}
+
+func TestRollingNeverSplits(t *testing.T) {
+	s := strategy.For("rolling")
+	if _, ok := s.Traffic(canarySpec(10), 2, 1); ok || strategy.Progressive(s) {
+		t.Error("rolling must not split, nor be progressive")
+	}
+	if !strategy.Progressive(strategy.For("canary")) || !strategy.Progressive(strategy.For("bluegreen")) {
+		t.Error("canary and blue-green are progressive")
+	}
+}
+
+func TestMembersOfAWeight(t *testing.T) {
+	for _, c := range []struct{ n, w, want int }{{4, 25, 1}, {4, 26, 2}, {3, 1, 1}, {3, 100, 3}, {10, 50, 5}} {
+		if got := strategy.Members(c.n, c.w); got != c.want {
+			t.Errorf("Members(%d, %d%%) = %d, want %d", c.n, c.w, got, c.want)
+		}
+	}
+}
