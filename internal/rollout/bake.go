@@ -32,14 +32,13 @@ func (e *Engine) bake(r *store.Rollout, g *goal) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		ctx, cancel := context.WithTimeout(e.ctx, sp.Deploy.Bake)
-		defer cancel()
 		e.event(r, "bake", fmt.Sprintf("v%d bakes for %s: a breach of the analysis limits rolls back to v%d", r.ToRelease, sp.Deploy.Bake, r.FromRelease), nil)
-		why, err := e.watchLive(ctx, g, a)
+		why, err := e.watchLive(e.ctx, g, a, e.Clock.After(sp.Deploy.Bake))
+		if errors.Is(err, errBaked) {
+			e.event(r, "bake", fmt.Sprintf("v%d baked %s without a breach", r.ToRelease, sp.Deploy.Bake), nil)
+			return
+		}
 		if err != nil || why == "" {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				e.event(r, "bake", fmt.Sprintf("v%d baked %s without a breach", r.ToRelease, sp.Deploy.Bake), nil)
-			}
 			return
 		}
 		e.event(r, "bake", fmt.Sprintf("v%d failed its bake: %s; rolling back to v%d", r.ToRelease, why, r.FromRelease), nil)
@@ -53,20 +52,26 @@ func (e *Engine) bake(r *store.Rollout, g *goal) {
 	}()
 }
 
-// watchLive analyses the goal's release every interval until ctx ends; it
-// returns why the release breached the limits, or "" when it did not.
-func (e *Engine) watchLive(ctx context.Context, g *goal, a spec.Analysis) (string, error) {
+// errBaked is the end of a bake without a breach.
+var errBaked = errors.New("baked")
+
+// watchLive analyses the goal's release every interval until over fires
+// (errBaked) or ctx ends; it returns why the release breached the limits,
+// or "" when it did not.
+func (e *Engine) watchLive(ctx context.Context, g *goal, a spec.Analysis, over <-chan time.Time) (string, error) {
 	before, err := e.readings(ctx, g.app.Name)
 	if err != nil {
 		return "", err
 	}
-	t := time.NewTicker(a.Interval)
+	t := e.Clock.NewTicker(a.Interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
-		case <-t.C:
+		case <-over:
+			return "", errBaked
+		case <-t.C():
 		}
 		if app, err := e.Store.AppByID(ctx, g.app.ID); err != nil || app.LiveRelease != g.version() {
 			return "", err // rolled back or replaced meanwhile

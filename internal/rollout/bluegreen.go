@@ -58,9 +58,7 @@ func (e *Engine) bluegreen(ctx context.Context, r *store.Rollout, g *goal) error
 func (e *Engine) awaitPromotion(ctx context.Context, r *store.Rollout, after time.Duration) error {
 	var auto <-chan time.Time
 	if after > 0 {
-		t := time.NewTimer(after)
-		defer t.Stop()
-		auto = t.C
+		auto = e.Clock.After(after)
 	}
 	signals := e.signalsOf(r.ID)
 	for {
@@ -85,12 +83,10 @@ func (e *Engine) retireWarmLater(app *store.App, live int, keepOld time.Duration
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		t := time.NewTimer(keepOld)
-		defer t.Stop()
 		select {
 		case <-e.ctx.Done():
 			return
-		case <-t.C:
+		case <-e.Clock.After(keepOld):
 		}
 		cur, err := e.Store.AppByID(e.ctx, app.ID)
 		if err != nil || cur.LiveRelease != live {

@@ -157,7 +157,7 @@ func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step spec.Cana
 	passed, paused := false, false
 	var last finding
 	var waitingSaid time.Time
-	tick := time.NewTicker(a.Interval)
+	tick := e.Clock.NewTicker(a.Interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -182,7 +182,7 @@ func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step spec.Cana
 					e.transition(r, store.RolloutShifting, "")
 				}
 			}
-		case <-tick.C:
+		case <-tick.C():
 			f, err := judge(ctx)
 			if err != nil {
 				return err
@@ -295,7 +295,7 @@ func (e *Engine) Signal(ctx context.Context, app *store.App, sig string) (*store
 	}
 	select {
 	case e.signalsOf(r.ID) <- sig:
-	case <-time.After(5 * time.Second):
+	case <-time.After(5 * time.Second): // the caller's wait, not the rollout's: real time
 		return nil, fmt.Errorf("rollout #%d is not at a step yet; try again: %w", r.ID, store.ErrConflict)
 	}
 	return r, nil

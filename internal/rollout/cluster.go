@@ -186,7 +186,7 @@ func (e *Engine) watchDeployment(ctx context.Context, r *store.Rollout, w kubern
 		select {
 		case <-ctx.Done():
 			return errStopped
-		case <-time.After(200 * time.Millisecond):
+		case <-e.Clock.After(200 * time.Millisecond):
 		}
 	}
 }

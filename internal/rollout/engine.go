@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/clock"
+	"github.com/nonstopdev/nonstop/internal/keylock"
 	"github.com/nonstopdev/nonstop/internal/notify"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
@@ -36,7 +38,10 @@ type Config struct {
 	// ProxyURL is where the proxy serves apps (http://HOST:PORT), for the
 	// URLs the engine's events print.
 	ProxyURL string
-	// Now is the clock; nil means time.Now.
+	// Clock is what the engine's waits go by (nil: the real one): its
+	// steps' pauses, analysis intervals, promotion timers, bakes, polls.
+	Clock clock.Clock
+	// Now reads Clock (set by New when nil).
 	Now func() time.Time
 	// Images builds container images; nil: the docker runtime is off.
 	Images Images
@@ -73,7 +78,7 @@ type Engine struct {
 	mu      sync.Mutex
 	running map[int64]context.CancelFunc // rollout id → its cancel
 	aborted map[int64]string             // rollout id → why it was aborted
-	appLock map[int64]*sync.Mutex        // app id → serialises route and instance changes
+	routes  keylock.Map                  // app id → serialises the pushes of its route
 
 	buildSlots chan struct{}         // one token per build running: the worker pool's limit
 	signals    map[int64]chan string // rollout id → promote, pause, resume
@@ -89,8 +94,11 @@ func New(cfg Config) *Engine {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = cfg.Clock.Now
 	}
 	if cfg.DomainSuffix == "" {
 		cfg.DomainSuffix = "localhost"
@@ -99,7 +107,7 @@ func New(cfg Config) *Engine {
 		cfg.BuildWorkers = 2
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, appLock: map[int64]*sync.Mutex{},
+	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{},
 		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{},
 		buildSources: map[string]buildSource{}, recovered: make(chan struct{})}
 }
@@ -109,19 +117,6 @@ func New(cfg Config) *Engine {
 func (e *Engine) Close() {
 	e.cancel()
 	e.wg.Wait()
-}
-
-// lockApp serialises changes to one app's instances and route.
-func (e *Engine) lockApp(appID int64) func() {
-	e.mu.Lock()
-	l, ok := e.appLock[appID]
-	if !ok {
-		l = &sync.Mutex{}
-		e.appLock[appID] = l
-	}
-	e.mu.Unlock()
-	l.Lock()
-	return l.Unlock
 }
 
 // start runs fn for rollout id in a goroutine owned by the engine.

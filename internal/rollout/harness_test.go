@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/clock"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime"
@@ -57,6 +58,7 @@ type rig struct {
 	eng    *rollout.Engine
 	client *http.Client
 	team   int64
+	clock  clock.Clock // the engine's (nil: the real one)
 }
 
 func newRig(t *testing.T) *rig {
@@ -93,7 +95,7 @@ func (r *rig) newRuntime() *process.Runtime {
 
 func (r *rig) newEngine(rt runtime.Runtime) *rollout.Engine {
 	return rollout.New(rollout.Config{
-		Store: r.st, Runtime: rt, Proxy: r.px, DataDir: r.data,
+		Store: r.st, Runtime: rt, Proxy: r.px, DataDir: r.data, Clock: r.clock,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 }
@@ -208,6 +210,12 @@ env:
 // binary and a nonstop.yaml, and loads its spec.
 func (r *rig) source(name string, rel release) (string, *spec.Spec) {
 	r.t.Helper()
+	return r.sourceOf(rel.yaml(name))
+}
+
+// sourceOf is source with its nonstop.yaml as given.
+func (r *rig) sourceOf(yaml string) (string, *spec.Spec) {
+	r.t.Helper()
 	dir, err := os.MkdirTemp(r.data, "upload-")
 	if err != nil {
 		r.t.Fatal(err)
@@ -221,12 +229,12 @@ func (r *rig) source(name string, rel release) (string, *spec.Spec) {
 			r.t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, spec.FileName), []byte(rel.yaml(name)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, spec.FileName), []byte(yaml), 0o644); err != nil {
 		r.t.Fatal(err)
 	}
 	sp, err := spec.Load(dir)
 	if err != nil {
-		r.t.Fatalf("spec: %v\n%s", err, rel.yaml(name))
+		r.t.Fatalf("spec: %v\n%s", err, yaml)
 	}
 	return dir, sp
 }
@@ -238,6 +246,17 @@ func (r *rig) deploy(name string, rel release) *store.Rollout {
 	ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app(name), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
 	if err != nil {
 		r.t.Fatalf("deploy v%d: %v", rel.Version, err)
+	}
+	return ro
+}
+
+// deployWith starts a deploy of the hello binary with this nonstop.yaml.
+func (r *rig) deployWith(name, yaml string) *store.Rollout {
+	r.t.Helper()
+	dir, sp := r.sourceOf(yaml)
+	ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app(name), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
+	if err != nil {
+		r.t.Fatalf("deploy: %v", err)
 	}
 	return ro
 }

@@ -23,13 +23,13 @@ func (e *Engine) StartHeartbeat() {
 	go func() {
 		defer e.wg.Done()
 		sickSince := map[string]time.Time{}
-		t := time.NewTicker(heartbeatEvery)
+		t := e.Clock.NewTicker(heartbeatEvery)
 		defer t.Stop()
 		for {
 			select {
 			case <-e.ctx.Done():
 				return
-			case <-t.C:
+			case <-t.C():
 			}
 			e.heartbeat(sickSince)
 		}

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/spec"
@@ -19,7 +20,10 @@ func (e *Engine) Hosts(app *store.App) []string {
 // split and preview its rollout's step has (traffic.go); and the app's
 // request hold, so that a rollout during a hold keeps it.
 func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
-	unlock := e.lockApp(appID)
+	unlock, err := e.routes.Lock(ctx, strconv.FormatInt(appID, 10))
+	if err != nil {
+		return fmt.Errorf("push the route of app %d: %w", appID, err)
+	}
 	defer unlock()
 	app, err := e.appByID(ctx, appID)
 	if err != nil {

@@ -186,7 +186,7 @@ func (e *Engine) verify(ctx context.Context, g *goal) error {
 		select {
 		case <-ctx.Done():
 			return errStopped
-		case <-time.After(100 * time.Millisecond):
+		case <-e.Clock.After(100 * time.Millisecond):
 		}
 	}
 }

@@ -71,11 +71,12 @@ func (e *Engine) routingOf(ctx context.Context, app *store.App) (routing, error)
 	return rt, nil
 }
 
-// splitsAtStep reports whether r is a progressive deploy past its start,
-// whose strategy decides the split.
+// splitsAtStep reports whether r is a progressive deploy taking its steps,
+// whose strategy decides the split. Verifying, the new release runs in
+// full: the pin decides, as it will once the rollout is done.
 func splitsAtStep(r *store.Rollout) bool {
 	return r.Kind == store.KindDeploy && r.ToRelease > 0 && r.Step >= 1 &&
-		r.State != store.RolloutRollingBack && !firstOfProgressive(r) &&
+		r.State != store.RolloutRollingBack && r.State != store.RolloutVerifying && !firstOfProgressive(r) &&
 		strategy.Progressive(strategy.For(r.Strategy))
 }
 

@@ -49,6 +49,7 @@ func TestOnlyAProgressiveDeployPastItsStartSplitsByStep(t *testing.T) {
 	}{
 		{"a canary at step 1", canary(func(*store.Rollout) {}), true},
 		{"a canary before its first step", canary(func(r *store.Rollout) { r.Step = 0 }), false},
+		{"a canary verifying: it runs in full", canary(func(r *store.Rollout) { r.State = store.RolloutVerifying }), false},
 		{"a canary rolling back", canary(func(r *store.Rollout) { r.State = store.RolloutRollingBack }), false},
 		{"a first deploy", canary(func(r *store.Rollout) { r.FromRelease = 0 }), false},
 		{"a rolling deploy", canary(func(r *store.Rollout) { r.Strategy = "rolling" }), false},
