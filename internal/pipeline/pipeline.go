@@ -192,6 +192,9 @@ func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 	}
 	req := rollout.DeployRequest{App: app, Dir: dir, Spec: sp, Source: fmt.Sprintf("%s %.12s", run.Trigger, commit), GitSHA: commit, CreatedBy: run.StartedBy}
 	var ro *store.Rollout
+	// Woken when a rollout of the app is written (the one in the way ends).
+	written, stop := p.Store.Watch(func(c store.Change) bool { return c.App == run.AppID && c.Rollout != 0 })
+	defer stop()
 	for {
 		// Another rollout of the app (a scale, a rollback) may be going on:
 		// wait for it rather than fail.
@@ -208,7 +211,7 @@ func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 		case <-ctx.Done():
 			os.RemoveAll(dir)
 			return
-		case <-time.After(p.Tick):
+		case <-written:
 		}
 	}
 	if err != nil {
@@ -256,24 +259,42 @@ func (p *Pipeline) resume() {
 	}
 }
 
-// loop starts queued runs whose app became free and polls repositories.
+// loop starts queued runs when a run was written (one ended, or came) and
+// polls repositories every tick.
 func (p *Pipeline) loop() {
+	runs, stop := p.Store.Watch(func(c store.Change) bool { return c.Run != 0 })
+	defer stop()
 	t := time.NewTicker(p.Tick)
 	defer t.Stop()
+	p.kickAll() // runs queued before a restart
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
+		case <-runs:
+			p.kickAll()
 		case <-t.C:
+			apps, err := p.Store.Apps(p.ctx)
+			if err != nil {
+				p.Logger.Warn("poll repositories", "err", err)
+				continue
+			}
+			for _, app := range apps {
+				p.poll(app)
+			}
 		}
-		apps, err := p.Store.Apps(p.ctx)
-		if err != nil {
-			continue
-		}
-		for _, app := range apps {
-			p.kick(app.ID)
-			p.poll(app)
-		}
+	}
+}
+
+// kickAll starts the queued run of every app that has one and is free.
+func (p *Pipeline) kickAll() {
+	apps, err := p.Store.Apps(p.ctx)
+	if err != nil {
+		p.Logger.Warn("start queued runs", "err", err)
+		return
+	}
+	for _, app := range apps {
+		p.kick(app.ID)
 	}
 }
 

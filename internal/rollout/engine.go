@@ -140,10 +140,11 @@ func (e *Engine) start(id int64, fn func(ctx context.Context)) {
 	}()
 }
 
-// Wait blocks until rollout id is over (or ctx ends) and returns it.
+// Wait blocks until rollout id is over (or ctx ends) and returns it. It
+// reads the rollout again each time the store says it was written.
 func (e *Engine) Wait(ctx context.Context, id int64) (*store.Rollout, error) {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
+	written, stop := e.Store.Watch(func(c store.Change) bool { return c.Rollout == id })
+	defer stop()
 	for {
 		r, err := e.Store.Rollout(ctx, id)
 		if err != nil {
@@ -155,7 +156,7 @@ func (e *Engine) Wait(ctx context.Context, id int64) (*store.Rollout, error) {
 		select {
 		case <-ctx.Done():
 			return r, ctx.Err()
-		case <-t.C:
+		case <-written:
 		}
 	}
 }

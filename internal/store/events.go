@@ -39,6 +39,7 @@ func (s *Store) AddEvent(ctx context.Context, e Event) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("add event: %w", err)
 	}
+	s.publish(Change{App: e.AppID, Rollout: e.RolloutID})
 	return res.LastInsertId()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -156,6 +157,7 @@ func (s *Store) CreateRollout(ctx context.Context, r Rollout) (*Rollout, error) 
 	if err != nil {
 		return nil, fmt.Errorf("create rollout: %w", err)
 	}
+	s.publish(Change{App: r.AppID, Rollout: id})
 	return s.Rollout(ctx, id)
 }
 
@@ -233,12 +235,14 @@ func (s *Store) TransitionNote(ctx context.Context, id int64, to RolloutState, s
 	for _, f := range froms {
 		args = append(args, f)
 	}
+	var appID int64
+	defer func() { s.publish(Change{App: appID, Rollout: id}) }()
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE rollouts SET state = ?, step = ?, reason = CASE WHEN ? = '' THEN reason ELSE ? END, updated_at = ?, finished_at = ? WHERE id = ? AND state IN (`+ph+`)`, args...)
-		if err != nil {
+		err := tx.QueryRowContext(ctx, `UPDATE rollouts SET state = ?, step = ?, reason = CASE WHEN ? = '' THEN reason ELSE ? END, updated_at = ?, finished_at = ? WHERE id = ? AND state IN (`+ph+`) RETURNING app_id`, args...).Scan(&appID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("rollout #%d to %s: %w", id, to, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if errors.Is(err, sql.ErrNoRows) {
 			var cur string
 			if err := tx.QueryRowContext(ctx, `SELECT state FROM rollouts WHERE id = ?`, id).Scan(&cur); err != nil {
 				return notFound(err, fmt.Sprintf("rollout #%d", id))
@@ -264,5 +268,6 @@ func (s *Store) SetRolloutTarget(ctx context.Context, id int64, toRelease, insta
 	if err != nil {
 		return fmt.Errorf("set rollout #%d target: %w", id, err)
 	}
+	s.publish(Change{Rollout: id})
 	return nil
 }

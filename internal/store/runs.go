@@ -83,12 +83,14 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
+	s.publish(Change{App: r.AppID, Run: id})
 	return s.runWhere(ctx, `r.id = ?`, id)
 }
 
 // StartRun moves a queued run to running; ErrConflict when it is no longer
 // queued (cancelled or superseded meanwhile) or another run of the app runs.
 func (s *Store) StartRun(ctx context.Context, id int64) error {
+	defer s.publish(Change{Run: id})
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var busy int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE state = 'running' AND app_id = (SELECT app_id FROM runs WHERE id = ?)`, id).Scan(&busy); err != nil {
@@ -110,6 +112,7 @@ func (s *Store) StartRun(ctx context.Context, id int64) error {
 
 // FetchedRun records the end of a run's fetch stage and its log.
 func (s *Store) FetchedRun(ctx context.Context, id int64, commit, log string) error {
+	defer s.publish(Change{Run: id})
 	_, err := s.db.ExecContext(ctx, `UPDATE runs SET fetched_at = ?, fetch_log = ?, commit_sha = CASE WHEN ? = '' THEN commit_sha ELSE ? END WHERE id = ?`,
 		s.stamp(), log, commit, commit, id)
 	return err
@@ -117,6 +120,7 @@ func (s *Store) FetchedRun(ctx context.Context, id int64, commit, log string) er
 
 // SetRunRollout links a run to the rollout that deploys it.
 func (s *Store) SetRunRollout(ctx context.Context, id, rolloutID int64) error {
+	defer s.publish(Change{Run: id, Rollout: rolloutID})
 	_, err := s.db.ExecContext(ctx, `UPDATE runs SET rollout_id = ? WHERE id = ?`, rolloutID, id)
 	return err
 }
@@ -128,6 +132,7 @@ func (s *Store) FinishRun(ctx context.Context, id int64, state RunState, reason 
 	if err != nil {
 		return fmt.Errorf("finish run: %w", err)
 	}
+	s.publish(Change{Run: id})
 	return nil
 }
 

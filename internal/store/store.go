@@ -23,8 +23,9 @@ var ErrConflict = errors.New("conflict")
 
 // Store is the SQLite-backed state of one nonstop installation.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db      *sql.DB
+	now     func() time.Time
+	changes changes // who watches rollouts, events and runs (Watch)
 }
 
 // Open opens (creating if needed) the database at path and migrates it.
