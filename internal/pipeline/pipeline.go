@@ -104,11 +104,11 @@ func (p *Pipeline) Track(ctx context.Context, app *store.App, trigger, commit, b
 		return nil, err
 	}
 	if err := p.Store.StartRun(ctx, run.ID); err != nil {
-		p.Store.FinishRun(ctx, run.ID, store.RunFailed, err.Error())
+		p.finish(ctx, run.ID, store.RunFailed, err.Error())
 		return nil, err
 	}
-	p.Store.FetchedRun(ctx, run.ID, commit, "source uploaded by "+by)
-	p.Store.SetRunRollout(ctx, run.ID, ro.ID)
+	p.logFailed("record fetch", p.Store.FetchedRun(ctx, run.ID, commit, "source uploaded by "+by))
+	p.logFailed("link run to rollout", p.Store.SetRunRollout(ctx, run.ID, ro.ID))
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -129,17 +129,17 @@ func (p *Pipeline) Cancel(ctx context.Context, app *store.App, number int, by st
 	case run.State.Terminal():
 		return nil, fmt.Errorf("run #%d is already %s: %w", number, run.State, rollout.ErrInvalid)
 	case run.State == store.RunQueued:
-		p.Store.FinishRun(ctx, run.ID, store.RunCancelled, why)
+		p.finish(ctx, run.ID, store.RunCancelled, why)
 	case run.RolloutID != 0:
 		p.Engine.Abort(run.RolloutID, why)
-		p.Store.FinishRun(ctx, run.ID, store.RunCancelled, why)
+		p.finish(ctx, run.ID, store.RunCancelled, why)
 	default:
 		p.mu.Lock()
 		if cancel := p.cancels[run.ID]; cancel != nil {
 			cancel()
 		}
 		p.mu.Unlock()
-		p.Store.FinishRun(ctx, run.ID, store.RunCancelled, why)
+		p.finish(ctx, run.ID, store.RunCancelled, why)
 	}
 	return p.Store.Run(ctx, app.ID, number)
 }
@@ -174,20 +174,20 @@ func (p *Pipeline) kick(appID int64) {
 func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 	app, err := p.Store.AppByID(ctx, run.AppID)
 	if err != nil {
-		p.Store.FinishRun(context.WithoutCancel(ctx), run.ID, store.RunFailed, err.Error())
+		p.finish(ctx, run.ID, store.RunFailed, err.Error())
 		return
 	}
 	dir, commit, log, err := p.fetch(ctx, run)
-	p.Store.FetchedRun(context.WithoutCancel(ctx), run.ID, commit, log)
+	p.logFailed("record fetch", p.Store.FetchedRun(context.WithoutCancel(ctx), run.ID, commit, log))
 	if err != nil {
 		os.RemoveAll(dir)
-		p.Store.FinishRun(context.WithoutCancel(ctx), run.ID, store.RunFailed, "fetch: "+err.Error())
+		p.finish(ctx, run.ID, store.RunFailed, "fetch: "+err.Error())
 		return
 	}
 	sp, err := spec.Load(dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		p.Store.FinishRun(ctx, run.ID, store.RunFailed, err.Error())
+		p.finish(ctx, run.ID, store.RunFailed, err.Error())
 		return
 	}
 	req := rollout.DeployRequest{App: app, Dir: dir, Spec: sp, Source: fmt.Sprintf("%s %.12s", run.Trigger, commit), GitSHA: commit, CreatedBy: run.StartedBy}
@@ -200,7 +200,7 @@ func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 		// wait for it rather than fail.
 		if app, err = p.Store.AppByID(ctx, run.AppID); err != nil {
 			os.RemoveAll(dir)
-			p.Store.FinishRun(context.WithoutCancel(ctx), run.ID, store.RunFailed, err.Error())
+			p.finish(ctx, run.ID, store.RunFailed, err.Error())
 			return
 		}
 		req.App = app
@@ -216,10 +216,10 @@ func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 	}
 	if err != nil {
 		os.RemoveAll(dir)
-		p.Store.FinishRun(ctx, run.ID, store.RunFailed, err.Error())
+		p.finish(ctx, run.ID, store.RunFailed, err.Error())
 		return
 	}
-	p.Store.SetRunRollout(ctx, run.ID, ro.ID)
+	p.logFailed("link run to rollout", p.Store.SetRunRollout(ctx, run.ID, ro.ID))
 	p.follow(p.ctx, run, ro.ID)
 }
 
@@ -233,7 +233,7 @@ func (p *Pipeline) follow(ctx context.Context, run *store.Run, rolloutID int64) 
 	if ro.State != store.RolloutDone {
 		state = store.RunFailed
 	}
-	p.Store.FinishRun(context.WithoutCancel(ctx), run.ID, state, ro.Reason)
+	p.finish(ctx, run.ID, state, ro.Reason)
 	p.kick(run.AppID)
 }
 
@@ -254,7 +254,7 @@ func (p *Pipeline) resume() {
 				p.follow(p.ctx, run, run.RolloutID)
 			}()
 		case run.State == store.RunRunning:
-			p.Store.FinishRun(p.ctx, run.ID, store.RunFailed, "interrupted by a restart of nonstop before its deploy started")
+			p.finish(p.ctx, run.ID, store.RunFailed, "interrupted by a restart of nonstop before its deploy started")
 		}
 	}
 }
@@ -295,6 +295,19 @@ func (p *Pipeline) kickAll() {
 	}
 	for _, app := range apps {
 		p.kick(app.ID)
+	}
+}
+
+// finish records how a run ended; the write failing is logged, as nothing
+// else can be done about it (the run stays open and is resumed).
+func (p *Pipeline) finish(ctx context.Context, id int64, state store.RunState, reason string) {
+	p.logFailed("record the end of run "+fmt.Sprint(id), p.Store.FinishRun(context.WithoutCancel(ctx), id, state, reason))
+}
+
+// logFailed logs a store write that failed where nothing can be undone.
+func (p *Pipeline) logFailed(what string, err error) {
+	if err != nil {
+		p.Logger.Error(what, "err", err)
 	}
 }
 

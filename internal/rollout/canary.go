@@ -174,12 +174,12 @@ func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step spec.Cana
 			case SignalPause:
 				if !paused {
 					paused = true
-					e.transition(r, store.RolloutPaused, "")
+					e.record(r, store.RolloutPaused, "")
 				}
 			case SignalResume:
 				if paused {
 					paused = false
-					e.transition(r, store.RolloutShifting, "")
+					e.record(r, store.RolloutShifting, "")
 				}
 			}
 		case <-tick.C():

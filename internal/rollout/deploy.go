@@ -56,7 +56,7 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout,
 	}
 	b, err := e.stageBuild(ctx, req)
 	if err != nil {
-		e.transition(r, store.RolloutFailed, err.Error())
+		e.record(r, store.RolloutFailed, err.Error())
 		return nil, err
 	}
 	return e.run(r, func(ctx context.Context) { e.runDeploy(ctx, r, req, b) }), nil
@@ -105,8 +105,8 @@ func (e *Engine) runDeploy(ctx context.Context, r *store.Rollout, req DeployRequ
 		err = errors.New(why)
 	}
 	if err != nil {
-		e.Store.FinishBuild(context.WithoutCancel(ctx), b.ID, store.BuildFailed, err.Error())
-		e.transition(r, store.RolloutFailed, fmt.Sprintf("build #%d failed: %v", b.Number, err))
+		e.logFailed(r, "record failed build", e.Store.FinishBuild(context.WithoutCancel(ctx), b.ID, store.BuildFailed, err.Error()))
+		e.record(r, store.RolloutFailed, fmt.Sprintf("build #%d failed: %v", b.Number, err))
 		return
 	}
 	rel, err := e.Store.CreateImageRelease(ctx, req.App.ID, b.Number, b.Dir, image, *req.Spec, env, fmt.Sprintf("build #%d (%s)", b.Number, req.Source))
@@ -117,7 +117,7 @@ func (e *Engine) runDeploy(ctx context.Context, r *store.Rollout, req DeployRequ
 		err = e.Store.SetRolloutTarget(ctx, r.ID, rel.Version, desired(req.App, rel))
 	}
 	if err != nil {
-		e.transition(r, store.RolloutFailed, err.Error())
+		e.record(r, store.RolloutFailed, err.Error())
 		return
 	}
 	r.ToRelease, r.Instances = rel.Version, desired(req.App, rel)

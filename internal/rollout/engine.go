@@ -194,6 +194,24 @@ func (e *Engine) transitionNote(r *store.Rollout, to store.RolloutState, reason,
 	return nil
 }
 
+// record makes a transition no caller can act on when it fails (the
+// rollout is ending, or a user's signal): a failure is logged as an error
+// naming the rollout and the state it could not reach, and the rollout is
+// left where the store has it, for the next start to resume.
+func (e *Engine) record(r *store.Rollout, to store.RolloutState, reason string) {
+	if err := e.transition(r, to, reason); err != nil {
+		e.Logger.Error("record rollout state", "app", r.App, "rollout", r.ID, "to", to, "reason", reason, "err", err)
+	}
+}
+
+// logFailed logs a store write that failed where nothing can be undone:
+// what it was for, and for which rollout.
+func (e *Engine) logFailed(r *store.Rollout, what string, err error) {
+	if err != nil {
+		e.Logger.Error(what, "app", r.App, "rollout", r.ID, "err", err)
+	}
+}
+
 // errStopped marks work cut short because nonstop itself is stopping: the
 // rollout stays where it is, to be resumed at the next start.
 var errStopped = errors.New("nonstop is stopping")

@@ -123,8 +123,8 @@ func (e *Engine) replace(ctx context.Context, app *store.App, id, why string) er
 		}()
 		if err != nil && !e.stopping(ctx) {
 			// The sick instance stays (out of the route): nothing to undo.
-			e.transition(r, store.RolloutRollingBack, err.Error())
-			e.transition(r, store.RolloutFailed, "")
+			e.record(r, store.RolloutRollingBack, err.Error())
+			e.record(r, store.RolloutFailed, "")
 		}
 	})
 	return nil

@@ -74,7 +74,7 @@ func (e *Engine) runDeployImage(ctx context.Context, r *store.Rollout, app *stor
 		pinned, err = e.Images.ResolveImage(ctx, ref)
 	}
 	if err != nil {
-		e.transition(r, store.RolloutFailed, fmt.Sprintf("image %s: %v", ref, err))
+		e.record(r, store.RolloutFailed, fmt.Sprintf("image %s: %v", ref, err))
 		return
 	}
 	env := releaseEnv(sp, app.Env)
@@ -84,7 +84,7 @@ func (e *Engine) runDeployImage(ctx context.Context, r *store.Rollout, app *stor
 		err = e.Store.SetRolloutTarget(ctx, r.ID, r.ToRelease, r.Instances)
 	}
 	if err != nil {
-		e.transition(r, store.RolloutFailed, err.Error())
+		e.record(r, store.RolloutFailed, err.Error())
 		return
 	}
 	e.event(r, "release", fmt.Sprintf("release v%d runs %s", rel.Version, pinned), map[string]any{"version": rel.Version, "image": pinned})

@@ -51,13 +51,13 @@ func (e *Engine) startInstance(ctx context.Context, r *store.Rollout, g *goal) e
 		// The pinned image may be gone from this Engine (pruned, or never
 		// here): fetch it by digest, so a rollback runs the same bytes.
 		if _, err := e.Images.ResolveImage(ctx, g.release.Image); err != nil {
-			e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, "")
+			e.logFailed(r, "record failed instance "+id, e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, ""))
 			return &InstanceError{ID: id, Err: fmt.Errorf("image %s: %w", g.release.Image, err)}
 		}
 	}
 	limits, err := instanceLimits(sp.Resources.Limits)
 	if err != nil {
-		e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, "")
+		e.logFailed(r, "record failed instance "+id, e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, ""))
 		return &InstanceError{ID: id, Err: err}
 	}
 	inst, err := e.Runtime.Start(ctx, runtime.InstanceSpec{
@@ -72,7 +72,7 @@ func (e *Engine) startInstance(ctx context.Context, r *store.Rollout, g *goal) e
 		Limits: limits,
 	})
 	if err != nil {
-		e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, "")
+		e.logFailed(r, "record failed instance "+id, e.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, ""))
 		return &InstanceError{ID: id, Err: fmt.Errorf("start: %w", err)}
 	}
 	if err := e.Store.SetInstanceState(ctx, id, store.InstanceStarting, inst.Addr); err != nil {

@@ -109,7 +109,7 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 		err = e.Store.SetRolloutTarget(ctx, r.ID, r.ToRelease, r.Instances)
 	}
 	if err != nil {
-		e.transition(r, store.RolloutFailed, err.Error())
+		e.record(r, store.RolloutFailed, err.Error())
 		return nil, err
 	}
 	return e.run(r, func(ctx context.Context) { e.runToTarget(ctx, r) }), nil
@@ -187,8 +187,8 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 		return e.transition(r, store.RolloutDone, "stopped; the maintenance page is served")
 	}()
 	if err != nil && !errors.Is(err, errStopped) {
-		e.transition(r, store.RolloutRollingBack, err.Error())
-		e.transition(r, store.RolloutFailed, "")
+		e.record(r, store.RolloutRollingBack, err.Error())
+		e.record(r, store.RolloutFailed, "")
 	}
 }
 

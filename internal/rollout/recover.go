@@ -132,7 +132,7 @@ func (e *Engine) resume(r *store.Rollout) {
 		e.start(r.ID, func(ctx context.Context) { e.runStop(ctx, r) })
 	case r.ToRelease == 0 || r.State == store.RolloutBuilding || (r.Kind == store.KindDeploy && r.State == store.RolloutPending):
 		// Interrupted before its release existed: nothing changed yet.
-		e.transition(r, store.RolloutFailed, "interrupted by a restart of nonstop before its release was built; deploy again")
+		e.record(r, store.RolloutFailed, "interrupted by a restart of nonstop before its release was built; deploy again")
 	default:
 		e.start(r.ID, func(ctx context.Context) { e.runToTarget(ctx, r) })
 	}

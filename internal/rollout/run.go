@@ -200,7 +200,7 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 			return
 		}
 		if r.ToRelease != r.FromRelease && r.ToRelease > 0 {
-			e.Store.SetReleaseStatus(ctx, r.AppID, r.ToRelease, store.ReleaseFailed)
+			e.logFailed(r, "record failed release", e.Store.SetReleaseStatus(ctx, r.AppID, r.ToRelease, store.ReleaseFailed))
 		}
 	}
 	app, err := e.Store.AppByID(ctx, r.AppID)
@@ -274,5 +274,5 @@ func (e *Engine) rolledBack(r *store.Rollout) {
 }
 
 func (e *Engine) finishFailed(r *store.Rollout, err error) {
-	e.transition(r, store.RolloutFailed, fmt.Sprintf("%s; then %v", r.Reason, err))
+	e.record(r, store.RolloutFailed, fmt.Sprintf("%s; then %v", r.Reason, err))
 }
