@@ -8,17 +8,8 @@ import (
 
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/strategy"
 )
-
-// analysisOf is the analysis a release is judged by between batches and
-// while it bakes (releases recorded before it existed get the defaults).
-func analysisOf(sp *spec.Spec) spec.Analysis {
-	a := sp.Deploy.Analysis
-	if a.Interval <= 0 {
-		a = spec.Analysis{Interval: 5 * time.Second, MinRequests: 50, MaxErrorRate: 0.05}
-	}
-	return a
-}
 
 // bake watches a release that just went live for the spec's bake time: the
 // proxy's measurements of it are analysed every interval, and a breach of
@@ -28,7 +19,7 @@ func (e *Engine) bake(r *store.Rollout, g *goal) {
 	if sp.Deploy.Bake <= 0 || r.FromRelease == 0 || r.FromRelease == r.ToRelease {
 		return
 	}
-	a := analysisOf(sp)
+	a := strategy.AnalysisOf(sp)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -80,9 +71,9 @@ func (e *Engine) watchLive(ctx context.Context, g *goal, a spec.Analysis, over <
 		if err != nil {
 			return "", err
 		}
-		live, others := e.windows(before, now, g.version())
+		live, others := strategy.Windows(before, now, g.version())
 		before = now
-		if verdict, why := analyze(a, live, others); verdict == Fail {
+		if verdict, why := strategy.Analyze(a, live, others); verdict == strategy.Fail {
 			return why, nil
 		}
 	}

@@ -111,7 +111,7 @@ type judge func(ctx context.Context) (finding, error)
 // analysis of traffic, how many requests it had and needs (need 0: the
 // verdict does not depend on traffic).
 type finding struct {
-	verdict        Verdict
+	verdict        strategy.Verdict
 	why            string
 	requests, need int64
 }
@@ -128,21 +128,21 @@ func (e *Engine) proxyJudge(ctx context.Context, g *goal, a spec.Analysis) (judg
 	return func(ctx context.Context) (finding, error) {
 		now, err := e.readings(ctx, g.app.Name)
 		if err != nil {
-			return finding{verdict: Fail}, err
+			return finding{verdict: strategy.Fail}, err
 		}
-		canary, stable := e.windows(before, now, g.version())
+		canary, stable := strategy.Windows(before, now, g.version())
 		if sick := e.sickCanary(ctx, g); sick != "" {
-			return finding{verdict: Fail, why: "canary heartbeat failed: " + sick}, nil
+			return finding{verdict: strategy.Fail, why: "canary heartbeat failed: " + sick}, nil
 		}
-		verdict, why := analyze(a, canary, stable)
+		verdict, why := strategy.Analyze(a, canary, stable)
 		switch verdict {
-		case Fail:
+		case strategy.Fail:
 			why = "canary analysis failed: " + why
 			fallthrough
-		case Pass:
+		case strategy.Pass:
 			before = now
 		}
-		return finding{verdict: verdict, why: why, requests: canary.requests, need: int64(a.MinRequests)}, nil
+		return finding{verdict: verdict, why: why, requests: canary.Requests, need: int64(a.MinRequests)}, nil
 	}, nil
 }
 
@@ -188,13 +188,13 @@ func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step spec.Cana
 				return err
 			}
 			switch f.verdict {
-			case Fail:
+			case strategy.Fail:
 				return errors.New(f.why)
-			case Pass:
+			case strategy.Pass:
 				passed = true
 				e.event(r, "analysis", "analysis passed: "+f.why, nil)
 			default:
-				if last.verdict != Inconclusive || last.why == "" {
+				if last.verdict != strategy.Inconclusive || last.why == "" {
 					// Said once, not every interval: the counts that
 					// follow are in the waiting line below.
 					e.event(r, "analysis", "analysis inconclusive: "+f.why, nil)
@@ -246,21 +246,6 @@ func (e *Engine) readings(ctx context.Context, app string) (map[int]proxy.Releas
 		out[m.Release] = m
 	}
 	return out, nil
-}
-
-// windows are the canary's and the other releases' windows between two readings.
-func (e *Engine) windows(before, now map[int]proxy.ReleaseMetrics, canaryRelease int) (canary, stable window) {
-	for rel, m := range now {
-		w := delta(before[rel], m)
-		if rel == canaryRelease {
-			canary = w
-			continue
-		}
-		stable.requests += w.requests
-		stable.errors += w.errors
-		stable.p99 = max(stable.p99, w.p99)
-	}
-	return canary, stable
 }
 
 // sickCanary names a canary instance the proxy's health checks took out.

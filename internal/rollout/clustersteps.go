@@ -49,19 +49,19 @@ func (e *Engine) podJudge(g *goal) judge {
 	return func(ctx context.Context) (finding, error) {
 		p, err := e.Cluster.Progress(ctx, w.Namespace(), w.Name())
 		if err != nil {
-			return finding{verdict: Inconclusive, why: err.Error()}, nil
+			return finding{verdict: strategy.Inconclusive, why: err.Error()}, nil
 		}
 		if !p.Found || p.Ready == 0 {
-			return finding{verdict: Fail, why: fmt.Sprintf("canary deployment %s has no ready pod (%s)", w.Name(), p)}, nil
+			return finding{verdict: strategy.Fail, why: fmt.Sprintf("canary deployment %s has no ready pod (%s)", w.Name(), p)}, nil
 		}
 		problems, err := e.Cluster.PodProblems(ctx, w.App, &w.Spec, w.Set, w.Release)
 		if err != nil {
-			return finding{verdict: Inconclusive, why: err.Error()}, nil
+			return finding{verdict: strategy.Inconclusive, why: err.Error()}, nil
 		}
 		if len(problems) > 0 {
-			return finding{verdict: Fail, why: "canary pods unhealthy: " + strings.Join(problems, "; ")}, nil
+			return finding{verdict: strategy.Fail, why: "canary pods unhealthy: " + strings.Join(problems, "; ")}, nil
 		}
-		return finding{verdict: Pass, why: fmt.Sprintf("health only (the Gateway carries the traffic): %d/%d pods ready", p.Ready, p.Wanted)}, nil
+		return finding{verdict: strategy.Pass, why: fmt.Sprintf("health only (the Gateway carries the traffic): %d/%d pods ready", p.Ready, p.Wanted)}, nil
 	}
 }
 
@@ -74,7 +74,7 @@ func (e *Engine) proxyPodJudge(ctx context.Context, g *goal, a spec.Analysis) (j
 		return nil, err
 	}
 	return func(ctx context.Context) (finding, error) {
-		if f, err := pods(ctx); f.verdict == Fail || err != nil {
+		if f, err := pods(ctx); f.verdict == strategy.Fail || err != nil {
 			return f, err
 		}
 		return measured(ctx)

@@ -10,6 +10,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
 // goal is where a rollout converges: n instances of release, alone. A nil
@@ -68,17 +69,17 @@ func (e *Engine) converge(ctx context.Context, r *store.Rollout, g *goal) error 
 			if err != nil {
 				return err
 			}
-			fresh, others := e.windows(since, now, g.version())
+			fresh, others := strategy.Windows(since, now, g.version())
 			since = now
-			switch verdict, why := analyze(analysisOf(sp), fresh, others); verdict {
-			case Fail:
+			switch verdict, why := strategy.Analyze(strategy.AnalysisOf(sp), fresh, others); verdict {
+			case strategy.Fail:
 				return errors.New("analysis between batches failed: " + why)
-			case Inconclusive:
+			case strategy.Inconclusive:
 				if saidInconclusive {
 					break
 				}
 				saidInconclusive = true
-				e.event(r, "analysis", fmt.Sprintf("too little traffic to judge v%d between batches (%d of %d requests): going on, on its health checks", g.version(), fresh.requests, analysisOf(sp).MinRequests), nil)
+				e.event(r, "analysis", fmt.Sprintf("too little traffic to judge v%d between batches (%d of %d requests): going on, on its health checks", g.version(), fresh.Requests, strategy.AnalysisOf(sp).MinRequests), nil)
 			}
 		}
 		if step.Action == ActDone {

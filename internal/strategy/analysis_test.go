@@ -1,4 +1,4 @@
-package rollout
+package strategy
 
 import (
 	"strings"
@@ -24,7 +24,7 @@ func metricsOf(requests, fivexx, connErrs int64, latency time.Duration) proxy.Re
 func TestAnalyze_JudgesTheCanaryOnItsWindow(t *testing.T) {
 	a := spec.Analysis{MinRequests: 50, MaxErrorRate: 0.05, MaxP99Latency: 500 * time.Millisecond}
 	zero := metricsOf(0, 0, 0, 0)
-	stable := delta(zero, metricsOf(1000, 1, 0, 2*time.Millisecond))
+	stable := Delta(zero, metricsOf(1000, 1, 0, 2*time.Millisecond))
 	cases := []struct {
 		name   string
 		before proxy.ReleaseMetrics
@@ -44,7 +44,7 @@ func TestAnalyze_JudgesTheCanaryOnItsWindow(t *testing.T) {
 		{"a p99 of too few requests is not compared", zero, metricsOf(115, 0, 0, 400*time.Millisecond), Pass, "canary: 115 requests"},
 	}
 	for _, c := range cases {
-		got, why := analyze(a, delta(c.before, c.now), stable)
+		got, why := Analyze(a, Delta(c.before, c.now), stable)
 		if got != c.want || !strings.Contains(why, c.says) {
 			t.Errorf("%s: %v %q; want %v and %q", c.name, got, why, c.want, c.says)
 		}
