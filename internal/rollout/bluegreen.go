@@ -7,51 +7,63 @@ import (
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
-// bluegreen starts the whole new set beside the live one, reachable only at
-// its preview host (vN.APP.SUFFIX), and switches every client to it in one
-// swap when promoted: after auto_promote_after, or by `nonstop promote`.
-// The old set stays warm (routed no clients) for keep_old_for, so that a
-// rollback in that time is one more swap.
-func (e *Engine) bluegreen(ctx context.Context, r *store.Rollout, g *goal) error {
-	bg := g.spec().Deploy.BlueGreen
-	// Step 1 is "the new set starts and waits for its promotion": resumed
-	// after a restart, it is done again (each action is idempotent) and
-	// waits again. Step 2, the switch, is recorded before it is made.
-	if r.Step <= 1 {
-		r.Step = 1
-		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-			return err
+// progressive runs a canary or blue-green rollout's steps on this
+// machine: for each, enough instances of the new release (health-gated)
+// beside the live ones, and the route's traffic of the step; a canary step
+// is judged by the proxy's measurements through its pause, a blue-green
+// set waits at its preview host (vN.APP.SUFFIX) for its promotion. Then
+// the switch: every client on the new release in one swap. It reports
+// whether the old set stays warm (keep_old_for), routed no clients, so
+// that a rollback in that time is one more swap.
+func (e *Engine) progressive(ctx context.Context, r *store.Rollout, g *goal) (keepWarm bool, err error) {
+	s := strategy.For(r.Strategy)
+	last := len(s.Steps(g.spec(), g.n))
+	err = e.takeSteps(ctx, r, g, func(ctx context.Context, k int, step strategy.Step) (judge, error) {
+		if step.Gate == strategy.GatePromotion {
+			e.event(r, "step", fmt.Sprintf("blue-green: starting %d instance(s) of v%d beside the live set", step.Members, g.version()), nil)
 		}
-		if err := e.pushRoute(ctx, g.app.ID); err != nil {
-			return err
+		if err := e.scaleCanary(ctx, r, g, step.Members); err != nil {
+			return nil, err
 		}
-		e.event(r, "step", fmt.Sprintf("blue-green: starting %d instance(s) of v%d beside the live set", g.n, g.version()), nil)
-		if err := e.scaleCanary(ctx, r, g, g.n); err != nil {
-			return err
+		if err := e.pushRoute(ctx, g.app.ID); err != nil { // the traffic of step k
+			return nil, err
+		}
+		if step.Gate == strategy.GateAnalysis {
+			w := stepWeight(r, g, k)
+			e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on v%d", k, last, w, g.version()),
+				map[string]any{"step": k, "weight": w})
+			return e.proxyJudge(ctx, g, stepAnalysis(g.spec()))
 		}
 		preview := proxy.HostURL(e.ProxyURL, e.previewHost(g.app, g.version()))
 		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview %s; it takes traffic when promoted", g.version(), preview),
 			map[string]any{"preview": preview})
-		if bg.AutoPromoteAfter > 0 {
-			e.event(r, "step", fmt.Sprintf("every client switches to v%d in %s (auto_promote_after), or at `nonstop promote %s`", g.version(), bg.AutoPromoteAfter, g.app.Name), nil)
+		if step.AutoPromote > 0 {
+			e.event(r, "step", fmt.Sprintf("every client switches to v%d in %s (auto_promote_after), or at `nonstop promote %s`", g.version(), step.AutoPromote, g.app.Name), nil)
 		} else {
-			e.event(r, "waiting", fmt.Sprintf("waiting for promote: try v%d at %s — `nonstop promote %s` switches every client to it, `nonstop abort %s` rolls back", g.version(), preview, g.app.Name, g.app.Name), nil)
+			e.event(r, "waiting", waitingForPromote(g, preview), nil)
 		}
-		if err := e.awaitPromotion(ctx, r, bg.AutoPromoteAfter); err != nil {
-			return err
-		}
+		return nil, nil
+	})
+	if err != nil {
+		return false, err
 	}
-	r.Step = 2
+	// The switch: every client on the new release; then the rolling
+	// replacement of the rest, or the old set kept warm.
+	r.Step = last + 1
 	if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-		return err
+		return false, err
 	}
 	if err := e.pushRoute(ctx, g.app.ID); err != nil {
-		return err
+		return false, err
 	}
-	e.event(r, "step", fmt.Sprintf("switched: every client on v%d; the old set stays warm for %s", g.version(), bg.KeepOldFor), nil)
-	return nil
+	if keep := s.KeepOld(g.spec()); keep > 0 {
+		e.event(r, "step", fmt.Sprintf("switched: every client on v%d; the old set stays warm for %s", g.version(), keep), nil)
+		return true, nil
+	}
+	return false, nil
 }
 
 // awaitPromotion waits for `nonstop promote`, or until after when it is > 0.

@@ -22,70 +22,6 @@ const (
 
 var errPromoteFull = errors.New("promoted to 100%")
 
-// canary runs a canary rollout's steps: for each, enough instances of the
-// new release for its weight (health-gated), the proxy's split set to the
-// weight, then the step's pause, during which the proxy's measurements of
-// the canary are analysed every interval. A step advances only when the
-// canary passed; a failed analysis or a canary instance failing its health
-// checks ends the rollout (then rolled back). Each step is recorded (state
-// shifting, step k) before it acts, so a restart resumes at that step.
-func (e *Engine) canary(ctx context.Context, r *store.Rollout, g *goal) error {
-	c := g.spec().Deploy.Canary
-	if c == nil || len(c.Steps) == 0 {
-		return nil
-	}
-	err := e.canarySteps(ctx, r, c, func(ctx context.Context, i int, step spec.CanaryStep) (judge, error) {
-		if err := e.scaleCanary(ctx, r, g, strategy.Members(g.n, step.Weight)); err != nil {
-			return nil, err
-		}
-		if err := e.pushRoute(ctx, g.app.ID); err != nil { // the split of step i
-			return nil, err
-		}
-		e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on v%d", i, len(c.Steps), step.Weight, g.version()),
-			map[string]any{"step": i, "weight": step.Weight})
-		return e.proxyJudge(ctx, g, c.Analysis)
-	})
-	if err != nil {
-		return err
-	}
-	// Full: every client to the new release, then the rolling replacement
-	// of the rest; the split goes when the old release is gone.
-	r.Step = len(c.Steps) + 1
-	if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-		return err
-	}
-	return e.pushRoute(ctx, g.app.ID)
-}
-
-// canarySteps runs c's steps from r's recorded one on: each is recorded
-// (state shifting, step i) before place puts the canary at its weight and
-// says how it is judged; then the step is waited out. It returns when
-// every step passed, or a promote skipped the rest.
-func (e *Engine) canarySteps(ctx context.Context, r *store.Rollout, c *spec.Canary,
-	place func(ctx context.Context, i int, step spec.CanaryStep) (judge, error)) error {
-	for i := max(r.Step, 1); i <= len(c.Steps); i++ {
-		step := c.Steps[i-1]
-		r.Step = i
-		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-			return err
-		}
-		judge, err := place(ctx, i, step)
-		if err != nil {
-			return err
-		}
-		err = e.watchStep(ctx, r, step, c.Analysis, judge)
-		if errors.Is(err, errPromoteFull) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		e.event(r, "step", fmt.Sprintf("canary step %d passed", i), map[string]any{"step": i})
-		e.notifyStep(r, i)
-	}
-	return nil
-}
-
 // scaleCanary starts instances of the new release until want serve.
 func (e *Engine) scaleCanary(ctx context.Context, r *store.Rollout, g *goal, want int) error {
 	active, err := e.Store.ActiveInstances(ctx, g.app.ID)
@@ -151,7 +87,7 @@ func (e *Engine) proxyJudge(ctx context.Context, g *goal, a spec.Analysis) (judg
 // the pause is over and the analysis is still inconclusive (too little
 // traffic to judge), the step's on_inconclusive decides: wait (saying so,
 // for a promote, an abort or enough traffic), promote, or roll back.
-func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step spec.CanaryStep, a spec.Analysis, judge judge) error {
+func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step strategy.Step, a spec.Analysis, judge judge) error {
 	signals := e.signalsOf(r.ID)
 	deadline := e.Now().Add(step.Pause)
 	passed, paused := false, false

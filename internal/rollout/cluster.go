@@ -10,6 +10,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
 // On the kubernetes runtime, Kubernetes starts and replaces the pods and
@@ -65,23 +66,19 @@ func (e *Engine) clusterForward(ctx context.Context, r *store.Rollout, g *goal) 
 			return err
 		}
 	}
-	canary := r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyCanary && r.FromRelease > 0
-	blueGreen := r.Kind == store.KindDeploy && sp.Deploy.Strategy == spec.StrategyBlueGreen && r.FromRelease > 0
+	steps := strategy.For(string(sp.Deploy.Strategy))
+	progressive := r.Kind == store.KindDeploy && strategy.Progressive(steps) && r.FromRelease > 0
 	// A blue-green switch with keep_old_for leaves the old release warm in
 	// the stable Deployment: no tidy, the fold comes later.
-	keepWarm := blueGreen && sp.Deploy.BlueGreen.KeepOldFor > 0
+	keepWarm := progressive && steps.KeepOld(sp) > 0
 	// A rollout resumed in verifying has done its work: what is left is
 	// the tidy and the record (its steps cannot run again from there).
 	if r.State != store.RolloutVerifying {
 		var err error
 		switch {
-		case canary:
+		case progressive:
 			if err = e.clusterFoldWarm(ctx, r); err == nil {
-				err = e.clusterCanary(ctx, r, g)
-			}
-		case blueGreen:
-			if err = e.clusterFoldWarm(ctx, r); err == nil {
-				err = e.clusterBlueGreen(ctx, r, g)
+				err = e.clusterProgressive(ctx, r, g)
 			}
 		default:
 			if r.State != store.RolloutShifting {
@@ -110,7 +107,7 @@ func (e *Engine) clusterForward(ctx context.Context, r *store.Rollout, g *goal) 
 	if keepWarm {
 		// The stable Deployment still runs the old release, out of
 		// traffic: a rollback until then is one switch. Then the fold.
-		e.retireWarmLater(g.app, g.version(), sp.Deploy.BlueGreen.KeepOldFor)
+		e.retireWarmLater(g.app, g.version(), steps.KeepOld(sp))
 	}
 	if e.PodNetwork && (r.Kind == store.KindDeploy || r.Kind == store.KindEnv) {
 		// The proxy carries the traffic: it measures the bake too.

@@ -79,23 +79,31 @@ func (e *Engine) StartClusterRoutes() error {
 // clusterBackends are an app's ready pods as the proxy's backends, when
 // the app runs on Kubernetes and the proxy reaches its pods; ok is false
 // otherwise.
-func (e *Engine) clusterBackends(ctx context.Context, app *store.App, sets []int) (backends []proxy.Backend, ok bool, err error) {
+//
+// own lists the releases among them that run in a set of their own.
+func (e *Engine) clusterBackends(ctx context.Context, app *store.App, sets []int) (backends []proxy.Backend, own map[int]bool, ok bool, err error) {
 	e.mu.Lock()
 	eps := e.endpoints
 	e.mu.Unlock()
 	if eps == nil {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	sp, err := e.clusterSpec(ctx, app)
 	if sp == nil || err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	// The stable Service's pods, and those of the sets the routing names:
 	// any other set (a failed canary being removed) gets nothing.
 	for _, ep := range eps.Of(kubernetes.Namespace(app.Name, sp), app.Name, sets...) {
 		backends = append(backends, proxy.Backend{ID: ep.Pod, Addr: ep.Addr, Release: ep.Release})
+		if ep.Own {
+			if own == nil {
+				own = map[int]bool{}
+			}
+			own[ep.Release] = true
+		}
 	}
-	return backends, true, nil
+	return backends, own, true, nil
 }
 
 // clusterShift sends weight percent of the app's traffic to release's own

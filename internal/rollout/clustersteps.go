@@ -15,31 +15,51 @@ import (
 // The steps of canary and blue-green rollouts on Kubernetes, and the fold
 // that ends them (see cluster.go for the shape of an app on a cluster).
 
-// clusterCanary runs a canary's steps on Kubernetes: for each, the
-// release's own set sized for the step's weight, then the HTTPRoute's
-// weights; during the step's pause the canary is judged by its pods'
-// health (the Gateway carries the traffic, so nonstop has no request
-// measurements of it). Then the fold.
-func (e *Engine) clusterCanary(ctx context.Context, r *store.Rollout, g *goal) error {
-	c := g.spec().Deploy.Canary
-	err := e.canarySteps(ctx, r, c, func(ctx context.Context, i int, step spec.CanaryStep) (judge, error) {
-		if err := e.startSet(ctx, r, g, strategy.Members(g.n, step.Weight)); err != nil {
+// clusterProgressive runs a canary or blue-green rollout's steps on
+// Kubernetes: for each, the release's own set sized for the step, then the
+// traffic of the step on every path (clusterShift). A canary step is
+// judged during its pause by its pods' health (and by the proxy's
+// measurements when it carries the traffic); a blue-green set waits at its
+// preview Service for its promotion. Then the switch: with keep_old_for
+// the stable Deployment stays on the old release, warm and out of
+// traffic (the fold comes later); else the fold follows at once.
+func (e *Engine) clusterProgressive(ctx context.Context, r *store.Rollout, g *goal) error {
+	s := strategy.For(r.Strategy)
+	last := len(s.Steps(g.spec(), g.n))
+	err := e.takeSteps(ctx, r, g, func(ctx context.Context, k int, step strategy.Step) (judge, error) {
+		w := stepWeight(r, g, k)
+		if err := e.startSet(ctx, r, g, step.Members); err != nil {
 			return nil, err
 		}
-		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), step.Weight); err != nil {
+		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), w); err != nil {
 			return nil, err
 		}
-		e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on %s", i, len(c.Steps),
-			step.Weight, kubernetes.SetName(g.app.Name, g.version())), map[string]any{"step": i, "weight": step.Weight})
+		set := kubernetes.SetName(g.app.Name, g.version())
+		if step.Gate == strategy.GatePromotion {
+			e.event(r, "step", fmt.Sprintf("v%d is ready at its preview service %s; it takes traffic when promoted", g.version(), set), nil)
+			if step.AutoPromote <= 0 {
+				e.event(r, "waiting", waitingForPromote(g, "its preview service "+set), nil)
+			}
+			return nil, nil
+		}
+		e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on %s", k, last, w, set), map[string]any{"step": k, "weight": w})
 		if g.spec().Kubernetes.Gateway == nil && e.PodNetwork {
-			return e.proxyPodJudge(ctx, g, c.Analysis)
+			return e.proxyPodJudge(ctx, g, stepAnalysis(g.spec()))
 		}
 		return e.podJudge(g), nil
 	})
 	if err != nil {
 		return err
 	}
-	return e.clusterFold(ctx, r, g, len(c.Steps)+1)
+	keep := s.KeepOld(g.spec())
+	if keep <= 0 {
+		return e.clusterFold(ctx, r, g, last+1)
+	}
+	if err := e.switchToSet(ctx, r, g, last+1); err != nil {
+		return err
+	}
+	e.event(r, "step", fmt.Sprintf("the stable deployment keeps v%d warm for %s", r.FromRelease, keep), nil)
+	return nil
 }
 
 // podJudge judges a canary on Kubernetes by its pods alone: all ready
@@ -79,42 +99,6 @@ func (e *Engine) proxyPodJudge(ctx context.Context, g *goal, a spec.Analysis) (j
 		}
 		return measured(ctx)
 	}, nil
-}
-
-// clusterBlueGreen starts the whole new set beside the stable one, waits
-// for its promotion and switches every client to it at once. With
-// keep_old_for, the stable Deployment stays on the old release, warm and
-// out of traffic (the fold comes later); else the fold follows at once.
-func (e *Engine) clusterBlueGreen(ctx context.Context, r *store.Rollout, g *goal) error {
-	bg := g.spec().Deploy.BlueGreen
-	if r.Step <= 1 {
-		r.Step = 1
-		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
-			return err
-		}
-		if err := e.startSet(ctx, r, g, g.n); err != nil {
-			return err
-		}
-		if err := e.clusterShift(ctx, g.app, g.spec(), g.version(), 0); err != nil {
-			return err
-		}
-		e.event(r, "step", fmt.Sprintf("v%d is ready at its preview service %s; it takes traffic when promoted",
-			g.version(), kubernetes.SetName(g.app.Name, g.version())), nil)
-		if bg.AutoPromoteAfter <= 0 {
-			e.event(r, "waiting", fmt.Sprintf("waiting for promote: `nonstop promote %s` switches every client to v%d, `nonstop abort %s` rolls back", g.app.Name, g.version(), g.app.Name), nil)
-		}
-		if err := e.awaitPromotion(ctx, r, bg.AutoPromoteAfter); err != nil {
-			return err
-		}
-	}
-	if bg.KeepOldFor <= 0 {
-		return e.clusterFold(ctx, r, g, 2)
-	}
-	if err := e.switchToSet(ctx, r, g, 2); err != nil {
-		return err
-	}
-	e.event(r, "step", fmt.Sprintf("the stable deployment keeps v%d warm for %s", r.FromRelease, bg.KeepOldFor), nil)
-	return nil
 }
 
 // switchToSet records step, then moves every client to the release's own

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
 // desired is how many instances an app runs: the count it was scaled to,
@@ -96,15 +96,10 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 		if err := e.pushRoute(ctx, g.app.ID); err != nil {
 			return err
 		}
-	case r.Kind == store.KindDeploy && r.Strategy == string(spec.StrategyCanary):
-		if err := e.canary(ctx, r, g); err != nil {
+	case r.Kind == store.KindDeploy && strategy.Progressive(strategy.For(r.Strategy)):
+		if keepWarm, err = e.progressive(ctx, r, g); err != nil {
 			return err
 		}
-	case r.Kind == store.KindDeploy && r.Strategy == string(spec.StrategyBlueGreen):
-		if err := e.bluegreen(ctx, r, g); err != nil {
-			return err
-		}
-		keepWarm = g.spec().Deploy.BlueGreen.KeepOldFor > 0
 	default:
 		if err := e.pushRoute(ctx, g.app.ID); err != nil {
 			return err
@@ -142,7 +137,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 		}
 	}
 	if keepWarm {
-		e.retireWarmLater(g.app, g.version(), g.spec().Deploy.BlueGreen.KeepOldFor)
+		e.retireWarmLater(g.app, g.version(), strategy.For(r.Strategy).KeepOld(g.spec()))
 	}
 	if r.Kind == store.KindDeploy || r.Kind == store.KindEnv {
 		defer e.bake(r, g)
@@ -230,7 +225,7 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 	if app.State == store.AppStopped || from == nil {
 		n = 0
 	}
-	if (r.Strategy == string(spec.StrategyCanary) || r.Strategy == string(spec.StrategyBlueGreen)) && r.ToRelease != r.FromRelease && r.ToRelease > 0 {
+	if strategy.Progressive(strategy.For(r.Strategy)) && r.ToRelease != r.FromRelease && r.ToRelease > 0 {
 		// Every client back on the stable release (whose instances all
 		// still run) in one swap, the canary's instances out of the route,
 		// then drained and stopped.
@@ -259,7 +254,7 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 // from, it is run as a health-gated start of every instance.
 func firstOfProgressive(r *store.Rollout) bool {
 	return r.Kind == store.KindDeploy && r.FromRelease == 0 &&
-		(r.Strategy == string(spec.StrategyCanary) || r.Strategy == string(spec.StrategyBlueGreen))
+		strategy.Progressive(strategy.For(r.Strategy))
 }
 
 // rolledBack records that r's rollback is over.

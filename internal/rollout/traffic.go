@@ -55,6 +55,12 @@ func (e *Engine) routingOf(ctx context.Context, app *store.App) (routing, error)
 	rt := routing{pin: app.LiveRelease}
 	switch {
 	case r == nil:
+	case splitsLater(r):
+		// A progressive deploy before its first step (folding a set kept
+		// warm first, on Kubernetes): the clients stay on the live one.
+		rt.pin = r.FromRelease
+		rt.sets = []int{r.FromRelease, r.ToRelease}
+		return rt, nil
 	case r.State == store.RolloutRollingBack:
 		rt.pin, rt.pinAt = r.FromRelease, 0
 		if r.FromRelease > 0 {
@@ -78,6 +84,13 @@ func splitsAtStep(r *store.Rollout) bool {
 	return r.Kind == store.KindDeploy && r.ToRelease > 0 && r.Step >= 1 &&
 		r.State != store.RolloutRollingBack && r.State != store.RolloutVerifying && !firstOfProgressive(r) &&
 		strategy.Progressive(strategy.For(r.Strategy))
+}
+
+// splitsLater reports whether r is a progressive deploy whose steps have
+// not begun.
+func splitsLater(r *store.Rollout) bool {
+	return r.Kind == store.KindDeploy && r.Step < 1 && r.State != store.RolloutRollingBack &&
+		!firstOfProgressive(r) && strategy.Progressive(strategy.For(r.Strategy))
 }
 
 // splitOf is the split of a route with these backends: the strategy's, or

@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"math"
+	"time"
 
 	"github.com/nonstopdev/nonstop/internal/spec"
 )
@@ -26,6 +27,22 @@ func (Canary) Traffic(sp *spec.Spec, release, step int) (Traffic, bool) {
 	}
 	return Traffic{Release: release, Weight: c.Steps[step-1].Weight}, true
 }
+
+// Steps: one per deploy.canary.steps entry, its members enough for its
+// weight, each ended by its pause with the analysis passing.
+func (Canary) Steps(sp *spec.Spec, n int) []Step {
+	c := sp.Deploy.Canary
+	if c == nil {
+		return nil
+	}
+	steps := make([]Step, 0, len(c.Steps))
+	for _, s := range c.Steps {
+		steps = append(steps, Step{Members: Members(n, s.Weight), Gate: GateAnalysis, Pause: s.Pause, Manual: s.Manual})
+	}
+	return steps
+}
+
+func (Canary) KeepOld(*spec.Spec) time.Duration { return 0 }
 
 // Members is how many of n members a canary weight needs (at least one).
 func Members(n, weight int) int {

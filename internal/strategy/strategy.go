@@ -8,7 +8,11 @@
 // the spec.
 package strategy
 
-import "github.com/nonstopdev/nonstop/internal/spec"
+import (
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/spec"
+)
 
 // Traffic is where an app's clients go at one step of a rollout.
 type Traffic struct {
@@ -27,7 +31,42 @@ type Strategy interface {
 	// first); ok is false when the strategy does not split there (the
 	// members of every release then share the clients alike).
 	Traffic(sp *spec.Spec, release, step int) (t Traffic, ok bool)
+	// Steps is the plan of a rollout of sp to n members: the gated steps
+	// taken beside the live release, numbered from 1. Step len+1 is the
+	// switch that follows them: every client on the new release, then
+	// the old one retired, or kept warm for KeepOld. A rolling rollout
+	// has no steps.
+	Steps(sp *spec.Spec, n int) []Step
+	// KeepOld is how long the old release stays warm, out of traffic,
+	// after the switch (0: retired at once).
+	KeepOld(sp *spec.Spec) time.Duration
 }
+
+// Step is one gated step of a progressive rollout.
+type Step struct {
+	// Members is how many members of the new release run beside the live
+	// ones, ready, during the step.
+	Members int
+	// Gate is what ends the step.
+	Gate Gate
+	// Pause and Manual (GateAnalysis): how long the step lasts, judged
+	// every analysis interval, or until promoted by hand.
+	Pause  time.Duration
+	Manual bool
+	// AutoPromote (GatePromotion): the promotion comes by itself after
+	// that long (0: only by hand).
+	AutoPromote time.Duration
+}
+
+// Gate is what ends a step.
+type Gate int
+
+const (
+	// GateAnalysis: the step's pause, with the analysis passing.
+	GateAnalysis Gate = iota + 1
+	// GatePromotion: a promotion, by hand or after AutoPromote.
+	GatePromotion
+)
 
 // For returns the strategy named name; an unknown name is rolling, the
 // default (the spec refuses unknown names before a rollout exists).

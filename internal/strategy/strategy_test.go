@@ -65,3 +65,28 @@ func TestMembersOfAWeight(t *testing.T) {
 		}
 	}
 }
+
+func TestThePlanOfSteps(t *testing.T) {
+	c := canarySpec(10, 50)
+	c.Deploy.Canary.Steps[1].Manual = true
+	got := strategy.For("canary").Steps(c, 4)
+	want := []strategy.Step{
+		{Members: 1, Gate: strategy.GateAnalysis, Pause: time.Minute},
+		{Members: 2, Gate: strategy.GateAnalysis, Pause: time.Minute, Manual: true},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("canary of 4: %+v, want %+v", got, want)
+	}
+	bg := &spec.Spec{}
+	bg.Deploy.BlueGreen = &spec.BlueGreen{AutoPromoteAfter: time.Minute, KeepOldFor: time.Hour}
+	s := strategy.For("bluegreen")
+	if got := s.Steps(bg, 3); len(got) != 1 || got[0] != (strategy.Step{Members: 3, Gate: strategy.GatePromotion, AutoPromote: time.Minute}) {
+		t.Errorf("blue-green of 3: %+v", got)
+	}
+	if s.KeepOld(bg) != time.Hour || strategy.For("canary").KeepOld(c) != 0 {
+		t.Error("only blue-green keeps the old set warm")
+	}
+	if got := strategy.For("rolling").Steps(c, 3); len(got) != 0 {
+		t.Errorf("rolling has steps: %+v", got)
+	}
+}

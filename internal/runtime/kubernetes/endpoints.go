@@ -23,6 +23,9 @@ type Endpoint struct {
 	Pod     string // the pod's name
 	Addr    string // pod IP:port
 	Release int    // the release the pod runs
+	// Own: the pod is of its release's own set (APP-vN), not the stable
+	// Deployment's.
+	Own bool
 }
 
 // Endpoints follows the EndpointSlices of the Services nonstop made (and
@@ -95,11 +98,11 @@ func (e *Endpoints) Of(ns, app string, sets ...int) []Endpoint {
 			if !isReady(ep) || len(ep.Addresses) == 0 || ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" {
 				continue
 			}
-			release := e.release(ns, ep.TargetRef.Name)
+			release, own := e.release(ns, ep.TargetRef.Name)
 			if release == 0 {
 				continue // its pod is not in the cache yet: the next change brings it
 			}
-			byPod[ep.TargetRef.Name] = Endpoint{Pod: ep.TargetRef.Name, Addr: net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(port))), Release: release}
+			byPod[ep.TargetRef.Name] = Endpoint{Pod: ep.TargetRef.Name, Addr: net.JoinHostPort(ep.Addresses[0], strconv.Itoa(int(port))), Release: release, Own: own}
 		}
 	}
 	out := make([]Endpoint, 0, len(byPod))
@@ -117,12 +120,14 @@ func isReady(ep discoveryv1.Endpoint) bool {
 	return (c.Ready == nil || *c.Ready) && (c.Terminating == nil || !*c.Terminating)
 }
 
-// release is the release a pod runs, from its version label (0: unknown).
-func (e *Endpoints) release(ns, pod string) int {
+// release is the release a pod runs, from its version label (0: unknown),
+// and whether the pod is of that release's own set.
+func (e *Endpoints) release(ns, pod string) (release int, own bool) {
 	obj, ok, err := e.pods.GetIndexer().GetByKey(ns + "/" + pod)
 	if err != nil || !ok {
-		return 0
+		return 0, false
 	}
-	v, _ := strconv.Atoi(strings.TrimPrefix(obj.(*corev1.Pod).Labels[LabelVersion], "v"))
-	return v
+	labels := obj.(*corev1.Pod).Labels
+	v, _ := strconv.Atoi(strings.TrimPrefix(labels[LabelVersion], "v"))
+	return v, v > 0 && labels[LabelSet] == SetLabel(v)
 }
