@@ -30,6 +30,7 @@ func TestEngine_ACanaryStepRunsByTheClockNotByTheWall(t *testing.T) {
 	fake := clock.NewFake(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
 	r.eng.Close()
 	r.clock = fake
+	r.st.SetClock(fake.Now) // the history's times from the same clock
 	r.eng = r.newEngine(r.rt)
 	r.createApp("hello")
 	if first := r.wait(r.deployWith("hello", canaryYAML("hello", 1)).ID); first.State != store.RolloutDone { // a first deploy: no steps
