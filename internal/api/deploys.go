@@ -155,8 +155,9 @@ func (a *API) rolloutEvents(w http.ResponseWriter, r *http.Request, u *store.Use
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
+	// Woken by every write of the rollout and its events.
+	written, stop := a.Store.Watch(func(c store.Change) bool { return c.Rollout == ro.ID })
+	defer stop()
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	for {
@@ -177,7 +178,10 @@ func (a *API) rolloutEvents(w http.ResponseWriter, r *http.Request, u *store.Use
 		if len(events) > 0 {
 			flusher.Flush()
 		}
-		if cur.State.Terminal() && len(events) < 500 {
+		if len(events) == 500 {
+			continue // more are there already
+		}
+		if cur.State.Terminal() {
 			data, _ := json.Marshal(cur)
 			fmt.Fprintf(w, "event: end\ndata: %s\n\n", data)
 			flusher.Flush()
@@ -189,7 +193,7 @@ func (a *API) rolloutEvents(w http.ResponseWriter, r *http.Request, u *store.Use
 		case <-keepalive.C:
 			fmt.Fprint(w, ": keepalive\n\n")
 			flusher.Flush()
-		case <-tick.C:
+		case <-written:
 		}
 	}
 }
