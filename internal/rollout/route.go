@@ -25,7 +25,7 @@ func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 		return fmt.Errorf("push the route of app %d: %w", appID, err)
 	}
 	defer unlock()
-	app, err := e.appByID(ctx, appID)
+	app, err := e.Store.AppByID(ctx, appID)
 	if err != nil {
 		return err
 	}
@@ -91,8 +91,4 @@ func healthOf(sp *spec.Spec) proxy.Health {
 		Path: sp.Health.Path, Interval: sp.Health.Interval, Timeout: sp.Health.Timeout,
 		HealthyThreshold: sp.Health.HealthyThreshold, UnhealthyThreshold: sp.Health.UnhealthyThreshold,
 	}
-}
-
-func (e *Engine) appByID(ctx context.Context, id int64) (*store.App, error) {
-	return e.Store.AppByID(ctx, id)
 }
