@@ -208,7 +208,7 @@ func (e *Engine) Signal(ctx context.Context, app *store.App, sig string) (*store
 		return nil, fmt.Errorf("app %s has no rollout in progress: %w", app.Name, ErrInvalid)
 	}
 	r := rs[0]
-	if r.Strategy != string(spec.StrategyCanary) && r.Strategy != string(spec.StrategyBlueGreen) {
+	if !strategy.Progressive(strategy.For(r.Strategy)) {
 		return nil, fmt.Errorf("rollout #%d is %s: only canary and blue-green rollouts have steps to promote or pause: %w", r.ID, r.Strategy, ErrInvalid)
 	}
 	if r.Strategy == string(spec.StrategyBlueGreen) && (sig == SignalPause || sig == SignalResume) {
