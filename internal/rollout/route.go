@@ -68,13 +68,7 @@ func (e *Engine) pushRoute(ctx context.Context, appID int64) error {
 	if onCluster {
 		route.Backends, route.Health = pods, proxy.Health{}
 	}
-	route.Split = rt.splitOf(route.Backends)
-	if rt.split == nil && own[rt.pin] {
-		// The pinned release runs in a set of its own (a blue-green
-		// switch keeping the old release warm in the stable set): every
-		// client there, whatever else the Services select.
-		route.Split = &proxy.Split{Release: rt.pin, Weight: 100}
-	}
+	route.Split = rt.splitOf(route.Backends, own)
 	if err := e.Proxy.SetRoute(ctx, route); err != nil {
 		return fmt.Errorf("set route of %s: %w", app.Name, err)
 	}

@@ -60,11 +60,6 @@ func stepAnalysis(sp *spec.Spec) spec.Analysis {
 	return strategy.AnalysisOf(sp)
 }
 
-// switchStep is the number of the switch that follows r's steps.
-func switchStep(r *store.Rollout, g *goal) int {
-	return len(strategy.For(r.Strategy).Steps(g.spec(), g.n)) + 1
-}
-
 // stepWeight is the share of clients step k sends to the goal's release.
 func stepWeight(r *store.Rollout, g *goal, k int) int {
 	t, _ := strategy.For(r.Strategy).Traffic(g.spec(), g.version(), k)

@@ -81,23 +81,32 @@ func (e *Engine) routingOf(ctx context.Context, app *store.App) (routing, error)
 // whose strategy decides the split. Verifying, the new release runs in
 // full: the pin decides, as it will once the rollout is done.
 func splitsAtStep(r *store.Rollout) bool {
-	return r.Kind == store.KindDeploy && r.ToRelease > 0 && r.Step >= 1 &&
-		r.State != store.RolloutRollingBack && r.State != store.RolloutVerifying && !firstOfProgressive(r) &&
-		strategy.Progressive(strategy.For(r.Strategy))
+	return progressiveForward(r) && r.ToRelease > 0 && r.Step >= 1 && r.State != store.RolloutVerifying
 }
 
 // splitsLater reports whether r is a progressive deploy whose steps have
 // not begun.
 func splitsLater(r *store.Rollout) bool {
-	return r.Kind == store.KindDeploy && r.Step < 1 && r.State != store.RolloutRollingBack &&
-		!firstOfProgressive(r) && strategy.Progressive(strategy.For(r.Strategy))
+	return progressiveForward(r) && r.Step < 1
+}
+
+// progressiveForward reports whether r is a canary or blue-green deploy
+// from a live release, going forward (not rolling back).
+func progressiveForward(r *store.Rollout) bool {
+	return r.Kind == store.KindDeploy && r.State != store.RolloutRollingBack && !firstOfProgressive(r) &&
+		strategy.Progressive(strategy.For(r.Strategy))
 }
 
 // splitOf is the split of a route with these backends: the strategy's, or
-// the pin once its release serves enough members beside others.
-func (rt routing) splitOf(backends []proxy.Backend) *proxy.Split {
+// the pin once its release serves enough members beside others, or runs
+// in a set of its own (own, on Kubernetes: a blue-green switch keeping the
+// old release warm in the stable set, whatever else the Services select).
+func (rt routing) splitOf(backends []proxy.Backend, own map[int]bool) *proxy.Split {
 	if rt.split != nil || rt.pin == 0 {
 		return rt.split
+	}
+	if own[rt.pin] {
+		return &proxy.Split{Release: rt.pin, Weight: 100}
 	}
 	pinned, others := 0, 0
 	for _, b := range backends {

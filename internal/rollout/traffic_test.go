@@ -20,16 +20,18 @@ func TestThePinTakesEveryClientOnlyOnceItsReleaseServesInFull(t *testing.T) {
 		name     string
 		rt       routing
 		backends []proxy.Backend
+		own      map[int]bool
 		want     *proxy.Split
 	}{
-		{"idle, a warm old set beside the live one", routing{pin: 2}, backendsOf(1, 1, 2, 2), &proxy.Split{Release: 2, Weight: 100}},
-		{"idle, the live release alone", routing{pin: 2}, backendsOf(2, 2), nil},
-		{"rolling half way: mixed", routing{pin: 3, pinAt: 2}, backendsOf(2, 3), nil},
-		{"rollback to a set kept warm", routing{pin: 1, pinAt: 2}, backendsOf(1, 1, 2, 2), &proxy.Split{Release: 1, Weight: 100}},
-		{"nothing pinned", routing{}, backendsOf(1, 2), nil},
-		{"the strategy's split wins", routing{split: &proxy.Split{Release: 3, Weight: 25}, pin: 2}, backendsOf(2, 3), &proxy.Split{Release: 3, Weight: 25}},
+		{"idle, a warm old set beside the live one", routing{pin: 2}, backendsOf(1, 1, 2, 2), nil, &proxy.Split{Release: 2, Weight: 100}},
+		{"idle, the live release alone", routing{pin: 2}, backendsOf(2, 2), nil, nil},
+		{"rolling half way: mixed", routing{pin: 3, pinAt: 2}, backendsOf(2, 3), nil, nil},
+		{"rollback to a set kept warm", routing{pin: 1, pinAt: 2}, backendsOf(1, 1, 2, 2), nil, &proxy.Split{Release: 1, Weight: 100}},
+		{"the pin runs in a set of its own", routing{pin: 3}, backendsOf(3, 3), map[int]bool{3: true}, &proxy.Split{Release: 3, Weight: 100}},
+		{"nothing pinned", routing{}, backendsOf(1, 2), nil, nil},
+		{"the strategy's split wins", routing{split: &proxy.Split{Release: 3, Weight: 25}, pin: 2}, backendsOf(2, 3), nil, &proxy.Split{Release: 3, Weight: 25}},
 	} {
-		got := c.rt.splitOf(c.backends)
+		got := c.rt.splitOf(c.backends, c.own)
 		if (got == nil) != (c.want == nil) || got != nil && *got != *c.want {
 			t.Errorf("%s: split %+v, want %+v", c.name, got, c.want)
 		}
