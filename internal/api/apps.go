@@ -12,7 +12,6 @@ import (
 	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime"
-	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
@@ -75,7 +74,7 @@ func (a *API) listApps(w http.ResponseWriter, r *http.Request, u *store.User) er
 			continue
 		}
 		v := a.appView(app)
-		if urls, ok, err := a.Engine.ClusterURLs(r.Context(), app); err == nil && ok {
+		if urls, ok, err := a.Engine.URLs(r.Context(), app); err == nil && ok {
 			v.URLs = urls // nonstop's proxy does not carry this app's traffic
 		}
 		out = append(out, v)
@@ -112,7 +111,7 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		return err
 	}
 	st := AppStatus{appView: a.appView(app)}
-	if urls, ok, err := a.Engine.ClusterURLs(r.Context(), app); err != nil {
+	if urls, ok, err := a.Engine.URLs(r.Context(), app); err != nil {
 		return err
 	} else if ok {
 		st.URLs = urls // nonstop's proxy does not carry this app's traffic
@@ -159,37 +158,13 @@ func (a *API) instances(w http.ResponseWriter, r *http.Request, u *store.User) e
 }
 
 func (a *API) instanceStates(r *http.Request, app *store.App, activeOnly bool) ([]InstanceState, error) {
-	if pods, ok, err := a.Engine.ClusterPods(r.Context(), app); err != nil {
-		return nil, err
-	} else if ok {
-		return a.podStates(r, app, pods), nil
-	}
-	var list []*store.Instance
-	var err error
-	if activeOnly {
-		list, err = a.Store.ActiveInstances(r.Context(), app.ID)
-	} else {
-		list, err = a.Store.Instances(r.Context(), app.ID, 50)
-	}
+	members, err := a.Engine.Members(r.Context(), app, activeOnly)
 	if err != nil {
 		return nil, err
 	}
-	backends := map[string]proxy.BackendStatus{}
-	if sts, err := a.Proxy.Status(r.Context(), app.Name); err == nil {
-		for _, b := range sts {
-			backends[b.ID] = b
-		}
-	}
-	out := []InstanceState{}
-	for _, in := range list {
-		s := InstanceState{Instance: in}
-		if rs, err := a.Runtime.Status(r.Context(), in.ID); err == nil {
-			s.Runtime = &rs
-		}
-		if b, ok := backends[in.ID]; ok {
-			s.Proxy = &b
-		}
-		out = append(out, s)
+	out := make([]InstanceState, 0, len(members))
+	for _, m := range members {
+		out = append(out, InstanceState{Instance: m.Instance, Runtime: m.Runtime, Proxy: m.Proxy, Node: m.Node, Problem: m.Problem})
 	}
 	return out, nil
 }
@@ -258,34 +233,4 @@ func cleanDomains(in []string) ([]string, error) {
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// podStates shows the pods of an app on Kubernetes as its instances.
-func (a *API) podStates(r *http.Request, app *store.App, pods []kubernetes.Pod) []InstanceState {
-	backends := map[string]proxy.BackendStatus{}
-	if sts, err := a.Proxy.Status(r.Context(), app.Name); err == nil {
-		for _, b := range sts {
-			backends[b.ID] = b
-		}
-	}
-	out := make([]InstanceState, 0, len(pods))
-	for _, p := range pods {
-		state := store.InstanceStarting
-		switch {
-		case p.Stopping:
-			state = store.InstanceDraining
-		case p.Ready:
-			state = store.InstanceServing
-		}
-		s := InstanceState{
-			Instance: &store.Instance{ID: p.Name, Release: p.Release, Addr: p.Addr, State: state, CreatedAt: p.StartedAt},
-			Runtime:  &runtime.Status{State: runtime.StateRunning, Restarts: p.Restarts},
-			Node:     p.Node, Problem: p.Problem,
-		}
-		if b, ok := backends[p.Name]; ok {
-			s.Proxy = &b
-		}
-		out = append(out, s)
-	}
-	return out
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/nonstopdev/nonstop/internal/archive"
 	"github.com/nonstopdev/nonstop/internal/auth"
 	"github.com/nonstopdev/nonstop/internal/client"
+	"github.com/nonstopdev/nonstop/internal/fleet"
+	"github.com/nonstopdev/nonstop/internal/fleet/local"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
@@ -93,7 +95,7 @@ func newServer(t *testing.T, opts ...option) *server {
 	s.px = proxy.New(proxy.Options{})
 	s.apps = httptest.NewServer(s.px)
 	log := slog.New(slog.DiscardHandler)
-	s.eng = rollout.New(rollout.Config{Store: s.st, Runtime: s.rt, Proxy: s.px, DataDir: s.data, Logger: log})
+	s.eng = rollout.New(rollout.Config{Store: s.st, Fleets: []fleet.Fleet{local.New(local.Config{Store: s.st, Runtime: s.rt, Proxy: s.px, Logger: log})}, Proxy: s.px, DataDir: s.data, Logger: log})
 	s.api = httptest.NewServer(api.New(api.Config{
 		Store: s.st, Engine: s.eng, Runtime: s.rt, Proxy: s.px, Logger: log,
 		TempDir: s.tmp, ProxyURL: s.apps.URL, Limits: s.limits, Version: "test",

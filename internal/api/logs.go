@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -78,51 +80,27 @@ type logSource struct {
 // An app on Kubernetes has its pods' logs.
 func (a *API) logSources(r *http.Request, app *store.App, tail int, follow bool) ([]logSource, error) {
 	want := r.URL.Query().Get("instance")
-	if pods, ok, err := a.Engine.ClusterPods(r.Context(), app); err != nil {
-		return nil, err
-	} else if ok {
-		var out []logSource
-		for _, p := range pods {
-			if want == "" || p.Name == want {
-				out = append(out, logSource{id: p.Name, open: func(ctx context.Context) (io.ReadCloser, error) {
-					return a.Engine.PodLogs(ctx, app, p.Name, tail, follow)
-				}})
-			}
-		}
-		if want != "" && len(out) == 0 {
-			return nil, fmt.Errorf("pod %q of app %s: %w", want, app.Name, store.ErrNotFound)
-		}
-		return out, nil
-	}
-	list, err := a.Store.ActiveInstances(r.Context(), app.ID)
+	list, err := a.Engine.Members(r.Context(), app, want == "")
 	if err != nil {
 		return nil, err
 	}
-	if len(list) == 0 {
-		// Nothing runs: show the most recent instance, e.g. one that failed.
-		if list, err = a.Store.Instances(r.Context(), app.ID, 1); err != nil {
-			return nil, err
-		}
-	}
-	if want != "" {
-		all, err := a.Store.Instances(r.Context(), app.ID, 1000)
-		if err != nil {
-			return nil, err
-		}
-		list = nil
-		for _, in := range all {
-			if in.ID == want {
-				list = append(list, in)
-			}
-		}
+	switch {
+	case want != "":
+		list = slices.DeleteFunc(list, func(m fleet.Member) bool { return m.ID != want })
 		if len(list) == 0 {
 			return nil, fmt.Errorf("instance %q of app %s: %w", want, app.Name, store.ErrNotFound)
 		}
+	case len(list) == 0:
+		// Nothing runs: show the most recent instance, e.g. one that failed.
+		if list, err = a.Engine.Members(r.Context(), app, false); err != nil {
+			return nil, err
+		}
+		list = list[:min(1, len(list))]
 	}
 	out := make([]logSource, 0, len(list))
-	for _, in := range list {
-		out = append(out, logSource{id: in.ID, open: func(ctx context.Context) (io.ReadCloser, error) {
-			return a.Runtime.Logs(ctx, in.ID, tail, follow)
+	for _, m := range list {
+		out = append(out, logSource{id: m.ID, open: func(ctx context.Context) (io.ReadCloser, error) {
+			return a.Engine.Logs(ctx, app, m.ID, tail, follow)
 		}})
 	}
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 	"github.com/nonstopdev/nonstop/internal/strategy"
@@ -14,8 +15,8 @@ import (
 // bake watches a release that just went live for the spec's bake time: the
 // proxy's measurements of it are analysed every interval, and a breach of
 // the limits rolls the app back to the release before, by itself.
-func (e *Engine) bake(r *store.Rollout, g *goal) {
-	sp := g.spec()
+func (e *Engine) bake(r *store.Rollout, g *fleet.Goal) {
+	sp := g.Spec()
 	if sp.Deploy.Bake <= 0 || r.FromRelease == 0 || r.FromRelease == r.ToRelease {
 		return
 	}
@@ -49,8 +50,8 @@ var errBaked = errors.New("baked")
 // watchLive analyses the goal's release every interval until over fires
 // (errBaked) or ctx ends; it returns why the release breached the limits,
 // or "" when it did not.
-func (e *Engine) watchLive(ctx context.Context, g *goal, a spec.Analysis, over <-chan time.Time) (string, error) {
-	before, err := e.readings(ctx, g.app.Name)
+func (e *Engine) watchLive(ctx context.Context, g *fleet.Goal, a spec.Analysis, over <-chan time.Time) (string, error) {
+	before, err := e.readings(ctx, g.App.Name)
 	if err != nil {
 		return "", err
 	}
@@ -64,14 +65,14 @@ func (e *Engine) watchLive(ctx context.Context, g *goal, a spec.Analysis, over <
 			return "", errBaked
 		case <-t.C():
 		}
-		if app, err := e.Store.AppByID(ctx, g.app.ID); err != nil || app.LiveRelease != g.version() {
+		if app, err := e.Store.AppByID(ctx, g.App.ID); err != nil || app.LiveRelease != g.Version() {
 			return "", err // rolled back or replaced meanwhile
 		}
-		now, err := e.readings(ctx, g.app.Name)
+		now, err := e.readings(ctx, g.App.Name)
 		if err != nil {
 			return "", err
 		}
-		live, others := strategy.Windows(before, now, g.version())
+		live, others := strategy.Windows(before, now, g.Version())
 		before = now
 		if verdict, why := strategy.Analyze(a, live, others); verdict == strategy.Fail {
 			return why, nil

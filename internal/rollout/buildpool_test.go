@@ -20,7 +20,7 @@ import (
 func TestBuildWorkers_LimitHowManyBuildsRunAtOnce(t *testing.T) {
 	r := newRig(t)
 	r.eng.Close()
-	r.eng = rollout.New(rollout.Config{Store: r.st, Runtime: r.rt, Proxy: r.px, DataDir: r.data, BuildWorkers: 1})
+	r.eng = rollout.New(rollout.Config{Store: r.st, Fleets: r.fleets(r.rt), Proxy: r.px, DataDir: r.data, BuildWorkers: 1})
 	marks := filepath.Join(r.data, "marks")
 	var ros []*store.Rollout
 	for _, name := range []string{"one", "two"} {
@@ -74,7 +74,7 @@ func TestBuildWorkers_LimitHowManyBuildsRunAtOnce(t *testing.T) {
 func TestBuildLabels_ABuildNeedingALabelNoWorkerHasIsRefused(t *testing.T) {
 	r := newRig(t)
 	r.eng.Close()
-	r.eng = rollout.New(rollout.Config{Store: r.st, Runtime: r.rt, Proxy: r.px, DataDir: r.data, BuildLabels: []string{"local", "linux", "amd64"}})
+	r.eng = rollout.New(rollout.Config{Store: r.st, Fleets: r.fleets(r.rt), Proxy: r.px, DataDir: r.data, BuildLabels: []string{"local", "linux", "amd64"}})
 	r.createApp("gpu")
 	for _, c := range []struct {
 		labels string

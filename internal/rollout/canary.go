@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
@@ -22,24 +23,6 @@ const (
 
 var errPromoteFull = errors.New("promoted to 100%")
 
-// scaleCanary starts instances of the new release until want serve.
-func (e *Engine) scaleCanary(ctx context.Context, r *store.Rollout, g *goal, want int) error {
-	active, err := e.Store.ActiveInstances(ctx, g.app.ID)
-	if err != nil {
-		return err
-	}
-	have := 0
-	for _, in := range active {
-		if in.Release == g.version() && in.State == store.InstanceServing {
-			have++
-		}
-	}
-	if have >= want {
-		return nil
-	}
-	return e.startMany(ctx, r, g, want-have)
-}
-
 // judge analyses a canary once; it is called every analysis interval.
 type judge func(ctx context.Context) (finding, error)
 
@@ -52,23 +35,37 @@ type finding struct {
 	requests, need int64
 }
 
-// proxyJudge judges the canary from the proxy's own measurements, and from
-// its health checks. Each analysis covers what was served since the last
-// conclusive one: at low traffic an inconclusive window keeps growing until
-// it holds enough requests to judge, instead of starting again empty.
-func (e *Engine) proxyJudge(ctx context.Context, g *goal, a spec.Analysis) (judge, error) {
-	before, err := e.readings(ctx, g.app.Name)
+// judgeOf judges a canary step of g on fleet f. Where the proxy carries
+// (and measures) the split, each analysis covers what was served since the
+// last conclusive one: at low traffic an inconclusive window keeps growing
+// until it holds enough requests to judge, instead of starting again
+// empty; the set must stay healthy too. Where it does not (a Gateway
+// splits), the set's health alone decides.
+func (e *Engine) judgeOf(ctx context.Context, f fleet.Fleet, g *fleet.Goal, a spec.Analysis) (judge, error) {
+	if !f.Measures(g.Spec(), true) {
+		return func(ctx context.Context) (finding, error) {
+			switch h := f.Health(ctx, g); {
+			case h.Unknown != "":
+				return finding{verdict: strategy.Inconclusive, why: h.Unknown}, nil
+			case h.Sick != "":
+				return finding{verdict: strategy.Fail, why: h.Sick}, nil
+			default:
+				return finding{verdict: strategy.Pass, why: "health only (the Gateway carries the traffic): " + h.Seen}, nil
+			}
+		}, nil
+	}
+	before, err := e.readings(ctx, g.App.Name)
 	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) (finding, error) {
-		now, err := e.readings(ctx, g.app.Name)
+		now, err := e.readings(ctx, g.App.Name)
 		if err != nil {
 			return finding{verdict: strategy.Fail}, err
 		}
-		canary, stable := strategy.Windows(before, now, g.version())
-		if sick := e.sickCanary(ctx, g); sick != "" {
-			return finding{verdict: strategy.Fail, why: "canary heartbeat failed: " + sick}, nil
+		canary, stable := strategy.Windows(before, now, g.Version())
+		if h := f.Health(ctx, g); h.Sick != "" {
+			return finding{verdict: strategy.Fail, why: h.Sick}, nil
 		}
 		verdict, why := strategy.Analyze(a, canary, stable)
 		switch verdict {
@@ -184,20 +181,6 @@ func (e *Engine) readings(ctx context.Context, app string) (map[int]proxy.Releas
 	return out, nil
 }
 
-// sickCanary names a canary instance the proxy's health checks took out.
-func (e *Engine) sickCanary(ctx context.Context, g *goal) string {
-	sts, err := e.Proxy.Status(ctx, g.app.Name)
-	if err != nil {
-		return ""
-	}
-	for _, st := range sts {
-		if st.Release == g.version() && !st.Healthy {
-			return fmt.Sprintf("instance %s is unhealthy: %s", st.ID, st.LastErr)
-		}
-	}
-	return ""
-}
-
 // Signal sends a signal to the app's canary rollout in progress.
 func (e *Engine) Signal(ctx context.Context, app *store.App, sig string) (*store.Rollout, error) {
 	rs, err := e.Store.Rollouts(ctx, app.ID, 1)
@@ -232,22 +215,4 @@ func (e *Engine) signalsOf(id int64) chan string {
 		e.signals[id] = ch
 	}
 	return ch
-}
-
-// dropRelease takes every instance of a release out of the route in one
-// swap (and the split with them): a failed canary's clients are all back
-// on stable at once; the instances then drain.
-func (e *Engine) dropRelease(ctx context.Context, appID int64, version int) error {
-	active, err := e.Store.ActiveInstances(ctx, appID)
-	if err != nil {
-		return err
-	}
-	for _, in := range active {
-		if in.Release == version && in.State == store.InstanceServing {
-			if err := e.Store.SetInstanceState(ctx, in.ID, store.InstanceDraining, ""); err != nil {
-				return err
-			}
-		}
-	}
-	return e.pushRoute(ctx, appID)
 }

@@ -14,12 +14,13 @@ import (
 	"sync"
 
 	"github.com/nonstopdev/nonstop/internal/build"
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
 // ErrUnsupported is a request this version of nonstop cannot carry out.
-var ErrUnsupported = errors.New("not supported")
+var ErrUnsupported = fleet.ErrUnsupported
 
 // DeployRequest is a source to build and roll out.
 type DeployRequest struct {
@@ -38,13 +39,10 @@ type DeployRequest struct {
 // Deploy records a deploy rollout and runs it in the background: build,
 // release, rolling replacement. The returned rollout can be watched.
 func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout, error) {
-	if err := e.supported(req.Spec); err != nil {
+	if err := e.admit(ctx, req.App, req.Spec); err != nil {
 		return nil, err
 	}
 	if err := e.canBuild(req.Spec); err != nil {
-		return nil, err
-	}
-	if err := e.checkMove(ctx, req.App, req.Spec); err != nil {
 		return nil, err
 	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{
@@ -60,18 +58,6 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout,
 		return nil, err
 	}
 	return e.run(r, func(ctx context.Context) { e.runDeploy(ctx, r, req, b) }), nil
-}
-
-func (e *Engine) supported(sp *spec.Spec) error {
-	switch {
-	case sp.Runtime == spec.RuntimeDocker && e.Images == nil:
-		return fmt.Errorf("runtime docker: %w: this server has no Docker Engine (is dockerd running? see --docker-host)", ErrUnsupported)
-	case sp.Runtime == spec.RuntimeKubernetes:
-		return e.clusterSupported(sp)
-	case sp.Runtime != spec.RuntimeProcess && sp.Runtime != spec.RuntimeDocker:
-		return fmt.Errorf("runtime %q: %w", sp.Runtime, ErrUnsupported)
-	}
-	return nil
 }
 
 // stageBuild numbers the build and moves its source to DATA/apps/APP/builds/N/src.

@@ -4,33 +4,36 @@
 // idempotent, so after a crash the engine reads the rollout back and finishes
 // it or rolls it back.
 //
-// The engine drives a runtime (which starts and stops instances) and the
-// proxy (which moves traffic and drains); it never knows which runtime it
-// drives.
+// The engine runs a rollout's strategy (package strategy: its plan of
+// steps, the traffic of each) against a fleet (package fleet: where the
+// instances run, which brings sets of them up and down and moves traffic
+// between them), and gives the proxy each app's route as the store has it.
+// It never knows which fleet it drives.
 package rollout
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/clock"
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/keylock"
 	"github.com/nonstopdev/nonstop/internal/notify"
 	"github.com/nonstopdev/nonstop/internal/proxy"
-	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
 // Config wires an Engine.
 type Config struct {
-	Store   *store.Store
-	Runtime runtime.Runtime
-	Proxy   proxy.Controller
-	Logger  *slog.Logger
+	Store *store.Store
+	// Fleets run the apps' instances: each app on the one that Runs its
+	// releases' spec. Fleets[0] also takes the apps with no release yet.
+	Fleets []fleet.Fleet
+	Proxy  proxy.Controller
+	Logger *slog.Logger
 	// DataDir holds builds and release folders: DATA/apps/APP/builds/N.
 	DataDir string
 	// DomainSuffix: app NAME is served at NAME.DomainSuffix.
@@ -54,15 +57,11 @@ type Config struct {
 	// BuildLabels are what this server's build workers offer; an app's
 	// build_labels must all be among them.
 	BuildLabels []string
-	// Cluster runs the apps whose runtime is kubernetes (nil: none).
+	// Cluster runs the image builds of ClusterBuilds.
 	Cluster *kubernetes.Cluster
 	// ClusterBuilds, when set (with Cluster), builds kubernetes apps'
 	// images as Jobs on the cluster.
 	ClusterBuilds *ClusterBuilds
-	// PodNetwork says nonstop's proxy reaches the cluster's pod IPs (it
-	// runs in the cluster or on its network): it then carries kubernetes
-	// apps' traffic to their ready endpoints and splits canaries itself.
-	PodNetwork bool
 	// Notifier, if set, is told when rollouts start, pass a step, pause,
 	// fail, roll back and succeed.
 	Notifier *notify.Notifier
@@ -84,7 +83,6 @@ type Engine struct {
 	signals    map[int64]chan string // rollout id → promote, pause, resume
 
 	buildSources map[string]buildSource // "APP#N" → a running cluster build's source and token
-	endpoints    *kubernetes.Endpoints  // the pods' endpoints, with PodNetwork
 	recovered    chan struct{}          // closed when Recover is done
 	recoverOnce  sync.Once
 }
@@ -214,7 +212,7 @@ func (e *Engine) logFailed(r *store.Rollout, what string, err error) {
 
 // errStopped marks work cut short because nonstop itself is stopping: the
 // rollout stays where it is, to be resumed at the next start.
-var errStopped = errors.New("nonstop is stopping")
+var errStopped = fleet.ErrStopped
 
 func (e *Engine) stopping(ctx context.Context) bool {
 	return e.ctx.Err() != nil && ctx.Err() != nil

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/clock"
+	"github.com/nonstopdev/nonstop/internal/fleet"
+	"github.com/nonstopdev/nonstop/internal/fleet/local"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime"
@@ -95,9 +97,16 @@ func (r *rig) newRuntime() *process.Runtime {
 
 func (r *rig) newEngine(rt runtime.Runtime) *rollout.Engine {
 	return rollout.New(rollout.Config{
-		Store: r.st, Runtime: rt, Proxy: r.px, DataDir: r.data, Clock: r.clock,
+		Store: r.st, Fleets: r.fleets(rt), Proxy: r.px, DataDir: r.data, Clock: r.clock,
 		Logger: slog.New(slog.DiscardHandler),
 	})
+}
+
+// fleets is this machine's fleet on runtime rt, on the rig's store, proxy
+// and clock.
+func (r *rig) fleets(rt runtime.Runtime) []fleet.Fleet {
+	return []fleet.Fleet{local.New(local.Config{Store: r.st, Runtime: rt, Proxy: r.px, Clock: r.clock,
+		Logger: slog.New(slog.DiscardHandler)})}
 }
 
 // restart closes the engine and the runtime as a stopping nonstop does, and

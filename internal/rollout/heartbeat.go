@@ -102,19 +102,8 @@ func (e *Engine) replace(ctx context.Context, app *store.App, id, why string) er
 			if err := e.transition(r, store.RolloutShifting, ""); err != nil {
 				return err
 			}
-			if err := e.startMany(ctx, r, g, 1); err != nil {
+			if err := e.fleetOf(ctx, g.App).Replace(ctx, e.opOf(r, g), g, id); err != nil {
 				return err
-			}
-			active, err := e.Store.ActiveInstances(ctx, app.ID)
-			if err != nil {
-				return err
-			}
-			for _, in := range active {
-				if in.ID == id {
-					if err := e.retireInstance(ctx, r, g, in); err != nil {
-						return err
-					}
-				}
 			}
 			if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
 				return err

@@ -7,14 +7,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
-
-// ErrInvalid is a request that cannot be carried out as asked.
-var ErrInvalid = errors.New("invalid request")
 
 // Rollback rolls the app back to release toVersion, or, when toVersion is 0,
 // to the release that was live before the current one.
@@ -93,7 +89,7 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	if err := e.supported(&live.Spec); err != nil {
+	if err := e.admit(ctx, app, &live.Spec); err != nil {
 		return nil, err
 	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{AppID: app.ID, Kind: store.KindEnv, FromRelease: app.LiveRelease,
@@ -117,7 +113,11 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 
 // launch records a rollout whose target is known and runs it.
 func (e *Engine) launch(ctx context.Context, want store.Rollout, rel *store.Release) (*store.Rollout, error) {
-	if err := e.supported(&rel.Spec); err != nil {
+	app, err := e.Store.AppByID(ctx, want.AppID)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.admit(ctx, app, &rel.Spec); err != nil {
 		return nil, err
 	}
 	want.Strategy = string(rel.Spec.Deploy.Strategy)
@@ -155,25 +155,22 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 				return err
 			}
 		}
-		g, err := e.goalOf(ctx, r, 0, 0)
-		if err != nil {
-			return err
-		}
 		if err := e.Store.SetAppState(ctx, r.AppID, store.AppStopped); err != nil {
 			return err
 		}
 		if err := e.pushRoute(ctx, r.AppID); err != nil {
 			return err
 		}
-		if onCluster(g.spec()) {
-			app, err := e.Store.AppByID(ctx, r.AppID)
-			if err != nil {
-				return err
-			}
-			if err := e.clusterStop(ctx, r, app); err != nil {
-				return err
-			}
-		} else if err := e.converge(ctx, r, g); err != nil {
+		app, err := e.Store.AppByID(ctx, r.AppID)
+		if err != nil {
+			return err
+		}
+		g, err := e.goalOf(ctx, r, app.LiveRelease, 0)
+		if err != nil {
+			return err
+		}
+		what, err := e.fleetOf(ctx, app).Stop(ctx, e.opOf(r, g), g)
+		if err != nil {
 			return err
 		}
 		if r.State != store.RolloutVerifying {
@@ -181,10 +178,7 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 				return err
 			}
 		}
-		if onCluster(g.spec()) && !e.PodNetwork {
-			return e.transition(r, store.RolloutDone, "stopped: the Deployment runs no pods")
-		}
-		return e.transition(r, store.RolloutDone, "stopped; the maintenance page is served")
+		return e.transition(r, store.RolloutDone, what)
 	}()
 	if err != nil && !errors.Is(err, errStopped) {
 		e.record(r, store.RolloutRollingBack, err.Error())
@@ -192,38 +186,22 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 	}
 }
 
-// Delete stops every instance of the app (draining each), removes its route
-// and forgets it: records, builds and release folders.
+// Delete takes the app's route away, then has its fleets stop every
+// instance (draining each) and remove its objects, and forgets it:
+// records, builds and release folders.
 func (e *Engine) Delete(ctx context.Context, app *store.App) error {
 	if last, err := e.Store.Rollouts(ctx, app.ID, 1); err != nil {
 		return err
 	} else if len(last) > 0 && !last[0].State.Terminal() {
 		return fmt.Errorf("rollout #%d of %s is in progress; wait for it to end: %w", last[0].ID, app.Name, store.ErrConflict)
 	}
-	if err := e.deleteFromCluster(ctx, app); err != nil {
-		return err
-	}
-	active, err := e.Store.ActiveInstances(ctx, app.ID)
-	if err != nil {
-		return err
-	}
 	if err := e.Proxy.DeleteRoute(ctx, app.Name); err != nil && !errors.Is(err, proxy.ErrUnknownApp) {
 		return fmt.Errorf("delete route of %s: %w", app.Name, err)
 	}
-	for _, in := range active {
-		if in.State == store.InstanceServing || in.State == store.InstanceDraining {
-			e.Proxy.Drain(ctx, []string{in.Addr}, 30*time.Second)
+	for _, f := range e.Fleets {
+		if err := f.Delete(ctx, app); err != nil {
+			return err
 		}
-		if err := e.Runtime.Stop(ctx, in.ID, 10*time.Second); err != nil {
-			return fmt.Errorf("stop %s: %w", in.ID, err)
-		}
-	}
-	all, err := e.Store.Instances(ctx, app.ID, 100000)
-	if err != nil {
-		return err
-	}
-	for _, in := range all {
-		e.Runtime.Remove(ctx, in.ID)
 	}
 	if err := e.Store.DeleteApp(ctx, app.Name); err != nil {
 		return err

@@ -5,22 +5,16 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-
-	"github.com/nonstopdev/nonstop/internal/store"
 )
 
-// Housekeeping limits: what is kept of an app's past.
-const (
-	// KeepReleases is how many recent releases keep their folder, so that
-	// `nonstop rollback --to vN` can return to them.
-	KeepReleases = 10
-	// keepStoppedInstances is how many stopped instances keep their logs.
-	keepStoppedInstances = 20
-)
+// KeepReleases is how many recent releases keep their folder, so that
+// `nonstop rollback --to vN` can return to them.
+const KeepReleases = 10
 
-// prune removes build folders no kept release uses, and the logs of old
-// stopped instances. It never touches what the live release or an active
-// instance needs.
+// prune removes build folders no kept release uses, and has the fleets
+// remove what the releases no rollback returns to left (images, old
+// instances' logs, env Secrets). It never touches what the live release
+// or an active instance needs.
 func (e *Engine) prune(ctx context.Context, appID int64) {
 	app, err := e.Store.AppByID(ctx, appID)
 	if err != nil {
@@ -51,11 +45,8 @@ func (e *Engine) prune(ctx context.Context, appID int64) {
 			dropped = append(dropped, r.Version)
 		}
 	}
-	e.pruneCluster(ctx, app, dropped)
-	if e.Images != nil {
-		if err := e.Images.PruneImages(ctx, app.Name, images); err != nil {
-			e.Logger.Warn("remove old images", "app", app.Name, "err", err)
-		}
+	for _, f := range e.Fleets {
+		f.Prune(ctx, app, dropped, images)
 	}
 	newest := 0
 	for _, r := range rels {
@@ -73,18 +64,6 @@ func (e *Engine) prune(ctx context.Context, appID int64) {
 		}
 		if err := os.RemoveAll(dir); err == nil {
 			e.Logger.Info("removed an old build", "app", app.Name, "build", n)
-		}
-	}
-	all, err := e.Store.Instances(ctx, appID, 1000)
-	if err != nil {
-		return
-	}
-	stopped := 0
-	for _, in := range all {
-		if in.State == store.InstanceStopped || in.State == store.InstanceFailed {
-			if stopped++; stopped > keepStoppedInstances {
-				e.Runtime.Remove(ctx, in.ID)
-			}
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
+	"github.com/nonstopdev/nonstop/internal/fleet/local"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
 	"github.com/nonstopdev/nonstop/internal/spec"
@@ -29,7 +31,7 @@ func TestPrune_KeepsRecentAndNeededBuildsOnly(t *testing.T) {
 	px := proxy.New(proxy.Options{})
 	t.Cleanup(func() { px.Close() })
 	data := t.TempDir()
-	e := New(Config{Store: st, Runtime: rt, Proxy: px, DataDir: data})
+	e := New(Config{Store: st, Fleets: []fleet.Fleet{local.New(local.Config{Store: st, Runtime: rt, Proxy: px})}, Proxy: px, DataDir: data})
 	t.Cleanup(e.Close)
 
 	st.Bootstrap(ctx, "hash")

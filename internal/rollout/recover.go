@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
 // Recover brings every app back to what the store says after nonstop
-// (re)starts: it adopts the instances that outlived the last run, pushes
+// (re)starts: its fleets adopt the instances that outlived the last run
+// (and stop those nobody counts), it pushes
 // every route to the proxy, resumes or rolls back interrupted rollouts, and
 // restarts the live release of apps that lost instances. Rollouts it resumes
 // run in the background.
@@ -23,14 +23,10 @@ func (e *Engine) Recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	known := map[string]bool{}
-	for _, app := range apps {
-		if err := e.adoptInstances(ctx, app, known); err != nil {
+	for _, f := range e.Fleets {
+		if err := f.Recover(ctx, apps); err != nil {
 			return err
 		}
-	}
-	if err := e.stopOrphans(ctx, known); err != nil {
-		return err
 	}
 	unfinished, err := e.Store.UnfinishedRollouts(ctx)
 	if err != nil {
@@ -48,51 +44,6 @@ func (e *Engine) Recover(ctx context.Context) error {
 		if !busy[app.ID] && app.State == store.AppRunning && app.LiveRelease > 0 {
 			if err := e.heal(ctx, app); err != nil {
 				return err
-			}
-		}
-	}
-	return nil
-}
-
-// adoptInstances takes back each active instance the runtime still runs, and
-// records the ones that are gone.
-func (e *Engine) adoptInstances(ctx context.Context, app *store.App, known map[string]bool) error {
-	active, err := e.Store.ActiveInstances(ctx, app.ID)
-	if err != nil {
-		return err
-	}
-	for _, in := range active {
-		_, err := e.Runtime.Adopt(ctx, in.ID)
-		switch {
-		case err == nil:
-			known[in.ID] = true
-		case errors.Is(err, runtime.ErrNotFound):
-			state := store.InstanceStopped
-			if in.State == store.InstanceStarting {
-				state = store.InstanceFailed
-			}
-			e.Logger.Warn("instance gone while nonstop was down", "app", app.Name, "instance", in.ID)
-			if err := e.Store.SetInstanceState(ctx, in.ID, state, ""); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("adopt instance %s: %w", in.ID, err)
-		}
-	}
-	return nil
-}
-
-// stopOrphans stops instances the runtime runs that the store does not
-// count as active (started just before a crash, before being recorded).
-func (e *Engine) stopOrphans(ctx context.Context, known map[string]bool) error {
-	all, err := e.Runtime.List(ctx)
-	if err != nil {
-		return fmt.Errorf("list instances: %w", err)
-	}
-	for _, in := range all {
-		if !known[in.ID] {
-			if err := e.Runtime.Stop(ctx, in.ID, 0); err != nil {
-				e.Logger.Warn("stop orphan instance", "instance", in.ID, "err", err)
 			}
 		}
 	}
@@ -138,27 +89,25 @@ func (e *Engine) resume(r *store.Rollout) {
 	}
 }
 
-// heal restarts missing instances of a running app's live release.
+// heal rolls a running app's live release out again when what runs on
+// its fleet differs from it: instances lost while nonstop was down, a
+// Deployment changed behind its back.
 func (e *Engine) heal(ctx context.Context, app *store.App) error {
 	rel, err := e.Store.Release(ctx, app.ID, app.LiveRelease)
 	if err != nil {
 		return err
 	}
-	if onCluster(&rel.Spec) {
-		if e.Cluster == nil {
-			e.Logger.Warn("app runs on kubernetes but this server has no cluster (--kubeconfig): left as it is", "app", app.Name)
-			return nil
-		}
-		return e.clusterHeal(ctx, app, rel)
-	}
-	active, err := e.Store.ActiveInstances(ctx, app.ID)
+	f, err := e.fleetFor(&rel.Spec)
 	if err != nil {
-		return err
-	}
-	if step := planRolling(rel.Version, desired(app, rel), 1, 0, active); step.Action == ActDone {
+		e.Logger.Warn("no fleet here runs the live release: left as it is", "app", app.Name, "err", err)
 		return nil
 	}
-	_, err = e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRecover, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease, Instances: desired(app, rel), CreatedBy: "nonstop"}, rel)
+	drifted, err := f.Drifted(ctx, app, rel, desired(app, rel))
+	if err != nil || !drifted {
+		return err
+	}
+	_, err = e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRecover, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease,
+		Instances: desired(app, rel), CreatedBy: "nonstop"}, rel)
 	return err
 }
 

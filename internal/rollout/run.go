@@ -4,39 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/store"
 	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
 // desired is how many instances an app runs: the count it was scaled to,
 // else its spec's.
-func desired(app *store.App, rel *store.Release) int {
-	if app.Instances > 0 {
-		return app.Instances
-	}
-	if rel == nil {
-		return 0
-	}
-	return rel.Spec.Instances
-}
+func desired(app *store.App, rel *store.Release) int { return fleet.Desired(app, rel) }
 
-// goalOf loads where rollout r goes: r.Instances of release r.ToRelease.
-func (e *Engine) goalOf(ctx context.Context, r *store.Rollout, version, n int) (*goal, error) {
+// goalOf loads where rollout r goes: n instances of release version.
+func (e *Engine) goalOf(ctx context.Context, r *store.Rollout, version, n int) (*fleet.Goal, error) {
 	app, err := e.Store.AppByID(ctx, r.AppID)
 	if err != nil {
 		return nil, err
 	}
-	g := &goal{app: app, n: n}
+	g := &fleet.Goal{App: app, N: n}
 	if version > 0 {
-		if g.release, err = e.Store.Release(ctx, app.ID, version); err != nil {
+		if g.Release, err = e.Store.Release(ctx, app.ID, version); err != nil {
 			return nil, err
 		}
 	}
 	if app.LiveRelease > 0 && app.LiveRelease != version {
 		if live, err := e.Store.Release(ctx, app.ID, app.LiveRelease); err == nil {
-			g.fallback = &live.Spec
+			g.Fallback = &live.Spec
 		}
 	}
 	return g, nil
@@ -62,7 +54,8 @@ func (e *Engine) runToTarget(ctx context.Context, r *store.Rollout) {
 	}
 }
 
-// forward converges r to its target and makes it live.
+// forward converges r to its target on the app's fleet and makes it live:
+// the strategy's steps for a progressive deploy, else the rolling way.
 func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	if r.State == store.RolloutPending || r.State == store.RolloutBuilding {
 		if err := e.transition(r, store.RolloutStarting, ""); err != nil {
@@ -73,117 +66,72 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	if err != nil {
 		return err
 	}
+	f := e.fleetOf(ctx, g.App)
 	if firstOfProgressive(r) && r.Step == 0 {
 		e.event(r, "note", fmt.Sprintf("first deploy of %s: no live release to compare a canary with or to switch from, so v%d starts all %d instances, each health-gated, and goes live; the %s strategy applies from the next deploy on",
-			g.app.Name, g.version(), g.n, r.Strategy), nil)
-	}
-	if onCluster(g.spec()) {
-		return e.clusterForward(ctx, r, g)
+			g.App.Name, g.Version(), g.N, r.Strategy), nil)
 	}
 	if r.Kind == store.KindStart {
-		if err := e.Store.SetAppState(ctx, g.app.ID, store.AppRunning); err != nil {
+		if err := e.Store.SetAppState(ctx, g.App.ID, store.AppRunning); err != nil {
 			return err
 		}
-		g.app.State = store.AppRunning
-		if err := e.pushRoute(ctx, g.app.ID); err != nil {
-			return err
-		}
+		g.App.State = store.AppRunning
 	}
-	keepWarm := false
-	switch {
-	case firstOfProgressive(r):
-		// No stable side: the plain health-gated start below.
-		if err := e.pushRoute(ctx, g.app.ID); err != nil {
-			return err
-		}
-	case r.Kind == store.KindDeploy && strategy.Progressive(strategy.For(r.Strategy)):
-		if keepWarm, err = e.progressive(ctx, r, g); err != nil {
-			return err
-		}
-	default:
-		if err := e.pushRoute(ctx, g.app.ID); err != nil {
-			return err
-		}
-	}
-	if keepWarm {
-		// The old set stays, routed no clients, for an instant rollback.
-		if err := e.scaleCanary(ctx, r, g, g.n); err != nil {
-			return err
-		}
-	} else {
-		if err := e.converge(ctx, r, g); err != nil {
-			return err
-		}
-	}
+	s := strategy.For(r.Strategy)
+	progressive := progressiveForward(r)
+	// The old set stays warm, routed no clients, for an instant rollback.
+	keepOld := progressive && s.KeepOld(g.Spec()) > 0
+	o := e.opOf(r, g)
+	// A rollout resumed in verifying has done its steps: what is left is
+	// the check and the record.
 	if r.State != store.RolloutVerifying {
+		// The route as the rollout starts (a started app leaves its
+		// maintenance page).
+		if err := e.pushRoute(ctx, g.App.ID); err != nil {
+			return err
+		}
+		if progressive {
+			err = e.progressive(ctx, o, f, keepOld)
+		} else {
+			err = f.Converge(ctx, o, g)
+		}
+		if err != nil {
+			return err
+		}
 		if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
 			return err
 		}
 	}
-	if err := e.verify(ctx, g); err != nil {
+	what, err := f.Complete(ctx, o, g, keepOld)
+	if err != nil {
 		return err
 	}
-	if err := e.Store.MakeLive(ctx, g.app.ID, g.version()); err != nil {
+	if err := e.Store.MakeLive(ctx, g.App.ID, g.Version()); err != nil {
 		return err
 	}
 	// A stopped app that was deployed or rolled back is running again: its
 	// route leaves the maintenance page.
-	if err := e.pushRoute(ctx, g.app.ID); err != nil {
+	if err := e.pushRoute(ctx, g.App.ID); err != nil {
 		return err
 	}
-	if r.Kind == store.KindScale {
-		if err := e.Store.SetAppInstances(ctx, g.app.ID, g.n); err != nil {
-			return err
-		}
+	if keepOld {
+		e.retireWarmLater(g.App, g.Version(), s.KeepOld(g.Spec()))
 	}
-	if keepWarm {
-		e.retireWarmLater(g.app, g.version(), strategy.For(r.Strategy).KeepOld(g.spec()))
-	}
-	if r.Kind == store.KindDeploy || r.Kind == store.KindEnv {
+	if (r.Kind == store.KindDeploy || r.Kind == store.KindEnv) && f.Measures(g.Spec(), false) {
+		// The proxy carries the traffic: it measures the bake.
 		defer e.bake(r, g)
 	}
-	if r.Kind == store.KindEnv {
-		if err := e.Store.SetAppEnv(ctx, g.app.ID, r.Env); err != nil {
+	switch r.Kind {
+	case store.KindScale:
+		if err := e.Store.SetAppInstances(ctx, g.App.ID, g.N); err != nil {
+			return err
+		}
+	case store.KindEnv:
+		if err := e.Store.SetAppEnv(ctx, g.App.ID, r.Env); err != nil {
 			return err
 		}
 	}
-	return e.transition(r, store.RolloutDone, fmt.Sprintf("v%d live with %d instance(s)", g.version(), g.n))
-}
-
-// verify checks, from the proxy's own view, that every target instance in
-// the route is healthy.
-func (e *Engine) verify(ctx context.Context, g *goal) error {
-	deadline := e.Now().Add(g.spec().Health.Interval*3 + time.Second)
-	for {
-		statuses, err := e.Proxy.Status(ctx, g.app.Name)
-		if err != nil {
-			return fmt.Errorf("verify: %w", err)
-		}
-		sick := ""
-		serving := 0
-		for _, st := range statuses {
-			if st.Release == g.version() {
-				serving++
-				if !st.Healthy {
-					sick = fmt.Sprintf("instance %s is unhealthy in the proxy: %s", st.ID, st.LastErr)
-				}
-			}
-		}
-		if serving != g.n {
-			sick = fmt.Sprintf("the proxy routes to %d instances of v%d, want %d", serving, g.version(), g.n)
-		}
-		if sick == "" {
-			return nil
-		}
-		if e.Now().After(deadline) {
-			return errors.New("verify: " + sick)
-		}
-		select {
-		case <-ctx.Done():
-			return errStopped
-		case <-e.Clock.After(100 * time.Millisecond):
-		}
-	}
+	return e.transition(r, store.RolloutDone, fmt.Sprintf("v%d live with %s", g.Version(), what))
 }
 
 // rollBack returns the app to where r started: the from release with the
@@ -198,55 +146,32 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 			e.logFailed(r, "record failed release", e.Store.SetReleaseStatus(ctx, r.AppID, r.ToRelease, store.ReleaseFailed))
 		}
 	}
-	app, err := e.Store.AppByID(ctx, r.AppID)
-	if err != nil {
-		e.finishFailed(r, fmt.Errorf("roll back: %w", err))
-		return
-	}
-	var from *store.Release
-	if r.FromRelease > 0 {
-		if from, err = e.Store.Release(ctx, app.ID, r.FromRelease); err != nil {
-			e.finishFailed(r, fmt.Errorf("roll back: %w", err))
-			return
+	err := func() error {
+		from, err := e.goalOf(ctx, r, r.FromRelease, 0)
+		if err != nil {
+			return err
 		}
-	}
-	if e.isClusterRollout(ctx, r) {
-		if err := e.clusterRollBack(ctx, r, app); err != nil {
-			if errors.Is(err, errStopped) {
-				return
+		if from.Release != nil && from.App.State != store.AppStopped {
+			from.N = desired(from.App, from.Release)
+		}
+		var failed *fleet.Goal
+		if r.ToRelease > 0 {
+			if failed, err = e.goalOf(ctx, r, r.ToRelease, 0); err != nil {
+				return err
 			}
-			e.finishFailed(r, fmt.Errorf("roll back to v%d: %w", r.FromRelease, err))
-			return
 		}
-		e.rolledBack(r)
-		return
-	}
-	n := desired(app, from)
-	if app.State == store.AppStopped || from == nil {
-		n = 0
-	}
-	if strategy.Progressive(strategy.For(r.Strategy)) && r.ToRelease != r.FromRelease && r.ToRelease > 0 {
-		// Every client back on the stable release (whose instances all
-		// still run) in one swap, the canary's instances out of the route,
-		// then drained and stopped.
-		if err := e.dropRelease(ctx, app.ID, r.ToRelease); err != nil {
-			e.finishFailed(r, fmt.Errorf("roll back: %w", err))
-			return
-		}
-	}
-	g, err := e.goalOf(ctx, r, r.FromRelease, n)
-	if err != nil {
-		e.finishFailed(r, fmt.Errorf("roll back: %w", err))
-		return
-	}
-	if err := e.converge(ctx, r, g); err != nil {
-		if errors.Is(err, errStopped) {
-			return
-		}
+		// A canary's or a blue-green's clients all go back to the stable
+		// release (whose instances all still run) in one swap.
+		progressive := strategy.Progressive(strategy.For(r.Strategy)) && r.ToRelease != r.FromRelease && r.ToRelease > 0
+		return e.fleetOf(ctx, from.App).RollBack(ctx, e.opOf(r, from), from, failed, progressive)
+	}()
+	switch {
+	case errors.Is(err, errStopped):
+	case err != nil:
 		e.finishFailed(r, fmt.Errorf("roll back to v%d: %w", r.FromRelease, err))
-		return
+	default:
+		e.rolledBack(r)
 	}
-	e.rolledBack(r)
 }
 
 // firstOfProgressive reports whether r is a canary or blue-green deploy of

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 	"github.com/nonstopdev/nonstop/internal/strategy"
@@ -20,8 +21,8 @@ type placer func(ctx context.Context, k int, step strategy.Step) (judge, error)
 // route's traffic follows it and a restart resumes there; then the step's
 // gate is waited for. It returns when every step passed, or a promote to
 // 100% skipped the rest; the switch (step len+1) is the caller's.
-func (e *Engine) takeSteps(ctx context.Context, r *store.Rollout, g *goal, place placer) error {
-	steps := strategy.For(r.Strategy).Steps(g.spec(), g.n)
+func (e *Engine) takeSteps(ctx context.Context, r *store.Rollout, g *fleet.Goal, place placer) error {
+	steps := strategy.For(r.Strategy).Steps(g.Spec(), g.N)
 	for k := max(r.Step, 1); k <= len(steps); k++ {
 		step := steps[k-1]
 		r.Step = k
@@ -34,7 +35,7 @@ func (e *Engine) takeSteps(ctx context.Context, r *store.Rollout, g *goal, place
 		}
 		switch step.Gate {
 		case strategy.GateAnalysis:
-			err := e.watchStep(ctx, r, step, stepAnalysis(g.spec()), judge)
+			err := e.watchStep(ctx, r, step, stepAnalysis(g.Spec()), judge)
 			if errors.Is(err, errPromoteFull) {
 				return nil
 			}
@@ -61,13 +62,13 @@ func stepAnalysis(sp *spec.Spec) spec.Analysis {
 }
 
 // stepWeight is the share of clients step k sends to the goal's release.
-func stepWeight(r *store.Rollout, g *goal, k int) int {
-	t, _ := strategy.For(r.Strategy).Traffic(g.spec(), g.version(), k)
+func stepWeight(r *store.Rollout, g *fleet.Goal, k int) int {
+	t, _ := strategy.For(r.Strategy).Traffic(g.Spec(), g.Version(), k)
 	return t.Weight
 }
 
 // waitingForPromote says how to end a step that waits for its promotion.
-func waitingForPromote(g *goal, where string) string {
+func waitingForPromote(g *fleet.Goal, where string) string {
 	return fmt.Sprintf("waiting for promote: try v%d at %s — `nonstop promote %s` switches every client to it, `nonstop abort %s` rolls back",
-		g.version(), where, g.app.Name, g.app.Name)
+		g.Version(), where, g.App.Name, g.App.Name)
 }

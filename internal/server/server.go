@@ -19,6 +19,9 @@ import (
 	"github.com/nonstopdev/nonstop/internal/api"
 	"github.com/nonstopdev/nonstop/internal/atomicfile"
 	"github.com/nonstopdev/nonstop/internal/auth"
+	"github.com/nonstopdev/nonstop/internal/fleet"
+	kubefleet "github.com/nonstopdev/nonstop/internal/fleet/kube"
+	"github.com/nonstopdev/nonstop/internal/fleet/local"
 	"github.com/nonstopdev/nonstop/internal/metrics"
 	"github.com/nonstopdev/nonstop/internal/notify"
 	"github.com/nonstopdev/nonstop/internal/pipeline"
@@ -175,7 +178,11 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	engine := rollout.New(rollout.Config{ClusterBuilds: builds, Registry: cfg.Containers.Registry.Host, PodNetwork: cfg.Cluster.PodNetwork, Store: st, Runtime: rt, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, ProxyURL: "http://" + cfg.HTTPAddr, Images: imgs, BuildWorkers: cfg.BuildWorkers,
+	fleets := []fleet.Fleet{
+		local.New(local.Config{Store: st, Runtime: rt, Proxy: px, Images: imgs, Logger: log}),
+		kubefleet.New(kubefleet.Config{Store: st, Cluster: kube, PodNetwork: cfg.Cluster.PodNetwork, Proxy: px, Logger: log}),
+	}
+	engine := rollout.New(rollout.Config{ClusterBuilds: builds, Registry: cfg.Containers.Registry.Host, Store: st, Fleets: fleets, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, ProxyURL: "http://" + cfg.HTTPAddr, Images: imgs, BuildWorkers: cfg.BuildWorkers,
 		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), Notifier: notifier, Cluster: kube})
 	defer engine.Close()
 
@@ -208,7 +215,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	engine.StartHeartbeat()
-	if err := engine.StartClusterRoutes(); err != nil {
+	if err := engine.FollowFleets(); err != nil {
 		ln.Close()
 		return fmt.Errorf("follow the pods' endpoints: %w", err)
 	}

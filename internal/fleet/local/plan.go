@@ -1,4 +1,4 @@
-package rollout
+package local
 
 import "github.com/nonstopdev/nonstop/internal/store"
 
