@@ -80,7 +80,7 @@ type logSource struct {
 // An app on Kubernetes has its pods' logs.
 func (a *API) logSources(r *http.Request, app *store.App, tail int, follow bool) ([]logSource, error) {
 	want := r.URL.Query().Get("instance")
-	list, err := a.Engine.Members(r.Context(), app, want == "")
+	list, err := a.Engine.FleetOf(r.Context(), app).Members(r.Context(), app, want == "")
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (a *API) logSources(r *http.Request, app *store.App, tail int, follow bool)
 		}
 	case len(list) == 0:
 		// Nothing runs: show the most recent instance, e.g. one that failed.
-		if list, err = a.Engine.Members(r.Context(), app, false); err != nil {
+		if list, err = a.Engine.FleetOf(r.Context(), app).Members(r.Context(), app, false); err != nil {
 			return nil, err
 		}
 		list = list[:min(1, len(list))]
@@ -100,7 +100,7 @@ func (a *API) logSources(r *http.Request, app *store.App, tail int, follow bool)
 	out := make([]logSource, 0, len(list))
 	for _, m := range list {
 		out = append(out, logSource{id: m.ID, open: func(ctx context.Context) (io.ReadCloser, error) {
-			return a.Engine.Logs(ctx, app, m.ID, tail, follow)
+			return a.Engine.FleetOf(ctx, app).Logs(ctx, app, m.ID, tail, follow)
 		}})
 	}
 	return out, nil

@@ -39,7 +39,7 @@ type DeployRequest struct {
 // Deploy records a deploy rollout and runs it in the background: build,
 // release, rolling replacement. The returned rollout can be watched.
 func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (*store.Rollout, error) {
-	if err := e.admit(ctx, req.App, req.Spec); err != nil {
+	if err := e.fleets.admit(ctx, req.App, req.Spec); err != nil {
 		return nil, err
 	}
 	if err := e.canBuild(req.Spec); err != nil {

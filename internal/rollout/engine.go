@@ -19,7 +19,6 @@ import (
 
 	"github.com/nonstopdev/nonstop/internal/clock"
 	"github.com/nonstopdev/nonstop/internal/fleet"
-	"github.com/nonstopdev/nonstop/internal/keylock"
 	"github.com/nonstopdev/nonstop/internal/notify"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
@@ -77,7 +76,9 @@ type Engine struct {
 	mu      sync.Mutex
 	running map[int64]context.CancelFunc // rollout id → its cancel
 	aborted map[int64]string             // rollout id → why it was aborted
-	routes  keylock.Map                  // app id → serialises the pushes of its route
+
+	fleets fleets
+	routes *router
 
 	buildSlots chan struct{}         // one token per build running: the worker pool's limit
 	signals    map[int64]chan string // rollout id → promote, pause, resume
@@ -105,7 +106,9 @@ func New(cfg Config) *Engine {
 		cfg.BuildWorkers = 2
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{},
+	fs := fleets{store: cfg.Store, list: cfg.Fleets}
+	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, fleets: fs,
+		routes: &router{store: cfg.Store, proxy: cfg.Proxy, fleets: fs, suffix: cfg.DomainSuffix}, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{},
 		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{},
 		buildSources: map[string]buildSource{}, recovered: make(chan struct{})}
 }
@@ -281,3 +284,6 @@ func (e *Engine) notifyStep(r *store.Rollout, step int) {
 			From: r.FromRelease, Strategy: r.Strategy, Step: step})
 	}
 }
+
+// Hosts returns the host names an app is served at.
+func (e *Engine) Hosts(app *store.App) []string { return e.routes.hosts(app) }

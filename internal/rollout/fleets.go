@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/spec"
@@ -13,9 +12,16 @@ import (
 // ErrInvalid is a request that cannot be carried out as asked.
 var ErrInvalid = fleet.ErrInvalid
 
-// fleetFor is the fleet that runs apps of sp.
-func (e *Engine) fleetFor(sp *spec.Spec) (fleet.Fleet, error) {
-	for _, f := range e.Fleets {
+// fleets are the places apps run, each app on the one that runs its
+// releases' spec.
+type fleets struct {
+	store *store.Store
+	list  []fleet.Fleet
+}
+
+// forSpec is the fleet that runs apps of sp.
+func (fs fleets) forSpec(sp *spec.Spec) (fleet.Fleet, error) {
+	for _, f := range fs.list {
 		if f.Runs(sp) {
 			return f, nil
 		}
@@ -23,16 +29,16 @@ func (e *Engine) fleetFor(sp *spec.Spec) (fleet.Fleet, error) {
 	return nil, fmt.Errorf("runtime %q: %w", sp.Runtime, ErrUnsupported)
 }
 
-// fleetOf is the fleet an app runs on: the one of its newest release (a
-// deploy cannot move an app to another fleet, so all its releases run on
-// one), or Fleets[0] while it has none.
-func (e *Engine) fleetOf(ctx context.Context, app *store.App) fleet.Fleet {
-	if rel, err := e.Store.NewestRelease(ctx, app.ID); err == nil {
-		if f, err := e.fleetFor(&rel.Spec); err == nil {
+// of is the fleet an app runs on: the one of its newest release (a deploy
+// cannot move an app to another fleet, so all its releases run on one),
+// or the first fleet while it has none.
+func (fs fleets) of(ctx context.Context, app *store.App) fleet.Fleet {
+	if rel, err := fs.store.NewestRelease(ctx, app.ID); err == nil {
+		if f, err := fs.forSpec(&rel.Spec); err == nil {
 			return f
 		}
 	}
-	return e.Fleets[0]
+	return fs.list[0]
 }
 
 // admit says why release spec sp cannot roll out for app here, before
@@ -40,19 +46,19 @@ func (e *Engine) fleetOf(ctx context.Context, app *store.App) fleet.Fleet {
 // would move the app off the fleet of its live release (whose instances
 // would then keep running where no rollout looks: such a move is a new
 // app).
-func (e *Engine) admit(ctx context.Context, app *store.App, sp *spec.Spec) error {
-	f, err := e.fleetFor(sp)
+func (fs fleets) admit(ctx context.Context, app *store.App, sp *spec.Spec) error {
+	f, err := fs.forSpec(sp)
 	if err != nil {
 		return err
 	}
 	var live *spec.Spec
 	if app.LiveRelease > 0 {
-		rel, err := e.Store.Release(ctx, app.ID, app.LiveRelease)
+		rel, err := fs.store.Release(ctx, app.ID, app.LiveRelease)
 		if err != nil {
 			return err
 		}
 		live = &rel.Spec
-		if was, err := e.fleetFor(live); err == nil && was != f {
+		if was, err := fs.forSpec(live); err == nil && was != f {
 			return fmt.Errorf("runtime %s → %s: an app cannot move onto or off Kubernetes (to another fleet) by a deploy (v%d would keep running where no rollout looks): create a new app for it: %w",
 				live.Runtime, sp.Runtime, rel.Version, ErrInvalid)
 		}
@@ -60,19 +66,8 @@ func (e *Engine) admit(ctx context.Context, app *store.App, sp *spec.Spec) error
 	return f.Check(app, live, sp)
 }
 
-// Members are the app's instances (on Kubernetes, its pods) as users see
-// them: what the store, the runtime and the proxy know of each.
-func (e *Engine) Members(ctx context.Context, app *store.App, activeOnly bool) ([]fleet.Member, error) {
-	return e.fleetOf(ctx, app).Members(ctx, app, activeOnly)
-}
-
-// Logs streams the output of one of the app's instances (or pods).
-func (e *Engine) Logs(ctx context.Context, app *store.App, member string, tail int, follow bool) (io.ReadCloser, error) {
-	return e.fleetOf(ctx, app).Logs(ctx, app, member, tail, follow)
-}
-
-// URLs are where an app is reached when nonstop's proxy does not carry
-// its traffic; ok is false for an app the proxy serves.
-func (e *Engine) URLs(ctx context.Context, app *store.App) (urls []string, ok bool, err error) {
-	return e.fleetOf(ctx, app).URLs(ctx, app)
+// FleetOf is the fleet app runs on: what users see of its instances (or
+// pods), their output, and where its clients reach it.
+func (e *Engine) FleetOf(ctx context.Context, app *store.App) fleet.Fleet {
+	return e.fleets.of(ctx, app)
 }

@@ -47,7 +47,7 @@ func (e *Engine) FollowFleets() error {
 				if err != nil {
 					continue // not an app of this installation, or deleted
 				}
-				if err := e.pushRoute(e.ctx, app.ID); err != nil {
+				if err := e.routes.push(e.ctx, app.ID); err != nil {
 					e.Logger.Warn("push a route after its members moved", "app", name, "err", err)
 				}
 			}

@@ -102,7 +102,7 @@ func (e *Engine) replace(ctx context.Context, app *store.App, id, why string) er
 			if err := e.transition(r, store.RolloutShifting, ""); err != nil {
 				return err
 			}
-			if err := e.fleetOf(ctx, g.App).Replace(ctx, e.opOf(r, g), g, id); err != nil {
+			if err := e.fleets.of(ctx, g.App).Replace(ctx, e.opOf(r, g), g, id); err != nil {
 				return err
 			}
 			if err := e.transition(r, store.RolloutVerifying, ""); err != nil {

@@ -48,7 +48,7 @@ func (e *Engine) Hold(ctx context.Context, app *store.App, maxWait time.Duration
 	if err := e.Store.SetAppHold(ctx, app.ID, h); err != nil {
 		return nil, fmt.Errorf("hold %s: %w", app.Name, err)
 	}
-	if err := e.pushRoute(ctx, app.ID); err != nil {
+	if err := e.routes.push(ctx, app.ID); err != nil {
 		return nil, fmt.Errorf("hold %s (recorded; the proxy gets it at the next route change): %w", app.Name, err)
 	}
 	e.Logger.Info("requests held", "app", app.Name, "max_wait", maxWait, "max_queue", maxQueue)
@@ -62,7 +62,7 @@ func (e *Engine) Unhold(ctx context.Context, app *store.App) (wasHeld bool, err 
 	if err := e.Store.SetAppHold(ctx, app.ID, nil); err != nil {
 		return false, fmt.Errorf("unhold %s: %w", app.Name, err)
 	}
-	if err := e.pushRoute(ctx, app.ID); err != nil {
+	if err := e.routes.push(ctx, app.ID); err != nil {
 		return false, fmt.Errorf("unhold %s (recorded; the proxy gets it at the next route change): %w", app.Name, err)
 	}
 	e.Logger.Info("requests let through", "app", app.Name, "was_held", app.Hold != nil)

@@ -45,7 +45,7 @@ func (e *Engine) DeployImage(ctx context.Context, app *store.App, ref string, sp
 	if sp.Runtime == spec.RuntimeKubernetes && e.Images == nil && !isPinned(ref) {
 		return nil, fmt.Errorf("deploy --image %s: %w: pin it by digest (REF@sha256:...): this server has no Docker Engine to look tags up with", ref, ErrInvalid)
 	}
-	if err := e.admit(ctx, app, sp); err != nil {
+	if err := e.fleets.admit(ctx, app, sp); err != nil {
 		return nil, err
 	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{

@@ -32,7 +32,7 @@ func (o *op) Rollout() *store.Rollout { return o.r }
 
 func (o *op) Event(kind, msg string, data map[string]any) { o.e.event(o.r, kind, msg, data) }
 
-func (o *op) Route(ctx context.Context) error { return o.e.pushRoute(ctx, o.r.AppID) }
+func (o *op) Route(ctx context.Context) error { return o.e.routes.push(ctx, o.r.AppID) }
 
 // Step counts the rollout's next step; going forward it is recorded as
 // state shifting first.

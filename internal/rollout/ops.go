@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -89,7 +88,7 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	if err := e.admit(ctx, app, &live.Spec); err != nil {
+	if err := e.fleets.admit(ctx, app, &live.Spec); err != nil {
 		return nil, err
 	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{AppID: app.ID, Kind: store.KindEnv, FromRelease: app.LiveRelease,
@@ -117,7 +116,7 @@ func (e *Engine) launch(ctx context.Context, want store.Rollout, rel *store.Rele
 	if err != nil {
 		return nil, err
 	}
-	if err := e.admit(ctx, app, &rel.Spec); err != nil {
+	if err := e.fleets.admit(ctx, app, &rel.Spec); err != nil {
 		return nil, err
 	}
 	want.Strategy = string(rel.Spec.Deploy.Strategy)
@@ -158,7 +157,7 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 		if err := e.Store.SetAppState(ctx, r.AppID, store.AppStopped); err != nil {
 			return err
 		}
-		if err := e.pushRoute(ctx, r.AppID); err != nil {
+		if err := e.routes.push(ctx, r.AppID); err != nil {
 			return err
 		}
 		app, err := e.Store.AppByID(ctx, r.AppID)
@@ -169,7 +168,7 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 		if err != nil {
 			return err
 		}
-		what, err := e.fleetOf(ctx, app).Stop(ctx, e.opOf(r, g), g)
+		what, err := e.fleets.of(ctx, app).Stop(ctx, e.opOf(r, g), g)
 		if err != nil {
 			return err
 		}
@@ -195,8 +194,8 @@ func (e *Engine) Delete(ctx context.Context, app *store.App) error {
 	} else if len(last) > 0 && !last[0].State.Terminal() {
 		return fmt.Errorf("rollout #%d of %s is in progress; wait for it to end: %w", last[0].ID, app.Name, store.ErrConflict)
 	}
-	if err := e.Proxy.DeleteRoute(ctx, app.Name); err != nil && !errors.Is(err, proxy.ErrUnknownApp) {
-		return fmt.Errorf("delete route of %s: %w", app.Name, err)
+	if err := e.routes.remove(ctx, app); err != nil {
+		return err
 	}
 	for _, f := range e.Fleets {
 		if err := f.Delete(ctx, app); err != nil {

@@ -39,7 +39,7 @@ func (e *Engine) progressive(ctx context.Context, o *op, f fleet.Fleet, keepOld 
 		}
 		at, data := reach, map[string]any(nil)
 		if reach == "" {
-			at = proxy.HostURL(e.ProxyURL, e.previewHost(g.App, g.Version()))
+			at = proxy.HostURL(e.ProxyURL, e.routes.previewHost(g.App, g.Version()))
 			data = map[string]any{"preview": at}
 			reach = "its preview " + at
 		}
@@ -108,9 +108,4 @@ func (e *Engine) retireWarmLater(app *store.App, live int, keepOld time.Duration
 			e.Logger.Warn("retire the old blue-green set", "app", app.Name, "err", err)
 		}
 	}()
-}
-
-// previewHost is where release version of app is served alone.
-func (e *Engine) previewHost(app *store.App, version int) string {
-	return fmt.Sprintf("v%d.%s.%s", version, app.Name, e.DomainSuffix)
 }

@@ -32,7 +32,7 @@ func (e *Engine) Recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := e.syncRoutes(ctx, apps); err != nil {
+	if err := e.routes.sync(ctx, apps); err != nil {
 		return err
 	}
 	busy := map[int64]bool{}
@@ -43,29 +43,6 @@ func (e *Engine) Recover(ctx context.Context) error {
 	for _, app := range apps {
 		if !busy[app.ID] && app.State == store.AppRunning && app.LiveRelease > 0 {
 			if err := e.heal(ctx, app); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// syncRoutes makes the proxy's routes the store's: one per app, none else.
-func (e *Engine) syncRoutes(ctx context.Context, apps []*store.App) error {
-	want := map[string]bool{}
-	for _, app := range apps {
-		want[app.Name] = true
-		if err := e.pushRoute(ctx, app.ID); err != nil {
-			return err
-		}
-	}
-	routes, err := e.Proxy.Routes(ctx)
-	if err != nil {
-		return fmt.Errorf("list proxy routes: %w", err)
-	}
-	for _, r := range routes {
-		if !want[r.App] {
-			if err := e.Proxy.DeleteRoute(ctx, r.App); err != nil {
 				return err
 			}
 		}
@@ -97,7 +74,7 @@ func (e *Engine) heal(ctx context.Context, app *store.App) error {
 	if err != nil {
 		return err
 	}
-	f, err := e.fleetFor(&rel.Spec)
+	f, err := e.fleets.forSpec(&rel.Spec)
 	if err != nil {
 		e.Logger.Warn("no fleet here runs the live release: left as it is", "app", app.Name, "err", err)
 		return nil
@@ -117,5 +94,5 @@ func (e *Engine) SyncRoutes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return e.syncRoutes(ctx, apps)
+	return e.routes.sync(ctx, apps)
 }

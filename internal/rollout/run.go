@@ -66,7 +66,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	if err != nil {
 		return err
 	}
-	f := e.fleetOf(ctx, g.App)
+	f := e.fleets.of(ctx, g.App)
 	if firstOfProgressive(r) && r.Step == 0 {
 		e.event(r, "note", fmt.Sprintf("first deploy of %s: no live release to compare a canary with or to switch from, so v%d starts all %d instances, each health-gated, and goes live; the %s strategy applies from the next deploy on",
 			g.App.Name, g.Version(), g.N, r.Strategy), nil)
@@ -87,7 +87,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	if r.State != store.RolloutVerifying {
 		// The route as the rollout starts (a started app leaves its
 		// maintenance page).
-		if err := e.pushRoute(ctx, g.App.ID); err != nil {
+		if err := e.routes.push(ctx, g.App.ID); err != nil {
 			return err
 		}
 		if progressive {
@@ -111,7 +111,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	}
 	// A stopped app that was deployed or rolled back is running again: its
 	// route leaves the maintenance page.
-	if err := e.pushRoute(ctx, g.App.ID); err != nil {
+	if err := e.routes.push(ctx, g.App.ID); err != nil {
 		return err
 	}
 	if keepOld {
@@ -163,7 +163,7 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 		// A canary's or a blue-green's clients all go back to the stable
 		// release (whose instances all still run) in one swap.
 		progressive := strategy.Progressive(strategy.For(r.Strategy)) && r.ToRelease != r.FromRelease && r.ToRelease > 0
-		return e.fleetOf(ctx, from.App).RollBack(ctx, e.opOf(r, from), from, failed, progressive)
+		return e.fleets.of(ctx, from.App).RollBack(ctx, e.opOf(r, from), from, failed, progressive)
 	}()
 	switch {
 	case errors.Is(err, errStopped):

@@ -30,8 +30,8 @@ type routing struct {
 }
 
 // routingOf derives the routing of app from the store.
-func (e *Engine) routingOf(ctx context.Context, app *store.App) (routing, error) {
-	rs, err := e.Store.Rollouts(ctx, app.ID, 1)
+func (rt *router) routingOf(ctx context.Context, app *store.App) (routing, error) {
+	rs, err := rt.store.Rollouts(ctx, app.ID, 1)
 	if err != nil {
 		return routing{}, err
 	}
@@ -40,41 +40,41 @@ func (e *Engine) routingOf(ctx context.Context, app *store.App) (routing, error)
 		r = rs[0]
 	}
 	if r != nil && splitsAtStep(r) {
-		rel, err := e.Store.Release(ctx, app.ID, r.ToRelease)
+		rel, err := rt.store.Release(ctx, app.ID, r.ToRelease)
 		if err != nil {
 			return routing{}, err
 		}
 		if t, ok := strategy.For(r.Strategy).Traffic(&rel.Spec, r.ToRelease, r.Step); ok {
-			rt := routing{split: &proxy.Split{Release: t.Release, Weight: t.Weight}, sets: []int{r.ToRelease, r.FromRelease}}
+			out := routing{split: &proxy.Split{Release: t.Release, Weight: t.Weight}, sets: []int{r.ToRelease, r.FromRelease}}
 			if t.Preview {
-				rt.preview = t.Release
+				out.preview = t.Release
 			}
-			return rt, nil
+			return out, nil
 		}
 	}
-	rt := routing{pin: app.LiveRelease}
+	out := routing{pin: app.LiveRelease}
 	switch {
 	case r == nil:
 	case splitsLater(r):
 		// A progressive deploy before its first step (folding a set kept
 		// warm first, on Kubernetes): the clients stay on the live one.
-		rt.pin = r.FromRelease
-		rt.sets = []int{r.FromRelease, r.ToRelease}
-		return rt, nil
+		out.pin = r.FromRelease
+		out.sets = []int{r.FromRelease, r.ToRelease}
+		return out, nil
 	case r.State == store.RolloutRollingBack:
-		rt.pin, rt.pinAt = r.FromRelease, 0
+		out.pin, out.pinAt = r.FromRelease, 0
 		if r.FromRelease > 0 {
-			from, err := e.Store.Release(ctx, app.ID, r.FromRelease)
+			from, err := rt.store.Release(ctx, app.ID, r.FromRelease)
 			if err != nil {
 				return routing{}, err
 			}
-			rt.pinAt = max(1, desired(app, from))
+			out.pinAt = max(1, desired(app, from))
 		}
 	case r.ToRelease > 0 && r.ToRelease != app.LiveRelease:
-		rt.pin, rt.pinAt = r.ToRelease, max(1, r.Instances)
+		out.pin, out.pinAt = r.ToRelease, max(1, r.Instances)
 	}
-	rt.sets = []int{rt.pin}
-	return rt, nil
+	out.sets = []int{out.pin}
+	return out, nil
 }
 
 // splitsAtStep reports whether r is a progressive deploy taking its steps,
