@@ -65,9 +65,7 @@ func New(cfg Config) *API {
 }
 
 func (a *API) routes() {
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.Version})
-	})
+	a.mux.HandleFunc("GET /healthz", a.health)
 	a.handle("GET /api/v1/whoami", a.whoami)
 	a.handle("POST /api/v1/apps", a.createApp)
 	a.handle("GET /api/v1/apps", a.listApps)
@@ -199,3 +197,14 @@ func readJSON(r *http.Request, v any) error {
 
 // requestTimeout bounds the store work of ordinary requests.
 const requestTimeout = 30 * time.Second
+
+// health says the server answers and, as "degraded", how many rollouts
+// its engine could not record the state of (the store refused a final
+// state); which ones, each app's status says to those who may see it.
+func (a *API) health(w http.ResponseWriter, r *http.Request) {
+	out := map[string]any{"status": "ok", "version": a.Version}
+	if n := len(a.Engine.Problems()); n > 0 {
+		out["status"], out["problems"] = "degraded", n
+	}
+	writeJSON(w, http.StatusOK, out)
+}

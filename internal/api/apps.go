@@ -92,6 +92,9 @@ type AppStatus struct {
 	// traffic to judge a canary by) and what to do, when it waits.
 	Waiting   string          `json:"waiting,omitempty"`
 	Instances []InstanceState `json:"instances"`
+	// Problems are what nonstop could not record of the app's rollouts
+	// (a final state the store refused), until it is recorded.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // InstanceState joins what the store, the runtime and the proxy know of an instance.
@@ -133,6 +136,11 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 			if last != nil && last.Kind == "waiting" {
 				st.Waiting = last.Message
 			}
+		}
+	}
+	for _, p := range a.Engine.Problems() {
+		if p.App == app.Name {
+			st.Problems = append(st.Problems, p.String())
 		}
 	}
 	if st.Instances, err = a.instanceStates(r, app, true); err != nil {

@@ -13,6 +13,7 @@ package rollout
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -76,6 +77,8 @@ type Engine struct {
 	mu      sync.Mutex
 	running map[int64]context.CancelFunc // rollout id → its cancel
 	aborted map[int64]string             // rollout id → why it was aborted
+	// problems are the rollouts whose state could not be recorded.
+	problems map[int64]Problem
 
 	fleets fleets
 	routes *router
@@ -108,7 +111,7 @@ func New(cfg Config) *Engine {
 	ctx, cancel := context.WithCancel(context.Background())
 	fs := fleets{store: cfg.Store, list: cfg.Fleets}
 	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, fleets: fs,
-		routes: &router{store: cfg.Store, proxy: cfg.Proxy, fleets: fs, suffix: cfg.DomainSuffix}, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{},
+		routes: &router{store: cfg.Store, proxy: cfg.Proxy, fleets: fs, suffix: cfg.DomainSuffix}, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, problems: map[int64]Problem{},
 		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{},
 		buildSources: map[string]buildSource{}, recovered: make(chan struct{})}
 }
@@ -186,6 +189,9 @@ func (e *Engine) transitionNote(r *store.Rollout, to store.RolloutState, reason,
 	if err := e.Store.TransitionNote(ctx, r.ID, to, r.Step, reason, note); err != nil {
 		return err
 	}
+	e.mu.Lock()
+	delete(e.problems, r.ID) // recorded after all
+	e.mu.Unlock()
 	r.State = to
 	e.notify(r, was, to, reason)
 	if reason != "" {
@@ -197,12 +203,22 @@ func (e *Engine) transitionNote(r *store.Rollout, to store.RolloutState, reason,
 
 // record makes a transition no caller can act on when it fails (the
 // rollout is ending, or a user's signal): a failure is logged as an error
-// naming the rollout and the state it could not reach, and the rollout is
-// left where the store has it, for the next start to resume.
+// naming the rollout and the state it could not reach, listed among the
+// engine's Problems (GET /healthz shows them), and the rollout is left
+// where the store has it, for the next start to resume.
 func (e *Engine) record(r *store.Rollout, to store.RolloutState, reason string) {
 	if err := e.transition(r, to, reason); err != nil {
-		e.Logger.Error("record rollout state", "app", r.App, "rollout", r.ID, "to", to, "reason", reason, "err", err)
+		e.unrecorded(r, to, reason, err)
 	}
+}
+
+// unrecorded logs and lists a state of r the store did not take.
+func (e *Engine) unrecorded(r *store.Rollout, to store.RolloutState, reason string, err error) {
+	e.Logger.Error("record rollout state", "app", r.App, "rollout", r.ID, "to", to, "reason", reason, "err", err)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.problems[r.ID] = Problem{Rollout: r.ID, App: r.App, Time: e.Now(),
+		What: fmt.Sprintf("could not record its state %s (%s): %v; it is left %s, for the next start of nonstop to resume", to, reason, err, r.State)}
 }
 
 // logFailed logs a store write that failed where nothing can be undone:

@@ -139,7 +139,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 	if r.State != store.RolloutRollingBack {
 		if err := e.transition(r, store.RolloutRollingBack, cause.Error()); err != nil {
-			e.Logger.Error("record rollback", "rollout", r.ID, "err", err)
+			e.unrecorded(r, store.RolloutRollingBack, cause.Error(), err)
 			return
 		}
 		if r.ToRelease != r.FromRelease && r.ToRelease > 0 {
@@ -189,7 +189,7 @@ func (e *Engine) rolledBack(r *store.Rollout) {
 		msg = "no release was live before: nothing serves"
 	}
 	if err := e.transitionNote(r, store.RolloutRolledBack, "", msg); err != nil {
-		e.Logger.Error("record rolled back", "rollout", r.ID, "err", err)
+		e.unrecorded(r, store.RolloutRolledBack, msg, err)
 	}
 }
 
