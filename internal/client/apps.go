@@ -5,28 +5,18 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/nonstopdev/nonstop/internal/api"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
-// App is an app as listed.
-type App struct {
-	Name        string   `json:"name"`
-	Domains     []string `json:"domains"`
-	State       string   `json:"state"`
-	LiveRelease int      `json:"live_release"`
-	URLs        []string `json:"urls"`
-}
-
 // CreateApp creates an app.
-func (c *Client) CreateApp(ctx context.Context, name string, domains []string) (*App, error) {
-	var out App
-	return &out, c.call(ctx, "POST", "/api/v1/apps", map[string]any{"name": name, "domains": domains}, &out)
+func (c *Client) CreateApp(ctx context.Context, name string, domains []string) (*wire.App, error) {
+	var out wire.App
+	return &out, c.call(ctx, "POST", "/api/v1/apps", wire.CreateAppRequest{Name: name, Domains: domains}, &out)
 }
 
 // Apps lists the apps the token may see.
-func (c *Client) Apps(ctx context.Context) ([]App, error) {
-	var out []App
+func (c *Client) Apps(ctx context.Context) ([]wire.App, error) {
+	var out []wire.App
 	return out, c.call(ctx, "GET", "/api/v1/apps", nil, &out)
 }
 
@@ -36,20 +26,20 @@ func (c *Client) DeleteApp(ctx context.Context, name string) error {
 }
 
 // Status returns everything known about an app.
-func (c *Client) Status(ctx context.Context, app string) (*api.AppStatus, error) {
-	var out api.AppStatus
+func (c *Client) Status(ctx context.Context, app string) (*wire.AppStatus, error) {
+	var out wire.AppStatus
 	return &out, c.call(ctx, "GET", appPath(app), nil, &out)
 }
 
 // Releases lists an app's releases, newest first.
-func (c *Client) Releases(ctx context.Context, app string) ([]store.Release, error) {
-	var out []store.Release
+func (c *Client) Releases(ctx context.Context, app string) ([]wire.Release, error) {
+	var out []wire.Release
 	return out, c.call(ctx, "GET", appPath(app, "/releases"), nil, &out)
 }
 
 // Instances lists an app's active instances.
-func (c *Client) Instances(ctx context.Context, app string) ([]api.InstanceState, error) {
-	var out []api.InstanceState
+func (c *Client) Instances(ctx context.Context, app string) ([]wire.Instance, error) {
+	var out []wire.Instance
 	return out, c.call(ctx, "GET", appPath(app, "/instances"), nil, &out)
 }
 
@@ -71,24 +61,15 @@ func (c *Client) Logs(ctx context.Context, app string, tail int, follow bool, w 
 	return err
 }
 
-// AppSettings changes where an app's code comes from and its domains; nil
-// fields are left as they are.
-type AppSettings struct {
-	Repo    *string   `json:"repo,omitempty"`
-	Branch  *string   `json:"branch,omitempty"`
-	Poll    *string   `json:"poll,omitempty"`
-	Domains *[]string `json:"domains,omitempty"`
-}
-
 // SetApp changes an app's settings and returns it.
-func (c *Client) SetApp(ctx context.Context, app string, s AppSettings) (*api.AppStatus, error) {
-	var out api.AppStatus
+func (c *Client) SetApp(ctx context.Context, app string, s wire.AppSettings) (*wire.App, error) {
+	var out wire.App
 	return &out, c.call(ctx, "PATCH", appPath(app), s, &out)
 }
 
 // Webhook returns the app's webhook URLs and secret (made at first ask).
-func (c *Client) Webhook(ctx context.Context, app string, rotate bool) (*api.WebhookInfo, error) {
-	var out api.WebhookInfo
+func (c *Client) Webhook(ctx context.Context, app string, rotate bool) (*wire.WebhookInfo, error) {
+	var out wire.WebhookInfo
 	q := ""
 	if rotate {
 		q = "?rotate=1"

@@ -1,5 +1,6 @@
 // Package client is the Go client of nonstop's REST API, used by the CLI,
-// the demo and the end-to-end tests.
+// the demo and the end-to-end tests. It takes and returns package wire's
+// types, and knows nothing else of the server.
 package client
 
 import (
@@ -12,6 +13,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // Client talks to one nonstop server as one token.
@@ -60,14 +63,12 @@ func (c *Client) request(ctx context.Context, method, path string, body io.Reade
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
-		var e struct {
-			Error string `json:"error"`
-		}
+		var e wire.Error
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if json.Unmarshal(data, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(data))
+		if json.Unmarshal(data, &e) != nil || e.Message == "" {
+			e.Message = strings.TrimSpace(string(data))
 		}
-		return nil, &Error{Status: resp.StatusCode, Message: e.Error}
+		return nil, &Error{Status: resp.StatusCode, Message: e.Message}
 	}
 	return resp, nil
 }
@@ -103,7 +104,7 @@ func appPath(app string, rest ...string) string {
 }
 
 // Whoami returns the name and role the token acts as.
-func (c *Client) Whoami(ctx context.Context) (map[string]string, error) {
-	var out map[string]string
-	return out, c.call(ctx, "GET", "/api/v1/whoami", nil, &out)
+func (c *Client) Whoami(ctx context.Context) (*wire.Whoami, error) {
+	var out wire.Whoami
+	return &out, c.call(ctx, "GET", "/api/v1/whoami", nil, &out)
 }

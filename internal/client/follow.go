@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // Follow streams a rollout's events to fn until it is over, and returns the
 // rollout as it ended. It reconnects from the last event if the stream breaks.
-func (c *Client) Follow(ctx context.Context, app string, id int64, fn func(store.Event)) (*store.Rollout, error) {
+func (c *Client) Follow(ctx context.Context, app string, id int64, fn func(wire.Event)) (*wire.Rollout, error) {
 	var last int64
 	for attempt := 0; ; attempt++ {
 		end, err := c.follow(ctx, app, id, &last, fn)
@@ -30,7 +30,7 @@ func (c *Client) Follow(ctx context.Context, app string, id int64, fn func(store
 	}
 }
 
-func (c *Client) follow(ctx context.Context, app string, id int64, last *int64, fn func(store.Event)) (*store.Rollout, error) {
+func (c *Client) follow(ctx context.Context, app string, id int64, last *int64, fn func(wire.Event)) (*wire.Rollout, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", c.Server+appPath(app, fmt.Sprintf("/deploys/%d/events", id)), nil)
 	if err != nil {
 		return nil, err
@@ -60,14 +60,14 @@ func (c *Client) follow(ctx context.Context, app string, id int64, last *int64, 
 		case strings.HasPrefix(line, "data: "):
 			data = strings.TrimPrefix(line, "data: ")
 		case line == "" && data != "":
-			if event == "end" {
-				var r store.Rollout
+			if event == wire.EventEnd {
+				var r wire.Rollout
 				if err := json.Unmarshal([]byte(data), &r); err != nil {
 					return nil, fmt.Errorf("decode end of rollout: %w", err)
 				}
 				return &r, nil
 			}
-			var e store.Event
+			var e wire.Event
 			if err := json.Unmarshal([]byte(data), &e); err == nil {
 				*last = e.ID
 				fn(e)

@@ -5,19 +5,18 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/nonstopdev/nonstop/internal/pipeline"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // Runs lists an app's pipeline runs, newest first.
-func (c *Client) Runs(ctx context.Context, app string) ([]pipeline.RunView, error) {
-	var out []pipeline.RunView
+func (c *Client) Runs(ctx context.Context, app string) ([]wire.RunView, error) {
+	var out []wire.RunView
 	return out, c.call(ctx, "GET", appPath(app, "/runs"), nil, &out)
 }
 
 // Run returns one run with its stages.
-func (c *Client) Run(ctx context.Context, app string, n int) (*pipeline.RunView, error) {
-	var out pipeline.RunView
+func (c *Client) Run(ctx context.Context, app string, n int) (*wire.RunView, error) {
+	var out wire.RunView
 	return &out, c.call(ctx, "GET", appPath(app, fmt.Sprintf("/runs/%d", n)), nil, &out)
 }
 
@@ -33,7 +32,7 @@ func (c *Client) RunLogs(ctx context.Context, app string, n int, w io.Writer) er
 }
 
 // CancelRun cancels a queued or running run.
-func (c *Client) CancelRun(ctx context.Context, app string, n int) (*store.Run, error) {
-	var out store.Run
+func (c *Client) CancelRun(ctx context.Context, app string, n int) (*wire.Run, error) {
+	var out wire.Run
 	return &out, c.call(ctx, "POST", appPath(app, fmt.Sprintf("/runs/%d/cancel", n)), nil, &out)
 }
