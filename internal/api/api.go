@@ -19,6 +19,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/store"
 	"github.com/nonstopdev/nonstop/internal/web"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // Config wires the API.
@@ -66,7 +67,7 @@ func New(cfg Config) *API {
 
 func (a *API) routes() {
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.Version})
+		writeJSON(w, http.StatusOK, wire.Health{Status: "ok", Version: a.Version})
 	})
 	a.handle("GET /api/v1/whoami", a.whoami)
 	a.handle("POST /api/v1/apps", a.createApp)
@@ -176,7 +177,7 @@ func status(err error) int {
 }
 
 func writeError(w http.ResponseWriter, err error) {
-	writeJSON(w, status(err), map[string]string{"error": err.Error()})
+	writeJSON(w, status(err), wire.Error{Message: err.Error()})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
