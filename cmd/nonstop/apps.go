@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nonstopdev/nonstop/internal/client"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 func newAppsCmd() *cobra.Command {
@@ -77,7 +77,7 @@ func newAppsCmd() *cobra.Command {
 }
 
 func newAppsSetCmd() *cobra.Command {
-	var s client.AppSettings
+	var s wire.AppSettings
 	var repo, branch, poll string
 	var domains []string
 	cmd := &cobra.Command{

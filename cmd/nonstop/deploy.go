@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nonstopdev/nonstop/internal/archive"
-	"github.com/nonstopdev/nonstop/internal/client"
 	"github.com/nonstopdev/nonstop/internal/spec"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 func newDeployCmd() *cobra.Command {
@@ -54,7 +54,7 @@ func newDeployCmd() *cobra.Command {
 			go func() { pw.CloseWithError(archive.PackTarGz(pw, dir)) }()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "uploading %s to app %s\n", dir, appName)
-			ro, err := c.DeployWith(cmd.Context(), appName, pr, client.DeployOptions{Source: "cli", GitSHA: gitHead(dir), Strategy: strategy})
+			ro, err := c.DeployWith(cmd.Context(), appName, pr, wire.DeployOptions{Source: "cli", GitSHA: gitHead(dir), Strategy: strategy})
 			pr.Close()
 			if err != nil {
 				return err

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nonstopdev/nonstop/internal/client"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // follow prints a rollout's events until it ends, with a progress bar on a
@@ -21,7 +21,7 @@ func follow(cmd *cobra.Command, c *client.Client, app string, id int64) error {
 	if err != nil {
 		return fmt.Errorf("follow deploy #%d: %w (it goes on: `nonstop status %s`)", id, err, app)
 	}
-	if end.State == store.RolloutDone {
+	if end.State == wire.RolloutDone {
 		fmt.Fprintf(out, "✓ %s: v%d is live\n", app, end.ToRelease)
 		if st, err := c.Status(cmd.Context(), app); err == nil && len(st.URLs) > 0 {
 			fmt.Fprintf(out, "  %s\n", strings.Join(st.URLs, "\n  "))
@@ -29,7 +29,7 @@ func follow(cmd *cobra.Command, c *client.Client, app string, id int64) error {
 		return nil
 	}
 	msg := fmt.Sprintf("deploy #%d of %s %s: %s", id, app, strings.ReplaceAll(string(end.State), "_", " "), end.Reason)
-	if end.State == store.RolloutRolledBack && end.FromRelease > 0 {
+	if end.State == wire.RolloutRolledBack && end.FromRelease > 0 {
 		msg += fmt.Sprintf("\nv%d keeps serving", end.FromRelease)
 	}
 	return &exitError{code: 1, msg: msg}
@@ -43,7 +43,7 @@ type progress struct {
 	shown bool
 }
 
-func (p *progress) event(e store.Event) {
+func (p *progress) event(e wire.Event) {
 	if e.Kind == "progress" {
 		ready, _ := e.Data["ready"].(float64)
 		total, _ := e.Data["total"].(float64)

@@ -46,7 +46,7 @@ func newLoginCmd() *cobra.Command {
 			if err := os.WriteFile(path, data, 0o600); err != nil {
 				return fmt.Errorf("save credentials: %w", err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "logged in to %s as %s (%s); saved in %s\n", srv, who["name"], who["role"], path)
+			fmt.Fprintf(cmd.OutOrStdout(), "logged in to %s as %s (%s); saved in %s\n", srv, who.Name, who.Role, path)
 			return nil
 		},
 	}

@@ -9,12 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nonstopdev/nonstop/internal/client"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // rolloutCmd is a command on APP that may start a rollout, which it follows
 // unless --detach.
-func rolloutCmd(use, short string, nargs cobra.PositionalArgs, run func(cmd *cobra.Command, c *client.Client, args []string) (*store.Rollout, string, error)) *cobra.Command {
+func rolloutCmd(use, short string, nargs cobra.PositionalArgs, run func(cmd *cobra.Command, c *client.Client, args []string) (*wire.Rollout, string, error)) *cobra.Command {
 	var detach bool
 	cmd := &cobra.Command{
 		Use:   use,
@@ -47,7 +47,7 @@ func rolloutCmd(use, short string, nargs cobra.PositionalArgs, run func(cmd *cob
 func newRollbackCmd() *cobra.Command {
 	var to string
 	cmd := rolloutCmd("rollback APP", "Return to the release live before the current one (or --to vN), health-gated", cobra.ExactArgs(1),
-		func(cmd *cobra.Command, c *client.Client, args []string) (*store.Rollout, string, error) {
+		func(cmd *cobra.Command, c *client.Client, args []string) (*wire.Rollout, string, error) {
 			ro, err := c.Rollback(cmd.Context(), args[0], to)
 			return ro, "", err
 		})
@@ -57,7 +57,7 @@ func newRollbackCmd() *cobra.Command {
 
 func newScaleCmd() *cobra.Command {
 	return rolloutCmd("scale APP N", "Run N instances of the live release", cobra.ExactArgs(2),
-		func(cmd *cobra.Command, c *client.Client, args []string) (*store.Rollout, string, error) {
+		func(cmd *cobra.Command, c *client.Client, args []string) (*wire.Rollout, string, error) {
 			n, err := strconv.Atoi(args[1])
 			if err != nil {
 				return nil, "", fmt.Errorf("N must be a number, got %q", args[1])
@@ -68,7 +68,7 @@ func newScaleCmd() *cobra.Command {
 
 func newStopCmd() *cobra.Command {
 	return rolloutCmd("stop APP", "Drain and stop the app's instances; its maintenance page is served", cobra.ExactArgs(1),
-		func(cmd *cobra.Command, c *client.Client, args []string) (*store.Rollout, string, error) {
+		func(cmd *cobra.Command, c *client.Client, args []string) (*wire.Rollout, string, error) {
 			ro, err := c.Stop(cmd.Context(), args[0])
 			return ro, "", err
 		})
@@ -76,7 +76,7 @@ func newStopCmd() *cobra.Command {
 
 func newStartCmd() *cobra.Command {
 	return rolloutCmd("start APP", "Start a stopped app's live release again", cobra.ExactArgs(1),
-		func(cmd *cobra.Command, c *client.Client, args []string) (*store.Rollout, string, error) {
+		func(cmd *cobra.Command, c *client.Client, args []string) (*wire.Rollout, string, error) {
 			ro, err := c.Start(cmd.Context(), args[0])
 			return ro, "", err
 		})
@@ -85,7 +85,7 @@ func newStartCmd() *cobra.Command {
 func newEnvCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "env", Short: "Set, unset and list an app's environment (a change rolls out a new release)"}
 	set := rolloutCmd("set APP K=V...", "Set env vars and roll out a release with them", cobra.MinimumNArgs(2),
-		func(cmd *cobra.Command, c *client.Client, args []string) (*store.Rollout, string, error) {
+		func(cmd *cobra.Command, c *client.Client, args []string) (*wire.Rollout, string, error) {
 			vars := map[string]string{}
 			for _, kv := range args[1:] {
 				k, v, ok := strings.Cut(kv, "=")
@@ -97,7 +97,7 @@ func newEnvCmd() *cobra.Command {
 			return c.SetEnv(cmd.Context(), args[0], vars, nil)
 		})
 	unset := rolloutCmd("unset APP K...", "Remove env vars and roll out a release without them", cobra.MinimumNArgs(2),
-		func(cmd *cobra.Command, c *client.Client, args []string) (*store.Rollout, string, error) {
+		func(cmd *cobra.Command, c *client.Client, args []string) (*wire.Rollout, string, error) {
 			return c.SetEnv(cmd.Context(), args[0], nil, args[1:])
 		})
 	var reveal bool

@@ -46,6 +46,9 @@ func newStatusCmd() *cobra.Command {
 			if st.Waiting != "" {
 				fmt.Fprintf(out, "waiting:  %s\n", st.Waiting)
 			}
+			for _, p := range st.Problems {
+				fmt.Fprintf(out, "problem:  %s\n", p)
+			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "\nINSTANCE\tRELEASE\tSTATE\tPROCESS\tHEALTH\tADDR\tIN FLIGHT\tREQUESTS")
 			for _, in := range st.Instances {

@@ -19,6 +19,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/store"
 	"github.com/nonstopdev/nonstop/internal/web"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // Config wires the API.
@@ -174,7 +175,7 @@ func status(err error) int {
 }
 
 func writeError(w http.ResponseWriter, err error) {
-	writeJSON(w, status(err), map[string]string{"error": err.Error()})
+	writeJSON(w, status(err), wire.Error{Message: err.Error()})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -202,9 +203,9 @@ const requestTimeout = 30 * time.Second
 // its engine could not record the state of (the store refused a final
 // state); which ones, each app's status says to those who may see it.
 func (a *API) health(w http.ResponseWriter, r *http.Request) {
-	out := map[string]any{"status": "ok", "version": a.Version}
+	out := wire.Health{Status: "ok", Version: a.Version}
 	if n := len(a.Engine.Problems()); n > 0 {
-		out["status"], out["problems"] = "degraded", n
+		out.Status, out.Problems = "degraded", n
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -14,17 +14,13 @@ import (
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
-
-type createAppRequest struct {
-	Name    string   `json:"name"`
-	Domains []string `json:"domains"`
-}
 
 var hostnameRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 func (a *API) createApp(w http.ResponseWriter, r *http.Request, u *store.User) error {
-	var req createAppRequest
+	var req wire.CreateAppRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
@@ -43,14 +39,14 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, u *store.User) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, a.appView(app))
+	writeJSON(w, http.StatusCreated, wireAppView(a.appView(app)))
 	return nil
 }
 
-// appView is an app as the API shows it.
+// appView is an app as the API shows it (answered as a wire.App).
 type appView struct {
 	*store.App
-	URLs []string `json:"urls"`
+	URLs []string
 }
 
 func (a *API) appView(app *store.App) appView {
@@ -79,33 +75,35 @@ func (a *API) listApps(w http.ResponseWriter, r *http.Request, u *store.User) er
 		}
 		out = append(out, v)
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, each(out, wireAppView))
 	return nil
 }
 
-// AppStatus is everything `nonstop status` shows.
+// AppStatus is everything `nonstop status` shows (answered as a
+// wire.AppStatus).
 type AppStatus struct {
 	appView
-	Live    *store.Release `json:"live,omitempty"`
-	Rollout *store.Rollout `json:"rollout,omitempty"`
+	Live    *store.Release
+	Rollout *store.Rollout
 	// Waiting says what the rollout in progress waits for (a promote,
 	// traffic to judge a canary by) and what to do, when it waits.
-	Waiting   string          `json:"waiting,omitempty"`
-	Instances []InstanceState `json:"instances"`
+	Waiting   string
+	Instances []InstanceState
 	// Problems are what nonstop could not record of the app's rollouts
 	// (a final state the store refused), until it is recorded.
-	Problems []string `json:"problems,omitempty"`
+	Problems []string
 }
 
-// InstanceState joins what the store, the runtime and the proxy know of an instance.
+// InstanceState joins what the store, the runtime and the proxy know of an
+// instance (answered as a wire.Instance).
 type InstanceState struct {
 	*store.Instance
-	Runtime *runtime.Status      `json:"runtime,omitempty"`
-	Proxy   *proxy.BackendStatus `json:"proxy,omitempty"`
+	Runtime *runtime.Status
+	Proxy   *proxy.BackendStatus
 	// On Kubernetes, an instance is a pod: its node, and why it is not
 	// ready (Kubernetes' readiness, not the proxy's).
-	Node    string `json:"node,omitempty"`
-	Problem string `json:"problem,omitempty"`
+	Node    string
+	Problem string
 }
 
 func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) error {
@@ -147,7 +145,7 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		return err
 	}
 	a.addUsage(r.Context(), st.Instances)
-	writeJSON(w, http.StatusOK, st)
+	writeJSON(w, http.StatusOK, wireAppStatus(st))
 	return nil
 }
 
@@ -161,7 +159,7 @@ func (a *API) instances(w http.ResponseWriter, r *http.Request, u *store.User) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, states)
+	writeJSON(w, http.StatusOK, each(states, wireInstanceState))
 	return nil
 }
 
@@ -185,7 +183,7 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, u *store.User) e
 	if err := a.Engine.Delete(r.Context(), app); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"deleted": app.Name})
+	writeJSON(w, http.StatusOK, wire.Deleted{Deleted: app.Name})
 	return nil
 }
 
@@ -201,7 +199,7 @@ func (a *API) releases(w http.ResponseWriter, r *http.Request, u *store.User) er
 	if rels == nil {
 		rels = []*store.Release{}
 	}
-	writeJSON(w, http.StatusOK, rels)
+	writeJSON(w, http.StatusOK, each(rels, wireRelease))
 	return nil
 }
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/nonstopdev/nonstop/internal/client"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 func TestAPI_CreateAppValidatesNameAndDomains(t *testing.T) {
@@ -70,7 +70,7 @@ func TestAPI_StatusShowsLiveReleaseInstancesAndURLs(t *testing.T) {
 	}
 	in := st.Instances[0]
 	if in.State != "serving" || in.Runtime == nil || in.Runtime.State != "running" || in.Proxy == nil || !in.Proxy.Healthy {
-		t.Errorf("instance = %+v runtime %+v proxy %+v", in.Instance, in.Runtime, in.Proxy)
+		t.Errorf("instance = %+v runtime %+v proxy %+v", in, in.Runtime, in.Proxy)
 	}
 	rels, err := s.admin.Releases(ctx, "hello")
 	if err != nil || len(rels) != 1 || rels[0].Version != 1 || rels[0].Status != "live" {
@@ -134,7 +134,7 @@ func TestAPI_ActionsAnswerWithTheRightStatus(t *testing.T) {
 	if err != nil || rb.ToRelease != 1 {
 		t.Fatalf("rollback to v1: %+v %v", rb, err)
 	}
-	end, err := s.admin.Follow(ctx, "hello", rb.ID, func(store.Event) {})
+	end, err := s.admin.Follow(ctx, "hello", rb.ID, func(wire.Event) {})
 	if err != nil || end.State != "done" {
 		t.Fatalf("rollback ended %+v %v", end, err)
 	}
@@ -145,7 +145,7 @@ func TestAPI_ActionsAnswerWithTheRightStatus(t *testing.T) {
 	if err != nil || stop == nil {
 		t.Fatalf("stop: %v %v", stop, err)
 	}
-	if end, err := s.admin.Follow(ctx, "hello", stop.ID, func(store.Event) {}); err != nil || end.State != "done" {
+	if end, err := s.admin.Follow(ctx, "hello", stop.ID, func(wire.Event) {}); err != nil || end.State != "done" {
 		t.Fatalf("stop ended %+v %v", end, err)
 	}
 	if code, body := s.getApp("hello"); code != http.StatusServiceUnavailable || !strings.Contains(body, "maintenance") {
@@ -158,7 +158,7 @@ func TestAPI_ActionsAnswerWithTheRightStatus(t *testing.T) {
 	if err != nil || start == nil {
 		t.Fatalf("start: %v %v", start, err)
 	}
-	if end, err := s.admin.Follow(ctx, "hello", start.ID, func(store.Event) {}); err != nil || end.State != "done" {
+	if end, err := s.admin.Follow(ctx, "hello", start.ID, func(wire.Event) {}); err != nil || end.State != "done" {
 		t.Fatalf("start ended %+v %v", end, err)
 	}
 	if code, _ := s.getApp("hello"); code != 200 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nonstopdev/nonstop/internal/auth"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // authenticate finds the user a request's bearer token acts as.
@@ -45,6 +46,6 @@ func (a *API) app(r *http.Request, u *store.User) (*store.App, error) {
 }
 
 func (a *API) whoami(w http.ResponseWriter, r *http.Request, u *store.User) error {
-	writeJSON(w, http.StatusOK, map[string]any{"name": u.Name, "role": u.Role})
+	writeJSON(w, http.StatusOK, wire.Whoami{Name: u.Name, Role: string(u.Role)})
 	return nil
 }

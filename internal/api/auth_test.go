@@ -47,7 +47,7 @@ func TestAPI_RequestsWithoutAValidTokenAre401(t *testing.T) {
 		t.Errorf("GET /healthz = %d %s", code, body)
 	}
 	who, err := s.admin.Whoami(context.Background())
-	if err != nil || who["name"] != "admin" || who["role"] != "admin" {
+	if err != nil || who.Name != "admin" || who.Role != "admin" {
 		t.Errorf("whoami = %v %v", who, err)
 	}
 }

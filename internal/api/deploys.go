@@ -16,6 +16,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // deploy takes a source archive (tar.gz or zip) as the request body, checks
@@ -60,16 +61,17 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if sp.Name != "" && sp.Name != app.Name {
 		return fmt.Errorf("%s names app %q but this deploy is to app %q: %w", spec.FileName, sp.Name, app.Name, errBadRequest)
 	}
-	if st := r.URL.Query().Get("strategy"); st != "" {
+	opts := wire.DeployOptionsOf(r.URL.Query())
+	if st := opts.Strategy; st != "" {
 		if sp, err = sp.WithStrategy(spec.Strategy(st)); err != nil {
 			return fmt.Errorf("%v: %w", err, errBadRequest)
 		}
 	}
-	source := r.URL.Query().Get("source")
+	source := opts.Source
 	if source == "" {
 		source = "upload"
 	}
-	sha := r.URL.Query().Get("sha")
+	sha := opts.GitSHA
 	if sha != "" && !gitSHARE.MatchString(sha) {
 		return fmt.Errorf("sha %q is not a git commit id: %w", sha, errBadRequest)
 	}
@@ -86,7 +88,7 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 			a.Logger.Warn("record the deploy's run", "app", app.Name, "err", err)
 		}
 	}
-	writeJSON(w, http.StatusCreated, ro)
+	writeJSON(w, http.StatusCreated, wireRollout(ro))
 	return nil
 }
 
@@ -114,7 +116,7 @@ func (a *API) getRollout(w http.ResponseWriter, r *http.Request, u *store.User) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ro)
+	writeJSON(w, http.StatusOK, wireRollout(ro))
 	return nil
 }
 
@@ -130,7 +132,7 @@ func (a *API) listRollouts(w http.ResponseWriter, r *http.Request, u *store.User
 	if rs == nil {
 		rs = []*store.Rollout{}
 	}
-	writeJSON(w, http.StatusOK, rs)
+	writeJSON(w, http.StatusOK, each(rs, wireRollout))
 	return nil
 }
 
@@ -171,7 +173,7 @@ func (a *API) rolloutEvents(w http.ResponseWriter, r *http.Request, u *store.Use
 			return nil
 		}
 		for _, e := range events {
-			data, _ := json.Marshal(e)
+			data, _ := json.Marshal(wireEvent(e))
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Kind, data)
 			after = e.ID
 		}
@@ -182,8 +184,8 @@ func (a *API) rolloutEvents(w http.ResponseWriter, r *http.Request, u *store.Use
 			continue // more are there already
 		}
 		if cur.State.Terminal() {
-			data, _ := json.Marshal(cur)
-			fmt.Fprintf(w, "event: end\ndata: %s\n\n", data)
+			data, _ := json.Marshal(wireRollout(cur))
+			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", wire.EventEnd, data)
 			flusher.Flush()
 			return nil
 		}
@@ -200,19 +202,8 @@ func (a *API) rolloutEvents(w http.ResponseWriter, r *http.Request, u *store.Use
 
 var gitSHARE = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
 
-// deployJSONRequest deploys a prebuilt image with a spec: the given
-// nonstop.yaml text, or else the live release's spec.
-type deployJSONRequest struct {
-	Image string `json:"image"`
-	Spec  string `json:"spec,omitempty"`
-	Git   *struct {
-		URL string `json:"url"`
-		Ref string `json:"ref"`
-	} `json:"git,omitempty"`
-}
-
 func (a *API) deployJSON(w http.ResponseWriter, r *http.Request, u *store.User, app *store.App) error {
-	var req deployJSONRequest
+	var req wire.DeployRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
@@ -252,7 +243,7 @@ func (a *API) deployJSON(w http.ResponseWriter, r *http.Request, u *store.User, 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, ro)
+	writeJSON(w, http.StatusCreated, wireRollout(ro))
 	return nil
 }
 
@@ -296,6 +287,6 @@ func (a *API) deployGit(w http.ResponseWriter, r *http.Request, u *store.User, a
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"run": run.Number, "state": run.State})
+	writeJSON(w, http.StatusAccepted, wire.QueuedRun{Run: run.Number, State: wire.RunState(run.State)})
 	return nil
 }

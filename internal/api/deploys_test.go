@@ -12,7 +12,7 @@ import (
 
 	"github.com/nonstopdev/nonstop/internal/archive"
 	"github.com/nonstopdev/nonstop/internal/client"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // nothingRecorded checks that a refused deploy left no trace: no rollout,
@@ -102,8 +102,8 @@ func TestAPI_SecondDeployWhileOneRunsIs409(t *testing.T) {
 	if left := s.leftovers(); len(left) != 0 {
 		t.Errorf("the refused upload was left in %s: %v", s.tmp, left)
 	}
-	end, err := s.admin.Follow(ctx, "hello", first.ID, func(store.Event) {})
-	if err != nil || end.State != store.RolloutDone {
+	end, err := s.admin.Follow(ctx, "hello", first.ID, func(wire.Event) {})
+	if err != nil || end.State != wire.RolloutDone {
 		t.Fatalf("first deploy: %+v %v", end, err)
 	}
 	rs, _ := s.admin.Rollouts(ctx, "hello")
@@ -126,15 +126,15 @@ func TestAPI_DeployAnswers201WithTheRolloutAndItCanBeRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ro.ID == 0 || ro.App != "hello" || ro.Kind != store.KindDeploy || ro.CreatedBy != "admin" {
+	if ro.ID == 0 || ro.App != "hello" || ro.Kind != wire.KindDeploy || ro.CreatedBy != "admin" {
 		t.Errorf("deploy answer = %+v", ro)
 	}
-	end, err := s.admin.Follow(ctx, "hello", ro.ID, func(store.Event) {})
-	if err != nil || end.State != store.RolloutDone {
+	end, err := s.admin.Follow(ctx, "hello", ro.ID, func(wire.Event) {})
+	if err != nil || end.State != wire.RolloutDone {
 		t.Fatalf("deploy ended %+v %v", end, err)
 	}
 	got, err := s.admin.Rollout(ctx, "hello", ro.ID)
-	if err != nil || got.State != store.RolloutDone || got.ToRelease != 1 {
+	if err != nil || got.State != wire.RolloutDone || got.ToRelease != 1 {
 		t.Errorf("GET deploy = %+v %v", got, err)
 	}
 	if _, err := s.admin.Rollout(ctx, "other", ro.ID); client.StatusOf(err) != http.StatusNotFound {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/nonstopdev/nonstop/internal/client"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 func TestAPI_EnvListMasksValuesUnlessRevealed(t *testing.T) {
@@ -72,8 +72,8 @@ func TestAPI_EnvSetOnALiveAppRollsOutAndTheAppSeesIt(t *testing.T) {
 	if err != nil || ro == nil {
 		t.Fatalf("env set on a live app: %v %v; want 202 with a rollout", ro, err)
 	}
-	end, err := s.admin.Follow(ctx, "hello", ro.ID, func(store.Event) {})
-	if err != nil || end.State != store.RolloutDone {
+	end, err := s.admin.Follow(ctx, "hello", ro.ID, func(wire.Event) {})
+	if err != nil || end.State != wire.RolloutDone {
 		t.Fatalf("env rollout: %+v %v", end, err)
 	}
 	if code, body := s.getApp("hello"); code != 200 || !strings.Contains(body, "salut from v1") {
@@ -101,7 +101,7 @@ func TestAPI_EnvSetWhileARolloutRunsIs409AndChangesNothing(t *testing.T) {
 	if client.StatusOf(err) != http.StatusConflict {
 		t.Fatalf("env set during a rollout: %v, want 409", err)
 	}
-	if end, err := s.admin.Follow(ctx, "hello", running.ID, func(store.Event) {}); err != nil || end.State != store.RolloutDone {
+	if end, err := s.admin.Follow(ctx, "hello", running.ID, func(wire.Event) {}); err != nil || end.State != wire.RolloutDone {
 		t.Fatalf("deploy: %+v %v", end, err)
 	}
 	if env, _ := s.admin.Env(ctx, "hello", true); len(env) != 0 {

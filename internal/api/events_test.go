@@ -13,6 +13,7 @@ import (
 
 	"github.com/nonstopdev/nonstop/internal/client"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // sse is one Server-Sent Event.
@@ -84,11 +85,11 @@ func TestAPI_EventStreamEndsWithTheEndEventAndTheRolloutState(t *testing.T) {
 	if last.event != "end" {
 		t.Fatalf("the stream does not end with an end event: %+v", last)
 	}
-	var end store.Rollout
+	var end wire.Rollout
 	if err := json.Unmarshal([]byte(last.data), &end); err != nil {
 		t.Fatalf("end event data %q: %v", last.data, err)
 	}
-	if end.ID != ro.ID || end.State != store.RolloutDone || end.ToRelease != 1 {
+	if end.ID != ro.ID || end.State != wire.RolloutDone || end.ToRelease != 1 {
 		t.Errorf("end event carries %+v, want rollout #%d done to v1", end, ro.ID)
 	}
 	var prev int64
@@ -99,7 +100,7 @@ func TestAPI_EventStreamEndsWithTheEndEventAndTheRolloutState(t *testing.T) {
 			t.Errorf("event id %q not increasing after %d", e.id, prev)
 		}
 		prev = id
-		var ev store.Event
+		var ev wire.Event
 		if err := json.Unmarshal([]byte(e.data), &ev); err != nil {
 			t.Errorf("event data %q: %v", e.data, err)
 			continue
@@ -124,8 +125,8 @@ func TestAPI_EventStreamEndsWithTheEndEventAndTheRolloutState(t *testing.T) {
 
 	// The client follows the same stream to the same end.
 	var seen int
-	got, err := s.admin.Follow(ctx, "hello", ro.ID, func(store.Event) { seen++ })
-	if err != nil || got.State != store.RolloutDone || seen != len(events)-1 {
+	got, err := s.admin.Follow(ctx, "hello", ro.ID, func(wire.Event) { seen++ })
+	if err != nil || got.State != wire.RolloutDone || seen != len(events)-1 {
 		t.Errorf("Follow = %+v %v after %d events, want done after %d", got, err, seen, len(events)-1)
 	}
 }
@@ -138,11 +139,11 @@ func TestAPI_EventStreamOfAFailedRolloutEndsWithItsReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	end, err := s.admin.Follow(ctx, "hello", ro.ID, func(store.Event) {})
+	end, err := s.admin.Follow(ctx, "hello", ro.ID, func(wire.Event) {})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if end.State != store.RolloutRolledBack || !strings.Contains(end.Reason, "CRASH_ON_START") {
+	if end.State != wire.RolloutRolledBack || !strings.Contains(end.Reason, "CRASH_ON_START") {
 		t.Errorf("end = %s %q; want rolled_back with the instance's last log lines", end.State, end.Reason)
 	}
 }
@@ -153,7 +154,7 @@ func TestAPI_EventStreamOfAnotherTeamsRolloutIs404(t *testing.T) {
 	s.createApp("hello")
 	ro := s.deployLive("hello", 1)
 	mia := s.member("mia", "payments")
-	if _, err := mia.Follow(ctx, "hello", ro.ID, func(store.Event) {}); client.StatusOf(err) != http.StatusNotFound {
+	if _, err := mia.Follow(ctx, "hello", ro.ID, func(wire.Event) {}); client.StatusOf(err) != http.StatusNotFound {
 		t.Errorf("member follows another team's rollout: %v, want 404", err)
 	}
 }
@@ -184,12 +185,12 @@ func TestAPI_EventStreamDeliversEveryEventUpToTheFinalState(t *testing.T) {
 		s.st.TransitionNote(ctx, ro.ID, store.RolloutRolledBack, 1, "", "no release was live before: nothing serves")
 	}()
 	var got []string
-	end, err := s.admin.Follow(ctx, "hello", ro.ID, func(e store.Event) { got = append(got, e.Message) })
+	end, err := s.admin.Follow(ctx, "hello", ro.ID, func(e wire.Event) { got = append(got, e.Message) })
 	<-wrote
 	if err != nil {
 		t.Fatal(err)
 	}
-	if end.State != store.RolloutRolledBack {
+	if end.State != wire.RolloutRolledBack {
 		t.Errorf("end state %s", end.State)
 	}
 	id := fmt.Sprintf("rollout #%d: ", ro.ID)

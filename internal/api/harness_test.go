@@ -27,6 +27,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // helloBin is examples/hello, built once for the whole test binary. Uploads
@@ -189,12 +190,12 @@ func (s *server) createApp(name string, domains ...string) {
 }
 
 // deploy uploads the hello app at version v with extra env lines.
-func (s *server) deploy(c *client.Client, app string, v int, extra ...string) (*store.Rollout, error) {
+func (s *server) deploy(c *client.Client, app string, v int, extra ...string) (*wire.Rollout, error) {
 	return c.Deploy(context.Background(), app, bytes.NewReader(tarGz(s.t, map[string]string{"nonstop.yaml": helloYAML(v, extra...)})), "")
 }
 
 // deployLive deploys and follows the rollout until it is live.
-func (s *server) deployLive(app string, v int, extra ...string) *store.Rollout {
+func (s *server) deployLive(app string, v int, extra ...string) *wire.Rollout {
 	s.t.Helper()
 	ro, err := s.deploy(s.admin, app, v, extra...)
 	if err != nil {
@@ -202,11 +203,11 @@ func (s *server) deployLive(app string, v int, extra ...string) *store.Rollout {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	end, err := s.admin.Follow(ctx, app, ro.ID, func(store.Event) {})
+	end, err := s.admin.Follow(ctx, app, ro.ID, func(wire.Event) {})
 	if err != nil {
 		s.t.Fatalf("follow deploy v%d: %v", v, err)
 	}
-	if end.State != store.RolloutDone {
+	if end.State != wire.RolloutDone {
 		s.t.Fatalf("deploy v%d ended %s: %s", v, end.State, end.Reason)
 	}
 	return end

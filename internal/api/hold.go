@@ -6,26 +6,15 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
-
-type holdRequest struct {
-	MaxWait  string `json:"max_wait"`  // a Go duration, e.g. "30s"; empty for the default
-	MaxQueue int    `json:"max_queue"` // 0 for the default
-}
-
-// HoldResult answers hold and unhold: what happened, in words, and the
-// hold now in force (none after unhold).
-type HoldResult struct {
-	Result string      `json:"result"`
-	Hold   *store.Hold `json:"hold"`
-}
 
 func (a *API) hold(w http.ResponseWriter, r *http.Request, u *store.User) error {
 	app, err := a.app(r, u)
 	if err != nil {
 		return err
 	}
-	var req holdRequest
+	var req wire.HoldRequest
 	if r.ContentLength != 0 {
 		if err := readJSON(r, &req); err != nil {
 			return err
@@ -41,10 +30,10 @@ func (a *API) hold(w http.ResponseWriter, r *http.Request, u *store.User) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, HoldResult{
+	writeJSON(w, http.StatusOK, wire.HoldResult{
 		Result: fmt.Sprintf("requests to %s are held, each for at most %s and at most %d at once; `nonstop unhold %s` lets them through in order",
 			app.Name, h.MaxWait, h.MaxQueue, app.Name),
-		Hold: h,
+		Hold: wireHold(h),
 	})
 	return nil
 }
@@ -62,6 +51,6 @@ func (a *API) unhold(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if !was {
 		msg = fmt.Sprintf("requests to %s were not held", app.Name)
 	}
-	writeJSON(w, http.StatusOK, HoldResult{Result: msg})
+	writeJSON(w, http.StatusOK, wire.HoldResult{Result: msg})
 	return nil
 }

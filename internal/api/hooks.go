@@ -14,6 +14,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/source/webhook"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // hook takes a forge's push webhook: checked with the app's webhook secret
@@ -54,9 +55,9 @@ func (a *API) takeHook(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("webhook: %v: %w", err, errBadRequest)
 	}
 	answer := func(code int, result string, run *store.Run) error {
-		out := map[string]any{"result": result}
+		out := wire.HookResult{Result: result}
 		if run != nil {
-			out["run"] = run.Number
+			out.Run = run.Number
 		}
 		writeJSON(w, code, out)
 		return nil
@@ -97,12 +98,6 @@ func (a *API) takeHook(w http.ResponseWriter, r *http.Request) error {
 	return answer(http.StatusAccepted, "queued", run)
 }
 
-// WebhookInfo is what `nonstop apps webhook` prints.
-type WebhookInfo struct {
-	URLs   map[string]string `json:"urls"`
-	Secret string            `json:"secret"`
-}
-
 // webhookInfo answers the app's webhook URLs and secret, making the secret
 // at first ask (or anew with ?rotate=1).
 func (a *API) webhookInfo(w http.ResponseWriter, r *http.Request, u *store.User) error {
@@ -119,19 +114,12 @@ func (a *API) webhookInfo(w http.ResponseWriter, r *http.Request, u *store.User)
 		}
 	}
 	base := "http://" + r.Host
-	info := WebhookInfo{URLs: map[string]string{}, Secret: app.WebhookSecret}
+	info := wire.WebhookInfo{URLs: map[string]string{}, Secret: app.WebhookSecret}
 	for _, f := range []string{"github", "gitlab", "gitea", "generic"} {
 		info.URLs[f] = base + "/hooks/" + f + "/" + app.Name
 	}
 	writeJSON(w, http.StatusOK, info)
 	return nil
-}
-
-type setAppRequest struct {
-	Repo    *string   `json:"repo"`
-	Branch  *string   `json:"branch"`
-	Poll    *string   `json:"poll"`
-	Domains *[]string `json:"domains"`
 }
 
 // setApp changes where an app's code comes from and its domains.
@@ -140,7 +128,7 @@ func (a *API) setApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if err != nil {
 		return err
 	}
-	var req setAppRequest
+	var req wire.AppSettings
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
@@ -190,7 +178,7 @@ func (a *API) setApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a.appView(app))
+	writeJSON(w, http.StatusOK, wireAppView(a.appView(app)))
 	return nil
 }
 

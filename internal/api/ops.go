@@ -9,20 +9,17 @@ import (
 	"strings"
 
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // started answers a request that started a rollout (202 with the rollout),
 // or that took effect at once (200).
 func started(w http.ResponseWriter, ro *store.Rollout, done string) {
 	if ro == nil {
-		writeJSON(w, http.StatusOK, map[string]string{"result": done})
+		writeJSON(w, http.StatusOK, wire.Result{Result: done})
 		return
 	}
-	writeJSON(w, http.StatusAccepted, ro)
-}
-
-type rollbackRequest struct {
-	To string `json:"to"` // "vN", "N", or empty for the previous live release
+	writeJSON(w, http.StatusAccepted, wireRollout(ro))
 }
 
 func (a *API) rollback(w http.ResponseWriter, r *http.Request, u *store.User) error {
@@ -30,7 +27,7 @@ func (a *API) rollback(w http.ResponseWriter, r *http.Request, u *store.User) er
 	if err != nil {
 		return err
 	}
-	var req rollbackRequest
+	var req wire.RollbackRequest
 	if r.ContentLength != 0 {
 		if err := readJSON(r, &req); err != nil {
 			return err
@@ -50,16 +47,12 @@ func (a *API) rollback(w http.ResponseWriter, r *http.Request, u *store.User) er
 	return nil
 }
 
-type scaleRequest struct {
-	Instances int `json:"instances"`
-}
-
 func (a *API) scale(w http.ResponseWriter, r *http.Request, u *store.User) error {
 	app, err := a.app(r, u)
 	if err != nil {
 		return err
 	}
-	var req scaleRequest
+	var req wire.ScaleRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
@@ -97,34 +90,22 @@ func (a *API) start(w http.ResponseWriter, r *http.Request, u *store.User) error
 	return nil
 }
 
-// EnvVar is one environment variable as the API shows it: the value only
-// when asked for with ?reveal=1, so that listings do not spill secrets.
-type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
 func (a *API) getEnv(w http.ResponseWriter, r *http.Request, u *store.User) error {
 	app, err := a.app(r, u)
 	if err != nil {
 		return err
 	}
 	reveal := r.URL.Query().Get("reveal") == "1"
-	out := []EnvVar{}
+	out := []wire.EnvVar{}
 	for k, v := range app.Env {
 		if !reveal {
 			v = "********"
 		}
-		out = append(out, EnvVar{Name: k, Value: v})
+		out = append(out, wire.EnvVar{Name: k, Value: v})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	writeJSON(w, http.StatusOK, out)
 	return nil
-}
-
-type envRequest struct {
-	Set   map[string]string `json:"set"`
-	Unset []string          `json:"unset"`
 }
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -134,7 +115,7 @@ func (a *API) setEnv(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if err != nil {
 		return err
 	}
-	var req envRequest
+	var req wire.EnvRequest
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 func (a *API) runOf(r *http.Request, u *store.User) (*store.App, *store.Run, error) {
@@ -34,13 +34,13 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request, u *store.User) er
 	if err != nil {
 		return err
 	}
-	out := []*pipeline.RunView{}
+	out := []*wire.RunView{}
 	for _, run := range runs {
 		v, err := a.Pipeline.View(r.Context(), run)
 		if err != nil {
 			return err
 		}
-		out = append(out, v)
+		out = append(out, wireRunView(v))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -55,7 +55,7 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, wireRunView(v))
 	return nil
 }
 
@@ -82,6 +82,6 @@ func (a *API) cancelRun(w http.ResponseWriter, r *http.Request, u *store.User) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, run)
+	writeJSON(w, http.StatusOK, wireRun(run))
 	return nil
 }

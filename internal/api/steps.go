@@ -6,15 +6,12 @@ import (
 
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
-
-type promoteRequest struct {
-	Full bool `json:"full"`
-}
 
 // promote ends the current canary step now (or all of them, with full).
 func (a *API) promote(w http.ResponseWriter, r *http.Request, u *store.User) error {
-	var req promoteRequest
+	var req wire.SignalRequest
 	if r.ContentLength != 0 {
 		if err := readJSON(r, &req); err != nil {
 			return err
@@ -44,7 +41,7 @@ func (a *API) signal(w http.ResponseWriter, r *http.Request, u *store.User, sig 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, ro)
+	writeJSON(w, http.StatusAccepted, wireRollout(ro))
 	return nil
 }
 
@@ -64,6 +61,6 @@ func (a *API) abort(w http.ResponseWriter, r *http.Request, u *store.User) error
 	if !a.Engine.Abort(rs[0].ID, "aborted by "+u.Name) {
 		return fmt.Errorf("rollout #%d is not running in this server: %w", rs[0].ID, store.ErrConflict)
 	}
-	writeJSON(w, http.StatusAccepted, rs[0])
+	writeJSON(w, http.StatusAccepted, wireRollout(rs[0]))
 	return nil
 }

@@ -5,45 +5,18 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/nonstopdev/nonstop/internal/api"
-	"github.com/nonstopdev/nonstop/internal/pipeline"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
-// AppSettings changes where an app's code comes from and its domains; nil
-// fields are left as they are.
-type AppSettings struct {
-	Repo    *string   `json:"repo,omitempty"`
-	Branch  *string   `json:"branch,omitempty"`
-	Poll    *string   `json:"poll,omitempty"`
-	Domains *[]string `json:"domains,omitempty"`
-}
-
-// SetApp changes an app's settings and returns it.
-func (c *Client) SetApp(ctx context.Context, app string, s AppSettings) (*api.AppStatus, error) {
-	var out api.AppStatus
-	return &out, c.call(ctx, "PATCH", appPath(app), s, &out)
-}
-
-// Webhook returns the app's webhook URLs and secret (made at first ask).
-func (c *Client) Webhook(ctx context.Context, app string, rotate bool) (*api.WebhookInfo, error) {
-	var out api.WebhookInfo
-	q := ""
-	if rotate {
-		q = "?rotate=1"
-	}
-	return &out, c.call(ctx, "GET", appPath(app, "/webhook"+q), nil, &out)
-}
-
 // Runs lists an app's pipeline runs, newest first.
-func (c *Client) Runs(ctx context.Context, app string) ([]pipeline.RunView, error) {
-	var out []pipeline.RunView
+func (c *Client) Runs(ctx context.Context, app string) ([]wire.RunView, error) {
+	var out []wire.RunView
 	return out, c.call(ctx, "GET", appPath(app, "/runs"), nil, &out)
 }
 
 // Run returns one run with its stages.
-func (c *Client) Run(ctx context.Context, app string, n int) (*pipeline.RunView, error) {
-	var out pipeline.RunView
+func (c *Client) Run(ctx context.Context, app string, n int) (*wire.RunView, error) {
+	var out wire.RunView
 	return &out, c.call(ctx, "GET", appPath(app, fmt.Sprintf("/runs/%d", n)), nil, &out)
 }
 
@@ -59,7 +32,7 @@ func (c *Client) RunLogs(ctx context.Context, app string, n int, w io.Writer) er
 }
 
 // CancelRun cancels a queued or running run.
-func (c *Client) CancelRun(ctx context.Context, app string, n int) (*store.Run, error) {
-	var out store.Run
+func (c *Client) CancelRun(ctx context.Context, app string, n int) (*wire.Run, error) {
+	var out wire.Run
 	return &out, c.call(ctx, "POST", appPath(app, fmt.Sprintf("/runs/%d/cancel", n)), nil, &out)
 }

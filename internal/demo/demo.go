@@ -23,7 +23,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/client"
 	"github.com/nonstopdev/nonstop/internal/loadgen"
 	"github.com/nonstopdev/nonstop/internal/server"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // Options configure the demo.
@@ -132,7 +132,7 @@ func (d *run) setEnv(version string, extra ...string) error {
 }
 
 // deploy uploads the example and waits for its rollout to end.
-func (d *run) deploy(label string) (*store.Rollout, []store.Event, error) {
+func (d *run) deploy(label string) (*wire.Rollout, []wire.Event, error) {
 	var buf bytes.Buffer
 	if err := archive.PackTarGz(&buf, d.src); err != nil {
 		return nil, nil, err
@@ -142,8 +142,8 @@ func (d *run) deploy(label string) (*store.Rollout, []store.Event, error) {
 		return nil, nil, err
 	}
 	fmt.Fprintf(d.out, "\n== %s: deploy #%d\n", label, ro.ID)
-	var events []store.Event
-	end, err := d.c.Follow(d.ctx, "hello", ro.ID, func(e store.Event) {
+	var events []wire.Event
+	end, err := d.c.Follow(d.ctx, "hello", ro.ID, func(e wire.Event) {
 		events = append(events, e)
 		if e.Kind == "log" || e.Kind == "progress" {
 			return
@@ -166,7 +166,7 @@ func (d *run) script(opts Options) error {
 	if err != nil {
 		return err
 	}
-	if v1.State != store.RolloutDone {
+	if v1.State != wire.RolloutDone {
 		return fmt.Errorf("first deploy did not go live: %s: %s", v1.State, v1.Reason)
 	}
 	proxyURL := "http://" + opts.HTTPAddr
@@ -211,7 +211,7 @@ func (d *run) script(opts Options) error {
 		fmt.Fprintf(w, "  failure: %s\n", e)
 	}
 	fmt.Fprintf(w, "\nhello is live at http://hello.localhost%s/ (v2); API at %s\n", portSuffix(opts.HTTPAddr), d.c.Server)
-	if res.Failed > 0 || v2.State != store.RolloutDone || v3.State != store.RolloutRolledBack {
+	if res.Failed > 0 || v2.State != wire.RolloutDone || v3.State != wire.RolloutRolledBack {
 		return errors.New("the demo did not go as it should: see above")
 	}
 	return nil

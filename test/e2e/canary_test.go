@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/loadgen"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // canarySpec is the hello app rolled out as a canary: 10 %, then 50 %,
@@ -86,7 +86,7 @@ func TestCanary_HealthyIsPromotedThroughItsStepsAndBadOnesAbort(t *testing.T) {
 	// analysis intervals (1 s each here).
 	rs, _ := c.client().Rollouts(context.Background(), "hello")
 	var tookTraffic, aborted time.Time
-	c.client().Follow(context.Background(), "hello", rs[0].ID, func(e store.Event) {
+	c.client().Follow(context.Background(), "hello", rs[0].ID, func(e wire.Event) {
 		switch {
 		case strings.HasPrefix(e.Message, "canary step 1/2") && tookTraffic.IsZero():
 			tookTraffic = e.Time

@@ -119,7 +119,7 @@ func TestRestart_ServerKilledMidRolloutFinishesIt(t *testing.T) {
 	}
 	for _, in := range insts {
 		if in.State != "serving" || in.Release != r.ToRelease && r.State == "done" {
-			t.Errorf("instance left half-way: %+v", in.Instance)
+			t.Errorf("instance left half-way: %+v", in)
 		}
 	}
 	res := load.Stop()

@@ -21,7 +21,7 @@ import (
 
 	"github.com/nonstopdev/nonstop/examples"
 	"github.com/nonstopdev/nonstop/internal/client"
-	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 var binary string
@@ -274,7 +274,7 @@ func (c *cluster) getHost(host, path string) (int, string, error) {
 }
 
 // waitRollout waits for the app's latest rollout to end.
-func (c *cluster) waitRollout(app string, timeout time.Duration) *store.Rollout {
+func (c *cluster) waitRollout(app string, timeout time.Duration) *wire.Rollout {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

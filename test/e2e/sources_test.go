@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nonstopdev/nonstop/internal/pipeline"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // gitRepo is a local bare repository and a work tree that pushes to it.
@@ -63,7 +63,7 @@ func (g *gitRepo) commit(version string, env ...string) string {
 func (g *gitRepo) url() string { return "file://" + g.bare }
 
 // waitRun waits for the app's run number n to end and returns it.
-func (c *cluster) waitRun(app string, n int, timeout time.Duration) *pipeline.RunView {
+func (c *cluster) waitRun(app string, n int, timeout time.Duration) *wire.RunView {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
