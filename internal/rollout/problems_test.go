@@ -5,35 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nonstopdev/nonstop/internal/fleet"
-	"github.com/nonstopdev/nonstop/internal/fleet/local"
-	"github.com/nonstopdev/nonstop/internal/proxy"
-	"github.com/nonstopdev/nonstop/internal/runtime/process"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
 func TestEngine_AFinalStateTheStoreRefusesIsListedAsAProblem(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	rt, err := process.New(process.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close() })
-	px := proxy.New(proxy.Options{})
-	t.Cleanup(func() { px.Close() })
-	e := New(Config{Store: st, Fleets: []fleet.Fleet{local.New(local.Config{Store: st, Runtime: rt, Proxy: px})}, Proxy: px, DataDir: t.TempDir()})
-	t.Cleanup(e.Close)
-	st.Bootstrap(ctx, "hash")
-	team, _ := st.TeamID(ctx, store.DefaultTeam)
-	app, err := st.CreateApp(ctx, "app", team, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, st, app, _ := bareEngine(t)
 	r, err := st.CreateRollout(ctx, store.Rollout{AppID: app.ID, App: "app", Kind: store.KindStop, Strategy: "stop"})
 	if err != nil {
 		t.Fatal(err)
