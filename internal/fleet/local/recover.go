@@ -71,7 +71,9 @@ func (f *Fleet) Delete(ctx context.Context, app *store.App) error {
 	}
 	for _, in := range active {
 		if in.State == store.InstanceServing || in.State == store.InstanceDraining {
-			f.Proxy.Drain(ctx, []string{in.Addr}, 30*time.Second)
+			if _, err := f.Proxy.Drain(ctx, []string{in.Addr}, 30*time.Second); err != nil {
+				f.Logger.Warn("drain an instance of a deleted app", "app", app.Name, "instance", in.ID, "err", err) // stopped all the same
+			}
 		}
 		if err := f.Runtime.Stop(ctx, in.ID, 10*time.Second); err != nil {
 			return fmt.Errorf("stop %s: %w", in.ID, err)
@@ -82,7 +84,7 @@ func (f *Fleet) Delete(ctx context.Context, app *store.App) error {
 		return err
 	}
 	for _, in := range all {
-		f.Runtime.Remove(ctx, in.ID)
+		f.remove(ctx, app, in.ID)
 	}
 	return nil
 }
@@ -106,8 +108,16 @@ func (f *Fleet) Prune(ctx context.Context, app *store.App, _ []int, keepImages [
 	for _, in := range all {
 		if in.State == store.InstanceStopped || in.State == store.InstanceFailed {
 			if stopped++; stopped > keepStoppedInstances {
-				f.Runtime.Remove(ctx, in.ID)
+				f.remove(ctx, app, in.ID)
 			}
 		}
+	}
+}
+
+// remove removes a stopped instance's files and logs; what cannot be
+// removed is said and left (the next prune tries again).
+func (f *Fleet) remove(ctx context.Context, app *store.App, id string) {
+	if err := f.Runtime.Remove(ctx, id); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		f.Logger.Warn("remove an old instance", "app", app.Name, "instance", id, "err", err)
 	}
 }
