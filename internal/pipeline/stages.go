@@ -117,6 +117,20 @@ func status(s Stage, run *store.Run, failedHere bool) Stage {
 	return s
 }
 
+// follow waits for a run's rollout to end and records how the run ended.
+func (p *Pipeline) follow(ctx context.Context, run *store.Run, rolloutID int64) {
+	ro, err := p.Engine.Wait(ctx, rolloutID)
+	if err != nil {
+		return // nonstop is stopping: resumed at the next start
+	}
+	state := store.RunSucceeded
+	if ro.State != store.RolloutDone {
+		state = store.RunFailed
+	}
+	p.finish(ctx, run.ID, state, ro.Reason)
+	p.kick(run.AppID)
+}
+
 // Logs returns a run's log: its fetch, then its rollout's events.
 func (p *Pipeline) Logs(ctx context.Context, run *store.Run) (string, error) {
 	var b strings.Builder

@@ -3,8 +3,10 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
@@ -13,6 +15,9 @@ import (
 // three calls: Admit before anything is recorded, Begin to record the
 // rollout (in state building while the pipeline makes its release), then
 // RollOut with the release, or Fail when none came.
+
+// ErrUnsupported is a request this version of nonstop cannot carry out.
+var ErrUnsupported = fleet.ErrUnsupported
 
 // Admit checks that this engine can run sp for app: a fleet here runs it
 // and takes it, and the deploy does not move the app off the fleet of its
@@ -86,4 +91,18 @@ func (e *Engine) Fail(r *store.Rollout, reason string) {
 	e.mu.Lock()
 	delete(e.signals, r.ID) // a signal sent while it built waited for it
 	e.mu.Unlock()
+}
+
+// ReleaseEnv is the env a release of sp runs with: the spec's, overridden
+// by the app's own (`nonstop env set`).
+func ReleaseEnv(sp *spec.Spec, appEnv map[string]string) map[string]string {
+	env := map[string]string{}
+	maps.Copy(env, sp.Env)
+	maps.Copy(env, appEnv)
+	return env
+}
+
+// releaseEnv is ReleaseEnv, as the engine's own rollouts (an env change) call it.
+func releaseEnv(sp *spec.Spec, appEnv map[string]string) map[string]string {
+	return ReleaseEnv(sp, appEnv)
 }
