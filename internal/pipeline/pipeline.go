@@ -3,8 +3,9 @@
 // releases, and hands them to the rollout engine. It owns builds: their
 // folders, their slots and labels, image builds and cluster builds. Each
 // source but an image is a numbered run of one pipeline: fetch → build →
-// push → deploy → verify. A run is recorded before it acts; one run per app
-// goes at a time, and a newer commit supersedes a run still queued.
+// push → deploy → verify, whose stages it records as it runs them. A run is
+// recorded before it acts; one run per app goes at a time, and a newer
+// commit supersedes a run still queued.
 package pipeline
 
 import (
@@ -184,13 +185,16 @@ func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 		p.finish(ctx, run.ID, store.RunFailed, err.Error())
 		return
 	}
+	p.startStage(run, stageFetch, atNow)
 	dir, commit, log, err := p.fetch(ctx, run)
 	p.logFailed("record fetch", p.Store.FetchedRun(context.WithoutCancel(ctx), run.ID, commit, log))
 	if err != nil {
 		os.RemoveAll(dir)
+		p.endStage(run, stageFetch, store.StageFailed, atNow)
 		p.finish(ctx, run.ID, store.RunFailed, "fetch: "+err.Error())
 		return
 	}
+	p.endStage(run, stageFetch, store.StageOK, atNow)
 	sp, err := spec.Load(dir)
 	if err != nil {
 		os.RemoveAll(dir)

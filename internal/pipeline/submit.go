@@ -84,7 +84,9 @@ func (p *Pipeline) recordRun(ctx context.Context, src Source, ro *store.Rollout)
 		p.finish(ctx, run.ID, store.RunFailed, err.Error())
 		return nil, err
 	}
+	p.startStage(run, stageFetch, atNow)
 	p.logFailed("record fetch", p.Store.FetchedRun(ctx, run.ID, src.Commit, "source uploaded by "+src.By))
+	p.endStage(run, stageFetch, store.StageOK, atNow)
 	p.logFailed("link run to rollout", p.Store.SetRunRollout(ctx, run.ID, ro.ID))
 	return p.Store.Run(ctx, src.App.ID, run.Number)
 }
@@ -98,6 +100,7 @@ type job struct {
 	build   *store.Build // nil: a prebuilt image
 	image   string       // the prebuilt image, as given
 	env     map[string]string
+	pushed  bool // the push of the built image began
 }
 
 // launch makes j's release in the background (a build, within a build
@@ -109,6 +112,9 @@ func (p *Pipeline) launch(parent context.Context, j *job) {
 	p.builds[j.rollout.ID] = cancel
 	p.handoff.Unlock()
 	j.env = rollout.ReleaseEnv(j.src.Spec, j.src.App.Env)
+	if j.build != nil {
+		p.startStage(j.run, stageBuild, atNow)
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -126,7 +132,9 @@ func (p *Pipeline) launch(parent context.Context, j *job) {
 
 // pushing records that j's image is built and its push begins.
 func (j *job) pushing(p *Pipeline) {
-	p.event(j.rollout, "stage", "push")
+	p.endStage(j.run, stageBuild, store.StageOK, atNow)
+	p.startStage(j.run, stagePush, atNow)
+	j.pushed = true
 }
 
 // handOff ends the work on j: the release made of artifact goes to the
@@ -153,6 +161,10 @@ func (p *Pipeline) handOff(ctx context.Context, j *job, artifact string, err err
 		p.fail(ctx, j, err, err.Error())
 		return
 	}
+	p.endStage(j.run, stageBuild, store.StageOK, atNow)
+	if j.pushed {
+		p.endStage(j.run, stagePush, store.StageOK, atNow)
+	}
 	if err := p.Engine.RollOut(j.rollout, rel); err != nil {
 		p.Logger.Error("roll out", "app", j.src.App.Name, "rollout", j.rollout.ID, "release", rel.Version, "err", err)
 	}
@@ -173,12 +185,17 @@ func (p *Pipeline) release(ctx context.Context, j *job, artifact string) (*store
 	return rel, err
 }
 
-// fail records that j made no release: its build failed, and its
-// rollout, which changed nothing.
+// fail records that j made no release: its build failed, its stage too,
+// and its rollout, which changed nothing.
 func (p *Pipeline) fail(ctx context.Context, j *job, err error, reason string) {
 	if j.build != nil {
 		p.logFailed("record failed build", p.Store.FinishBuild(ctx, j.build.ID, store.BuildFailed, err.Error()))
 	}
+	stage := stageBuild
+	if j.pushed {
+		stage = stagePush
+	}
+	p.endStage(j.run, stage, store.StageFailed, atNow)
 	p.Engine.Fail(j.rollout, reason)
 }
 
