@@ -74,21 +74,17 @@ func (p *Pipeline) accept(ctx context.Context, src Source) (*store.Rollout, erro
 }
 
 // recordRun records the run of a source that came with its request:
-// running, its fetch over at once, linked to its rollout.
+// running at once (never queued, so the queue never takes it for a run to
+// fetch), its fetch over, linked to its rollout.
 func (p *Pipeline) recordRun(ctx context.Context, src Source, ro *store.Rollout) (*store.Run, error) {
-	run, err := p.Store.CreateRun(ctx, store.Run{AppID: src.App.ID, Trigger: src.Trigger, Commit: src.Commit, StartedBy: src.By})
+	run, err := p.Store.CreateStartedRun(ctx, store.Run{AppID: src.App.ID, Trigger: src.Trigger, Commit: src.Commit, StartedBy: src.By,
+		RolloutID: ro.ID, FetchLog: "source uploaded by " + src.By})
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Store.StartRun(ctx, run.ID); err != nil {
-		p.finish(ctx, run.ID, store.RunFailed, err.Error())
-		return nil, err
-	}
-	p.startStage(run, stageFetch, atNow)
-	p.logFailed("record fetch", p.Store.FetchedRun(ctx, run.ID, src.Commit, "source uploaded by "+src.By))
-	p.endStage(run, stageFetch, store.StageOK, atNow)
-	p.logFailed("link run to rollout", p.Store.SetRunRollout(ctx, run.ID, ro.ID))
-	return p.Store.Run(ctx, src.App.ID, run.Number)
+	p.startStage(run, stageFetch, run.StartedAt)
+	p.endStage(run, stageFetch, store.StageOK, run.FetchedAt)
+	return run, nil
 }
 
 // job is one rollout the pipeline makes a release for: from a build of a
