@@ -93,14 +93,10 @@ func TestSubmit_BuildFailureFailsTheRolloutAndChangesNothing(t *testing.T) {
 func TestSubmit_RefusesWhileAnotherRolloutRuns(t *testing.T) {
 	r := newRig(t, pipeline.Config{})
 	r.createApp("hello")
-	dir1, sp1 := r.source("hello", 1, "  STARTUP_DELAY_MS: \"1500\"\n")
-	first, _, err := r.submit("hello", dir1, sp1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first, _ := r.start("hello", 1, "  STARTUP_DELAY_MS: \"1500\"\n")
 
 	dir, sp := r.source("hello", 2, "")
-	_, _, err = r.submit("hello", dir, sp)
+	_, _, err := r.submit("hello", dir, sp)
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second deploy: err %v, want ErrConflict", err)
 	}
@@ -126,14 +122,8 @@ func TestAbort_KillsTheBuildAndTheRolloutFailsChangingNothing(t *testing.T) {
 	r.createApp("hello")
 	r.deployLive("hello", 1, "")
 
-	dir, sp := r.source("hello", 2, "build: echo started && sleep 30\n")
-	ro, run, err := r.submit("hello", dir, sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.waitFor("the build starts", func() bool {
-		return slices.ContainsFunc(r.events(ro.ID), func(e store.Event) bool { return e.Message == "started" })
-	})
+	ro, run := r.start("hello", 2, "build: echo started && sleep 30\n")
+	r.waitLog(ro.ID, "started")
 	start := time.Now()
 	if !r.pl.Abort(ro.ID, "aborted by tester") {
 		t.Fatal("the building rollout was not found running")
@@ -163,14 +153,8 @@ func TestCancel_ARunThatBuildsKillsItsBuild(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, pipeline.Config{})
 	r.createApp("hello")
-	dir, sp := r.source("hello", 1, "build: echo started && sleep 30\n")
-	ro, run, err := r.submit("hello", dir, sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.waitFor("the build starts", func() bool {
-		return slices.ContainsFunc(r.events(ro.ID), func(e store.Event) bool { return e.Message == "started" })
-	})
+	ro, run := r.start("hello", 1, "build: echo started && sleep 30\n")
+	r.waitLog(ro.ID, "started")
 	got, err := r.pl.Cancel(ctx, r.app("hello"), run.Number, "tester")
 	if err != nil || got.State != store.RunCancelled || got.Reason != "cancelled by tester" {
 		t.Fatalf("cancel: %+v %v", got, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,14 +167,22 @@ func (r *rig) submit(name, dir string, sp *spec.Spec) (*store.Rollout, *store.Ru
 	return r.pl.Submit(context.Background(), pipeline.Source{App: r.app(name), Dir: dir, Spec: sp, Trigger: "cli", Label: "cli", By: "tester"})
 }
 
-// deployLive submits version v and fails the test unless it goes live.
-func (r *rig) deployLive(name string, v int, extra string) *store.Rollout {
+// start submits version v of the hello app, with extra lines in its
+// nonstop.yaml, and fails the test unless it is accepted.
+func (r *rig) start(name string, v int, extra string) (*store.Rollout, *store.Run) {
 	r.t.Helper()
 	dir, sp := r.source(name, v, extra)
-	ro, _, err := r.submit(name, dir, sp)
+	ro, run, err := r.submit(name, dir, sp)
 	if err != nil {
 		r.t.Fatalf("deploy v%d: %v", v, err)
 	}
+	return ro, run
+}
+
+// deployLive submits version v and fails the test unless it goes live.
+func (r *rig) deployLive(name string, v int, extra string) *store.Rollout {
+	r.t.Helper()
+	ro, _ := r.start(name, v, extra)
 	if ro = r.wait(ro.ID); ro.State != store.RolloutDone {
 		r.t.Fatalf("deploy v%d ended %s: %s", v, ro.State, ro.Reason)
 	}
@@ -229,6 +238,14 @@ func (r *rig) waitFor(what string, ok func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitLog waits (bounded) for a line of rollout id's log.
+func (r *rig) waitLog(id int64, line string) {
+	r.t.Helper()
+	r.waitFor("log line "+line, func() bool {
+		return slices.ContainsFunc(r.events(id), func(e store.Event) bool { return e.Kind == "log" && e.Message == line })
+	})
 }
 
 func (r *rig) events(id int64) []store.Event {

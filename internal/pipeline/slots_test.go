@@ -23,11 +23,7 @@ func TestBuildWorkers_LimitHowManyBuildsRunAtOnce(t *testing.T) {
 	var ros []*store.Rollout
 	for _, name := range []string{"one", "two"} {
 		r.createApp(name)
-		dir, sp := r.source(name, 1, "build: echo start $(date +%s%N) >> "+marks+" && sleep 1 && echo end $(date +%s%N) >> "+marks+"\n")
-		ro, _, err := r.submit(name, dir, sp)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ro, _ := r.start(name, 1, "build: echo start $(date +%s%N) >> "+marks+" && sleep 1 && echo end $(date +%s%N) >> "+marks+"\n")
 		ros = append(ros, ro)
 	}
 	for _, ro := range ros {

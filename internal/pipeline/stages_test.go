@@ -23,11 +23,7 @@ func statuses(v *pipeline.RunView) string {
 func TestView_StagesOfARunThatWentLive(t *testing.T) {
 	r := newRig(t, pipeline.Config{})
 	r.createApp("hello")
-	dir, sp := r.source("hello", 1, "build: sleep 0.2\n")
-	_, run, err := r.submit("hello", dir, sp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, run := r.start("hello", 1, "build: sleep 0.2\n")
 	v := r.waitRun("hello", run.Number)
 	if v.State != store.RunSucceeded {
 		t.Fatalf("run ended %s: %s", v.State, v.Reason)
@@ -79,11 +75,7 @@ func TestView_ARunFailsInTheStageItWasIn(t *testing.T) {
 func TestView_AStageInProgressIsRunning(t *testing.T) {
 	r := newRig(t, pipeline.Config{})
 	r.createApp("hello")
-	dir, sp := r.source("hello", 1, "  STARTUP_DELAY_MS: \"2000\"\n")
-	_, run, err := r.submit("hello", dir, sp)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, run := r.start("hello", 1, "  STARTUP_DELAY_MS: \"2000\"\n")
 	var seen string
 	r.waitFor("the deploy stage runs", func() bool {
 		got, _ := r.st.Run(t.Context(), run.AppID, run.Number)
