@@ -17,7 +17,7 @@ func (a *API) buildSource(w http.ResponseWriter, r *http.Request) {
 	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	dir, ok := "", false
 	if err == nil && token != "" {
-		dir, ok = a.Engine.BuildSource(r.PathValue("app"), n, token)
+		dir, ok = a.Pipeline.BuildSource(r.PathValue("app"), n, token)
 	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="nonstop build"`)

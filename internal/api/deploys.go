@@ -78,16 +78,11 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if sha != "" {
 		source += " " + sha[:min(12, len(sha))]
 	}
-	ro, err := a.Engine.Deploy(r.Context(), rollout.DeployRequest{App: app, Dir: dir, Spec: sp, Source: source, GitSHA: sha, CreatedBy: u.Name})
+	ro, _, err := a.Pipeline.Submit(r.Context(), pipeline.Source{App: app, Dir: dir, Spec: sp, Trigger: trigger(source), Label: source, Commit: sha, By: u.Name})
 	if err != nil {
 		return err
 	}
 	owned = true
-	if a.Pipeline != nil {
-		if _, err := a.Pipeline.Track(r.Context(), app, trigger(source), sha, u.Name, ro); err != nil {
-			a.Logger.Warn("record the deploy's run", "app", app.Name, "err", err)
-		}
-	}
 	writeJSON(w, http.StatusCreated, wireRollout(ro))
 	return nil
 }
@@ -239,7 +234,7 @@ func (a *API) deployJSON(w http.ResponseWriter, r *http.Request, u *store.User, 
 	if sp.Name != "" && sp.Name != app.Name {
 		return fmt.Errorf("%s names app %q but this deploy is to app %q: %w", spec.FileName, sp.Name, app.Name, errBadRequest)
 	}
-	ro, err := a.Engine.DeployImage(r.Context(), app, strings.TrimSpace(req.Image), sp, u.Name)
+	ro, err := a.Pipeline.SubmitImage(r.Context(), app, strings.TrimSpace(req.Image), sp, u.Name)
 	if err != nil {
 		return err
 	}

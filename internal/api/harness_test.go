@@ -23,6 +23,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/client"
 	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/fleet/local"
+	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
@@ -63,6 +64,7 @@ type server struct {
 	px      *proxy.Proxy
 	apps    *httptest.Server // the proxy's listener
 	eng     *rollout.Engine
+	pl      *pipeline.Pipeline
 	api     *httptest.Server
 	token   string
 	admin   *client.Client
@@ -97,8 +99,9 @@ func newServer(t *testing.T, opts ...option) *server {
 	s.apps = httptest.NewServer(s.px)
 	log := slog.New(slog.DiscardHandler)
 	s.eng = rollout.New(rollout.Config{Store: s.st, Fleets: []fleet.Fleet{local.New(local.Config{Store: s.st, Runtime: s.rt, Proxy: s.px, Logger: log})}, Proxy: s.px, DataDir: s.data, Logger: log})
+	s.pl = pipeline.New(pipeline.Config{Store: s.st, Engine: s.eng, DataDir: s.data, Logger: log})
 	s.api = httptest.NewServer(api.New(api.Config{
-		Store: s.st, Engine: s.eng, Runtime: s.rt, Proxy: s.px, Logger: log,
+		Store: s.st, Engine: s.eng, Pipeline: s.pl, Runtime: s.rt, Proxy: s.px, Logger: log,
 		TempDir: s.tmp, ProxyURL: s.apps.URL, Limits: s.limits, Version: "test",
 	}))
 	s.admin = client.New(s.api.URL, s.token)
@@ -111,6 +114,7 @@ func newServer(t *testing.T, opts ...option) *server {
 func (s *server) close() {
 	s.api.CloseClientConnections()
 	s.api.Close()
+	s.pl.Close()
 	s.eng.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -45,7 +45,8 @@ func (a *API) signal(w http.ResponseWriter, r *http.Request, u *store.User, sig 
 	return nil
 }
 
-// abort stops the app's rollout in progress: it rolls back.
+// abort stops the app's rollout in progress: a build is killed, a rollout
+// under way rolls back.
 func (a *API) abort(w http.ResponseWriter, r *http.Request, u *store.User) error {
 	app, err := a.app(r, u)
 	if err != nil {
@@ -58,7 +59,7 @@ func (a *API) abort(w http.ResponseWriter, r *http.Request, u *store.User) error
 	if len(rs) == 0 || rs[0].State.Terminal() {
 		return fmt.Errorf("app %s has no rollout in progress: %w", app.Name, rollout.ErrInvalid)
 	}
-	if !a.Engine.Abort(rs[0].ID, "aborted by "+u.Name) {
+	if !a.Pipeline.Abort(rs[0].ID, "aborted by "+u.Name) {
 		return fmt.Errorf("rollout #%d is not running in this server: %w", rs[0].ID, store.ErrConflict)
 	}
 	writeJSON(w, http.StatusAccepted, wireRollout(rs[0]))

@@ -1,8 +1,11 @@
 // Package pipeline turns every way code comes in (git push, a forge
-// webhook, polling a repository, an upload, the CLI) into numbered runs of
-// one pipeline: fetch → build → push → deploy → verify. A run is recorded
-// before it acts; one run per app goes at a time, and a newer commit
-// supersedes a run still queued.
+// webhook, polling a repository, an upload, the CLI, a prebuilt image) into
+// releases, and hands them to the rollout engine. It owns builds: their
+// folders, their slots and labels, image builds and cluster builds. Each
+// source but an image is a numbered run of one pipeline: fetch → build →
+// push → deploy → verify, whose stages it records as it runs them. A run is
+// recorded before it acts; one run per app goes at a time, and a newer
+// commit supersedes a run still queued.
 package pipeline
 
 import (
@@ -22,13 +25,29 @@ import (
 
 // Config wires a Pipeline.
 type Config struct {
-	Store   *store.Store
-	Engine  *rollout.Engine
-	Logger  *slog.Logger
-	DataDir string // fetched sources go to DATA/tmp
-	// Tick is how often queued runs and polled repositories are looked at
-	// (default 1s).
+	Store  *store.Store
+	Engine *rollout.Engine
+	Logger *slog.Logger
+	// DataDir holds builds (DATA/apps/APP/builds/N) and fetched sources
+	// (DATA/tmp).
+	DataDir string
+	// Tick is how often polled repositories are looked at (default 1s).
 	Tick time.Duration
+	// Images builds container images and pins prebuilt ones; nil: none
+	// are here (no Docker Engine).
+	Images ImageBuilder
+	// Registry is where Images pushes what it builds ("": nowhere, the
+	// images stay on this Engine, which a cluster cannot pull from).
+	Registry string
+	// BuildWorkers is how many builds run at once, all apps together
+	// (default 2); more wait their turn, their rollouts in state building.
+	BuildWorkers int
+	// BuildLabels are what this server's build workers offer; an app's
+	// build_labels must all be among them.
+	BuildLabels []string
+	// ClusterBuilds, when set, builds kubernetes apps' images as Jobs on
+	// the cluster.
+	ClusterBuilds *ClusterBuilds
 }
 
 // Pipeline runs and tracks the pipeline runs of every app.
@@ -38,10 +57,15 @@ type Pipeline struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	cancels  map[int64]context.CancelFunc // run id → cancels its fetch
-	lastSeen map[int64]string             // app id → the last commit polling saw
-	polled   map[int64]time.Time          // app id → when it was last polled
+	mu           sync.Mutex
+	cancels      map[int64]context.CancelCauseFunc // run id → cancels its fetch and build
+	lastSeen     map[int64]string                  // app id → the last commit polling saw
+	polled       map[int64]time.Time               // app id → when it was last polled
+	buildSources map[string]buildSource            // "APP#N" → a running cluster build's source and token
+
+	slots   chan struct{}                     // one token per build running: the workers' limit
+	handoff sync.Mutex                        // held while a build ends or is aborted
+	builds  map[int64]context.CancelCauseFunc // rollout id → kills the build (or image look-up) made for it
 }
 
 // New starts a Pipeline: it resumes runs left unfinished by a restart and
@@ -53,9 +77,13 @@ func New(cfg Config) *Pipeline {
 	if cfg.Tick <= 0 {
 		cfg.Tick = time.Second
 	}
+	if cfg.BuildWorkers <= 0 {
+		cfg.BuildWorkers = 2
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pipeline{Config: cfg, ctx: ctx, cancel: cancel, cancels: map[int64]context.CancelFunc{},
-		lastSeen: map[int64]string{}, polled: map[int64]time.Time{}}
+	p := &Pipeline{Config: cfg, ctx: ctx, cancel: cancel, cancels: map[int64]context.CancelCauseFunc{},
+		lastSeen: map[int64]string{}, polled: map[int64]time.Time{}, buildSources: map[string]buildSource{},
+		slots: make(chan struct{}, cfg.BuildWorkers), builds: map[int64]context.CancelCauseFunc{}}
 	p.resume()
 	p.wg.Add(1)
 	go func() {
@@ -66,7 +94,7 @@ func New(cfg Config) *Pipeline {
 }
 
 // Close stops the pipeline's goroutines; runs in flight stay recorded and
-// are resumed by the next New.
+// are resumed by the next New. Builds are killed: their rollouts fail.
 func (p *Pipeline) Close() {
 	p.cancel()
 	p.wg.Wait()
@@ -96,27 +124,6 @@ func (p *Pipeline) Enqueue(ctx context.Context, req Request) (*store.Run, error)
 	return run, nil
 }
 
-// Track records a run for a deploy started directly (an upload, the CLI, a
-// git push), whose source is already here, and follows its rollout.
-func (p *Pipeline) Track(ctx context.Context, app *store.App, trigger, commit, by string, ro *store.Rollout) (*store.Run, error) {
-	run, err := p.Store.CreateRun(ctx, store.Run{AppID: app.ID, Trigger: trigger, Commit: commit, StartedBy: by})
-	if err != nil {
-		return nil, err
-	}
-	if err := p.Store.StartRun(ctx, run.ID); err != nil {
-		p.finish(ctx, run.ID, store.RunFailed, err.Error())
-		return nil, err
-	}
-	p.logFailed("record fetch", p.Store.FetchedRun(ctx, run.ID, commit, "source uploaded by "+by))
-	p.logFailed("link run to rollout", p.Store.SetRunRollout(ctx, run.ID, ro.ID))
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		p.follow(p.ctx, run, ro.ID)
-	}()
-	return p.Store.Run(ctx, app.ID, run.Number)
-}
-
 // Cancel cancels a queued run, or stops a running one: its fetch, its
 // build, or its rollout, which then rolls back.
 func (p *Pipeline) Cancel(ctx context.Context, app *store.App, number int, by string) (*store.Run, error) {
@@ -131,12 +138,12 @@ func (p *Pipeline) Cancel(ctx context.Context, app *store.App, number int, by st
 	case run.State == store.RunQueued:
 		p.finish(ctx, run.ID, store.RunCancelled, why)
 	case run.RolloutID != 0:
-		p.Engine.Abort(run.RolloutID, why)
+		p.Abort(run.RolloutID, why)
 		p.finish(ctx, run.ID, store.RunCancelled, why)
 	default:
 		p.mu.Lock()
 		if cancel := p.cancels[run.ID]; cancel != nil {
-			cancel()
+			cancel(errors.New(why))
 		}
 		p.mu.Unlock()
 		p.finish(ctx, run.ID, store.RunCancelled, why)
@@ -153,7 +160,7 @@ func (p *Pipeline) kick(appID int64) {
 	if err := p.Store.StartRun(p.ctx, next.ID); err != nil {
 		return // another run goes on; the next tick looks again
 	}
-	ctx, cancel := context.WithCancel(p.ctx)
+	ctx, cancel := context.WithCancelCause(p.ctx)
 	p.mu.Lock()
 	p.cancels[next.ID] = cancel
 	p.mu.Unlock()
@@ -164,82 +171,87 @@ func (p *Pipeline) kick(appID int64) {
 			p.mu.Lock()
 			delete(p.cancels, next.ID)
 			p.mu.Unlock()
-			cancel()
+			cancel(nil)
 		}()
 		p.execute(ctx, next)
 	}()
 }
 
-// execute fetches a run's commit, deploys it and follows the rollout.
+// execute fetches a run's commit, builds and deploys it, and follows the
+// rollout.
 func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 	app, err := p.Store.AppByID(ctx, run.AppID)
 	if err != nil {
 		p.finish(ctx, run.ID, store.RunFailed, err.Error())
 		return
 	}
+	p.startStage(run, stageFetch, atNow)
 	dir, commit, log, err := p.fetch(ctx, run)
 	p.logFailed("record fetch", p.Store.FetchedRun(context.WithoutCancel(ctx), run.ID, commit, log))
 	if err != nil {
 		os.RemoveAll(dir)
+		p.endStage(run, stageFetch, store.StageFailed, atNow)
 		p.finish(ctx, run.ID, store.RunFailed, "fetch: "+err.Error())
 		return
 	}
+	p.endStage(run, stageFetch, store.StageOK, atNow)
 	sp, err := spec.Load(dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		p.finish(ctx, run.ID, store.RunFailed, err.Error())
 		return
 	}
-	req := rollout.DeployRequest{App: app, Dir: dir, Spec: sp, Source: fmt.Sprintf("%s %.12s", run.Trigger, commit), GitSHA: commit, CreatedBy: run.StartedBy}
-	var ro *store.Rollout
-	// Woken when a rollout of the app is written (the one in the way ends).
-	written, stop := p.Store.Watch(func(c store.Change) bool { return c.App == run.AppID && c.Rollout != 0 })
-	defer stop()
-	for {
-		// Another rollout of the app (a scale, a rollback) may be going on:
-		// wait for it rather than fail.
-		if app, err = p.Store.AppByID(ctx, run.AppID); err != nil {
-			os.RemoveAll(dir)
-			p.finish(ctx, run.ID, store.RunFailed, err.Error())
-			return
-		}
-		req.App = app
-		if ro, err = p.Engine.Deploy(ctx, req); !errors.Is(err, store.ErrConflict) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			os.RemoveAll(dir)
-			return
-		case <-written:
+	src := Source{App: app, Dir: dir, Spec: sp, Trigger: run.Trigger, Label: fmt.Sprintf("%s %.12s", run.Trigger, commit), Commit: commit, By: run.StartedBy}
+	ro, err := p.acceptWhenFree(ctx, &src)
+	var b *store.Build
+	if err == nil {
+		if b, err = p.stageBuild(ctx, src); err != nil {
+			p.Engine.Fail(ro, err.Error())
 		}
 	}
 	if err != nil {
 		os.RemoveAll(dir)
-		p.finish(ctx, run.ID, store.RunFailed, err.Error())
+		if ctx.Err() == nil { // else it was cancelled (and recorded so), or nonstop stops
+			p.finish(ctx, run.ID, store.RunFailed, err.Error())
+		}
 		return
 	}
 	p.logFailed("link run to rollout", p.Store.SetRunRollout(ctx, run.ID, ro.ID))
+	p.launch(ctx, &job{src: src, rollout: ro, run: run, build: b})
 	p.follow(p.ctx, run, ro.ID)
 }
 
-// follow waits for a run's rollout to end and records how the run ended.
-func (p *Pipeline) follow(ctx context.Context, run *store.Run, rolloutID int64) {
-	ro, err := p.Engine.Wait(ctx, rolloutID)
-	if err != nil {
-		return // nonstop is stopping: resumed at the next start
+// acceptWhenFree accepts src, waiting while another rollout of the app (a
+// scale, a rollback) goes on rather than failing.
+func (p *Pipeline) acceptWhenFree(ctx context.Context, src *Source) (*store.Rollout, error) {
+	// Woken when a rollout of the app is written (the one in the way ends).
+	written, stop := p.Store.Watch(func(c store.Change) bool { return c.App == src.App.ID && c.Rollout != 0 })
+	defer stop()
+	for {
+		app, err := p.Store.AppByID(ctx, src.App.ID)
+		if err != nil {
+			return nil, err
+		}
+		src.App = app
+		ro, err := p.accept(ctx, *src)
+		if !errors.Is(err, store.ErrConflict) {
+			return ro, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-written:
+		}
 	}
-	state := store.RunSucceeded
-	if ro.State != store.RolloutDone {
-		state = store.RunFailed
-	}
-	p.finish(ctx, run.ID, state, ro.Reason)
-	p.kick(run.AppID)
 }
 
 // resume picks up the runs a restart left: running ones with a rollout are
-// followed again, running ones without are queued afresh.
+// followed again, running ones without have failed; builds left running
+// have failed (their rollouts fail as the engine recovers).
 func (p *Pipeline) resume() {
+	if err := p.Store.FailRunningBuilds(p.ctx, "interrupted by a restart of nonstop"); err != nil {
+		p.Logger.Error("record interrupted builds", "err", err)
+	}
 	runs, err := p.Store.UnfinishedRuns(p.ctx)
 	if err != nil {
 		p.Logger.Error("resume runs", "err", err)

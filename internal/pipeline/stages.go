@@ -24,97 +24,145 @@ type RunView struct {
 	Stages []Stage `json:"stages"`
 }
 
-// View reads a run's stages from the run and its rollout's history.
+// The stages of a run, in their order. The pipeline records fetch, build
+// and push as it runs them, and deploy and verify as it sees the run's
+// rollout move (follow).
+const (
+	stageFetch  = "fetch"
+	stageBuild  = "build"
+	stagePush   = "push"
+	stageDeploy = "deploy"
+	stageVerify = "verify"
+)
+
+var stageNames = []string{stageFetch, stageBuild, stagePush, stageDeploy, stageVerify}
+
+// atNow, as the time of a stage's start or end, is when the store records it.
+var atNow time.Time
+
+// View reads a run's stages as the pipeline recorded them.
 func (p *Pipeline) View(ctx context.Context, run *store.Run) (*RunView, error) {
 	shown := *run
 	shown.Repo = RedactURL(run.Repo)
 	v := &RunView{Run: &shown}
-	fetch := Stage{Name: "fetch", Started: run.StartedAt, Finished: run.FetchedAt}
-	stages := map[string]*Stage{}
-	order := []string{"build", "push", "deploy", "verify"}
-	for _, n := range order {
-		stages[n] = &Stage{Name: n}
+	recorded, err := p.Store.RunStages(ctx, run.ID)
+	if err != nil {
+		return nil, err
 	}
-	var final *store.Rollout
-	if run.RolloutID != 0 {
-		events, err := p.Store.RolloutEvents(ctx, run.RolloutID, 0, 100000)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range events {
-			switch {
-			case e.Kind == "state" && hasState(e, "building"):
-				stages["build"].Started = e.Time
-			case e.Kind == "stage" && e.Message == "push":
-				stages["build"].Finished, stages["push"].Started = e.Time, e.Time
-			case e.Kind == "release":
-				end(stages["build"], e.Time)
-				end(stages["push"], e.Time)
-			case e.Kind == "state" && hasState(e, "starting"):
-				stages["deploy"].Started = e.Time
-			case e.Kind == "state" && hasState(e, "verifying"):
-				stages["deploy"].Finished, stages["verify"].Started = e.Time, e.Time
-			case e.Kind == "state" && (hasState(e, "done") || hasState(e, "failed") || hasState(e, "rolling_back")):
-				for _, n := range order {
-					if s := stages[n]; !s.Started.IsZero() {
-						end(s, e.Time)
-					}
-				}
-			}
-		}
-		if final, err = p.Store.Rollout(ctx, run.RolloutID); err != nil {
-			return nil, err
-		}
+	byName := map[string]*store.RunStage{}
+	for _, s := range recorded {
+		byName[s.Name] = s
 	}
-	v.Stages = append(v.Stages, status(fetch, run, run.FetchedAt.IsZero() && run.State.Terminal() && run.RolloutID == 0))
-	last := 0
-	for _, n := range order {
-		s := status(*stages[n], run, false)
-		if n == "push" && s.Status == "skipped" && final != nil && final.State.Succeeded() {
-			s.Status = "skipped" // the process runtime, or no registry
-		}
-		v.Stages = append(v.Stages, s)
-		if !s.Started.IsZero() {
-			last = len(v.Stages) - 1
-		}
-	}
-	// A failed rollout failed in the last stage it reached.
-	if final != nil && final.State.Terminal() && !final.State.Succeeded() && last > 0 {
-		v.Stages[last].Status = "failed"
+	for _, name := range stageNames {
+		v.Stages = append(v.Stages, stageOf(name, byName[name], run))
 	}
 	return v, nil
 }
 
-func hasState(e store.Event, state string) bool {
-	return e.Data["state"] == state || strings.HasSuffix(e.Message, ": "+state)
-}
-
-func end(s *Stage, t time.Time) {
-	if !s.Started.IsZero() && s.Finished.IsZero() {
-		s.Finished = t
-	}
-}
-
-// status decides a stage's status from its times and how the run ended.
-func status(s Stage, run *store.Run, failedHere bool) Stage {
+// stageOf shows a stage from its record (nil: never reached) and the run.
+func stageOf(name string, rec *store.RunStage, run *store.Run) Stage {
+	s := Stage{Name: name}
 	switch {
-	case failedHere:
-		s.Status = "failed"
-	case s.Started.IsZero():
+	case rec == nil:
 		s.Status = "pending"
 		if run.State.Terminal() {
 			s.Status = "skipped"
 		}
-	case s.Finished.IsZero():
-		s.Status = "running"
+	case rec.Status == store.StageRunning:
+		s.Started, s.Status = rec.StartedAt, "running"
 		if run.State.Terminal() {
-			s.Status = "failed"
+			s.Status = "failed" // the run ended in it (a restart cut it short)
 		}
 	default:
-		s.Status = "ok"
+		s.Started, s.Finished, s.Status = rec.StartedAt, rec.FinishedAt, string(rec.Status)
 		s.Duration = s.Finished.Sub(s.Started)
 	}
 	return s
+}
+
+// startStage records that a stage of run started (at, or now); run nil:
+// the deploy has no run to record it in.
+func (p *Pipeline) startStage(run *store.Run, name string, at time.Time) {
+	if run != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p.logFailed("record stage "+name+" of run "+fmt.Sprint(run.ID), p.Store.StartStage(ctx, run.ID, name, at))
+	}
+}
+
+// endStage records how a stage of run ended (at, or now), unless it has.
+func (p *Pipeline) endStage(run *store.Run, name string, status store.StageStatus, at time.Time) {
+	if run != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p.logFailed("record stage "+name+" of run "+fmt.Sprint(run.ID), p.Store.FinishStage(ctx, run.ID, name, status, at))
+	}
+}
+
+// follow records a run's deploy and verify stages as its rollout moves,
+// woken by each write of the rollout, and how the run ended once the
+// rollout is over; then the app's next queued run may start.
+func (p *Pipeline) follow(ctx context.Context, run *store.Run, rolloutID int64) {
+	written, stop := p.Store.Watch(func(c store.Change) bool { return c.Rollout == rolloutID })
+	defer stop()
+	var seen store.RolloutState
+	for {
+		ro, err := p.Store.Rollout(ctx, rolloutID)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.Logger.Error("follow the rollout of run "+fmt.Sprint(run.ID), "rollout", rolloutID, "err", err)
+			}
+			return // resumed at the next start
+		}
+		if ro.State != seen {
+			seen = ro.State
+			p.rolloutStages(ctx, run, ro)
+		}
+		if ro.State.Terminal() {
+			state := store.RunSucceeded
+			if ro.State != store.RolloutDone {
+				state = store.RunFailed
+			}
+			p.finish(ctx, run.ID, state, ro.Reason)
+			p.kick(run.AppID)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return // resumed at the next start
+		case <-written:
+		}
+	}
+}
+
+// rolloutStages records the stages of run that its rollout's state says,
+// at the rollout's last write. A state seen late (two writes woke follow
+// once) still ends the stages before it.
+func (p *Pipeline) rolloutStages(ctx context.Context, run *store.Run, ro *store.Rollout) {
+	at := ro.UpdatedAt
+	switch ro.State {
+	case store.RolloutStarting, store.RolloutShifting, store.RolloutPaused:
+		p.startStage(run, stageDeploy, at)
+	case store.RolloutVerifying:
+		p.endStage(run, stageDeploy, store.StageOK, at)
+		p.startStage(run, stageVerify, at)
+	case store.RolloutDone:
+		p.endStage(run, stageDeploy, store.StageOK, at)
+		p.endStage(run, stageVerify, store.StageOK, at)
+	case store.RolloutRollingBack, store.RolloutRolledBack, store.RolloutFailed:
+		// It failed in the stage it was in (a build the engine failed at
+		// a restart, a deploy or a verify that rolls back).
+		stages, err := p.Store.RunStages(ctx, run.ID)
+		if err != nil {
+			p.Logger.Error("read the stages of run "+fmt.Sprint(run.ID), "err", err)
+			return
+		}
+		for _, s := range stages {
+			if s.Status == store.StageRunning {
+				p.endStage(run, s.Name, store.StageFailed, at)
+			}
+		}
+	}
 }
 
 // Logs returns a run's log: its fetch, then its rollout's events.

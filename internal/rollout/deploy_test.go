@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/loadgen"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -221,51 +221,15 @@ func TestEngine_CrashOnStartIsDetectedWithoutWaitingForTheStartTimeout(t *testin
 	r.mustServe("hello", 1)
 }
 
-func TestEngine_BuildFailureFailsTheRolloutAndChangesNothing(t *testing.T) {
-	r := newRig(t)
-	r.createApp("hello")
-	r.deployLive("hello", release{Version: 1})
-
-	dir, sp := r.source("hello", release{Version: 2})
-	sp.Build = "echo compiling; echo 'main.go:3: syntax error' >&2; exit 3"
-	ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app("hello"), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ended := r.wait(ro.ID)
-	if ended.State != store.RolloutFailed || !strings.Contains(ended.Reason, "build #2 failed") || !strings.Contains(ended.Reason, "exit code 3") {
-		t.Errorf("rollout ended %s: %q; want failed naming build #2 and its exit code", ended.State, ended.Reason)
-	}
-	var logs []string
-	for _, e := range r.events(ro.ID) {
-		if e.Kind == "log" {
-			logs = append(logs, e.Message)
-		}
-	}
-	if !slices.Contains(logs, "main.go:3: syntax error") || !slices.Contains(logs, "compiling") {
-		t.Errorf("build output not in the events: %v", logs)
-	}
-	if rels, _ := r.st.Releases(context.Background(), r.app("hello").ID); len(rels) != 1 {
-		t.Errorf("%d releases, want only v1: a failed build makes none", len(rels))
-	}
-	if app := r.app("hello"); app.LiveRelease != 1 {
-		t.Errorf("live v%d", app.LiveRelease)
-	}
-	r.mustServe("hello", 1)
-}
-
 func TestEngine_DeployRefusesWhileAnotherRolloutRuns(t *testing.T) {
 	r := newRig(t)
 	r.createApp("hello")
 	first := r.deploy("hello", release{Version: 1, Env: map[string]string{"STARTUP_DELAY_MS": "1500"}})
 
-	dir, sp := r.source("hello", release{Version: 2})
-	_, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app("hello"), Dir: dir, Spec: sp, Source: "test"})
+	_, sp := r.source("hello", release{Version: 2})
+	_, err := r.eng.Begin(context.Background(), r.app("hello"), sp, "tester")
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second deploy: err %v, want ErrConflict", err)
-	}
-	if _, statErr := os.Stat(dir); statErr != nil {
-		t.Errorf("the refused deploy's source was taken over: %v", statErr)
 	}
 	if ro := r.wait(first.ID); ro.State != store.RolloutDone {
 		t.Errorf("first deploy ended %s: %s", ro.State, ro.Reason)
@@ -335,4 +299,36 @@ func TestEngine_ReturnedRolloutIsTheCallersAndStaysAsCreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("stop", stop)
+}
+
+// deploySource starts a deploy of a prepared source as the pipeline does
+// once it has built it: the rollout begun, the build and the release of
+// the folder as it is recorded, then the release rolled out.
+func (r *rig) deploySource(name, dir string, sp *spec.Spec) *store.Rollout {
+	r.t.Helper()
+	ctx := context.Background()
+	app := r.app(name)
+	ro, err := r.eng.Begin(ctx, app, sp, "tester")
+	if err != nil {
+		r.t.Fatalf("deploy: %v", err)
+	}
+	n, err := r.st.NextBuildNumber(ctx, app.ID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	b, err := r.st.CreateBuild(ctx, app.ID, n, "test", dir)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	rel, err := r.st.CreateRelease(ctx, app.ID, n, dir, *sp, rollout.ReleaseEnv(sp, app.Env), fmt.Sprintf("build #%d (test)", n))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.st.FinishBuild(ctx, b.ID, store.BuildSucceeded, ""); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := r.eng.RollOut(ro, rel); err != nil {
+		r.t.Fatalf("roll out v%d: %v", rel.Version, err)
+	}
+	return ro
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/notify"
 	"github.com/nonstopdev/nonstop/internal/proxy"
-	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -46,22 +45,6 @@ type Config struct {
 	Clock clock.Clock
 	// Now reads Clock (set by New when nil).
 	Now func() time.Time
-	// Images builds container images; nil: the docker runtime is off.
-	Images Images
-	// Registry is where Images pushes what it builds ("": nowhere, the
-	// images stay on this Engine, which a cluster cannot pull from).
-	Registry string
-	// BuildWorkers is how many builds run at once, all apps together
-	// (default 2); more wait their turn, in state building.
-	BuildWorkers int
-	// BuildLabels are what this server's build workers offer; an app's
-	// build_labels must all be among them.
-	BuildLabels []string
-	// Cluster runs the image builds of ClusterBuilds.
-	Cluster *kubernetes.Cluster
-	// ClusterBuilds, when set (with Cluster), builds kubernetes apps'
-	// images as Jobs on the cluster.
-	ClusterBuilds *ClusterBuilds
 	// Notifier, if set, is told when rollouts start, pass a step, pause,
 	// fail, roll back and succeed.
 	Notifier *notify.Notifier
@@ -83,12 +66,10 @@ type Engine struct {
 	fleets fleets
 	routes *router
 
-	buildSlots chan struct{}         // one token per build running: the worker pool's limit
-	signals    map[int64]chan string // rollout id → promote, pause, resume
+	signals map[int64]chan string // rollout id → promote, pause, resume
 
-	buildSources map[string]buildSource // "APP#N" → a running cluster build's source and token
-	recovered    chan struct{}          // closed when Recover is done
-	recoverOnce  sync.Once
+	recovered   chan struct{} // closed when Recover is done
+	recoverOnce sync.Once
 }
 
 // New returns an Engine; Close stops the rollouts it runs.
@@ -105,15 +86,11 @@ func New(cfg Config) *Engine {
 	if cfg.DomainSuffix == "" {
 		cfg.DomainSuffix = "localhost"
 	}
-	if cfg.BuildWorkers <= 0 {
-		cfg.BuildWorkers = 2
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	fs := fleets{store: cfg.Store, list: cfg.Fleets}
 	return &Engine{Config: cfg, ctx: ctx, cancel: cancel, fleets: fs,
 		routes: &router{store: cfg.Store, proxy: cfg.Proxy, fleets: fs, suffix: cfg.DomainSuffix}, running: map[int64]context.CancelFunc{}, aborted: map[int64]string{}, problems: map[int64]Problem{},
-		buildSlots: make(chan struct{}, cfg.BuildWorkers), signals: map[int64]chan string{},
-		buildSources: map[string]buildSource{}, recovered: make(chan struct{})}
+		signals: map[int64]chan string{}, recovered: make(chan struct{})}
 }
 
 // Close stops running rollouts where they stand (their state stays recorded,

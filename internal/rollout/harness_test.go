@@ -252,22 +252,14 @@ func (r *rig) sourceOf(yaml string) (string, *spec.Spec) {
 func (r *rig) deploy(name string, rel release) *store.Rollout {
 	r.t.Helper()
 	dir, sp := r.source(name, rel)
-	ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app(name), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
-	if err != nil {
-		r.t.Fatalf("deploy v%d: %v", rel.Version, err)
-	}
-	return ro
+	return r.deploySource(name, dir, sp)
 }
 
 // deployWith starts a deploy of the hello binary with this nonstop.yaml.
 func (r *rig) deployWith(name, yaml string) *store.Rollout {
 	r.t.Helper()
 	dir, sp := r.sourceOf(yaml)
-	ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app(name), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
-	if err != nil {
-		r.t.Fatalf("deploy: %v", err)
-	}
-	return ro
+	return r.deploySource(name, dir, sp)
 }
 
 // wait waits (bounded) for a rollout to end.
@@ -389,11 +381,6 @@ func repeat(v, n int) []int {
 		out[i] = v
 	}
 	return out
-}
-
-// rolloutRequest is a deploy of a prepared source to the app hello.
-func rolloutRequest(r *rig, dir string, sp *spec.Spec) rollout.DeployRequest {
-	return rollout.DeployRequest{App: r.app("hello"), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"}
 }
 
 // sameIDs reports whether a and b hold the same instances, in any order.

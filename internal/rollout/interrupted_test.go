@@ -84,16 +84,15 @@ func TestEngine_RolloutInterruptedWhileWaitingForHealthEndsAfterRecover(t *testi
 
 // A deploy interrupted while it builds cannot resume (its build was cut
 // short): it ends failed, at once or at the next start, and changes nothing.
+// The pipeline builds; the engine holds the rollout in building meanwhile.
 func TestEngine_DeployInterruptedWhileBuildingEndsFailedAndChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t)
 	r.createApp("hello")
 	r.deployLive("hello", release{Version: 1})
 
-	dir, sp := r.source("hello", release{Version: 2})
-	sp.Build = "sleep 20"
-	_, err := r.eng.Deploy(ctx, rolloutRequest(r, dir, sp))
-	if err != nil {
+	_, sp := r.source("hello", release{Version: 2})
+	if _, err := r.eng.Begin(ctx, r.app("hello"), sp, "tester"); err != nil {
 		t.Fatal(err)
 	}
 	var ro *store.Rollout
@@ -153,10 +152,7 @@ func TestEngine_RolloutInterruptedWhileDrainingFinishesTheDrainAfterRecover(t *t
 
 	dir, sp := r.source("hello", release{Version: 2})
 	sp.Deploy.DrainTimeout = 20 * time.Second
-	ro, err := r.eng.Deploy(ctx, rolloutRequest(r, dir, sp))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ro := r.deploySource("hello", dir, sp)
 	if !eventually(10*time.Second, func() bool {
 		for _, in := range r.active("hello") {
 			if in.ID == old.ID && in.State == store.InstanceDraining {

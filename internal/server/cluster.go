@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nonstopdev/nonstop/internal/rollout"
+	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/runtime/kubernetes"
 )
 
@@ -32,8 +32,8 @@ type ClusterConfig struct {
 	SourceURL string
 }
 
-// clusterBuilds is the build Jobs' configuration, or nil when off.
-func clusterBuilds(cfg ClusterConfig, registry, apiURL string, log *slog.Logger) (*rollout.ClusterBuilds, error) {
+// clusterBuilds is the build Jobs' configuration on cluster, or nil when off.
+func clusterBuilds(cfg ClusterConfig, cluster *kubernetes.Cluster, registry, apiURL string, log *slog.Logger) (*pipeline.ClusterBuilds, error) {
 	if !cfg.Builds {
 		return nil, nil
 	}
@@ -46,7 +46,8 @@ func clusterBuilds(cfg ClusterConfig, registry, apiURL string, log *slog.Logger)
 			log.Warn("build pods fetch their source from nonstop's API at a loopback address, which pods in a cluster cannot reach: set --kube-source-url", "url", base)
 		}
 	}
-	return &rollout.ClusterBuilds{
+	return &pipeline.ClusterBuilds{
+		Cluster:        cluster,
 		Registry:       registry,
 		SourceURL:      func(app string, n int) string { return fmt.Sprintf("%s/api/v1/build-sources/%s/%d", base, app, n) },
 		BuilderImage:   cfg.BuilderImage,

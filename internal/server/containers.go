@@ -6,7 +6,8 @@ import (
 	"log/slog"
 
 	"github.com/nonstopdev/nonstop/internal/build/image"
-	"github.com/nonstopdev/nonstop/internal/rollout"
+	"github.com/nonstopdev/nonstop/internal/fleet/local"
+	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/runtime/docker"
 )
@@ -27,9 +28,9 @@ type ContainerConfig struct {
 	DockerConfig string
 }
 
-// containers connects the docker runtime and the image pipeline, or returns
+// containers connects the docker runtime and the image builder, or returns
 // nils when the Engine does not answer and it is not required.
-func containers(ctx context.Context, cfg ContainerConfig, scope string, log *slog.Logger) (runtime.Runtime, rollout.Images, func(), error) {
+func containers(ctx context.Context, cfg ContainerConfig, scope string, log *slog.Logger) (runtime.Runtime, *images, func(), error) {
 	rt, err := docker.New(ctx, docker.Options{Host: cfg.DockerHost, Logger: log, Scope: scope})
 	if err != nil {
 		if cfg.Required {
@@ -53,13 +54,19 @@ func containers(ctx context.Context, cfg ContainerConfig, scope string, log *slo
 		return nil, nil, nil, err
 	}
 	log.Info("docker runtime on", "engine", rt.Host(), "registry", reg.Host)
-	return rt, images{b}, func() { b.Close() }, nil
+	return rt, &images{b}, func() { b.Close() }, nil
 }
 
-// images adapts the image pipeline to what the rollout engine asks of it.
+// images adapts the image builder to what the pipeline (builds, look-ups)
+// and the local fleet (look-ups, pruning) ask of it.
 type images struct{ b *image.Builder }
 
-func (i images) BuildImage(ctx context.Context, req rollout.ImageBuild) (string, error) {
+var (
+	_ pipeline.ImageBuilder = (*images)(nil)
+	_ local.Images          = (*images)(nil)
+)
+
+func (i *images) BuildImage(ctx context.Context, req pipeline.ImageBuild) (string, error) {
 	img, err := i.b.Build(ctx, image.BuildRequest{App: req.App, Number: req.Number, Dir: req.Dir, GitSHA: req.GitSHA, Log: req.Log, Pushing: req.Pushing})
 	if err != nil {
 		return "", err
@@ -67,7 +74,7 @@ func (i images) BuildImage(ctx context.Context, req rollout.ImageBuild) (string,
 	return img.Ref, nil
 }
 
-func (i images) ResolveImage(ctx context.Context, ref string) (string, error) {
+func (i *images) ResolveImage(ctx context.Context, ref string) (string, error) {
 	img, err := i.b.Resolve(ctx, ref)
 	if err != nil {
 		return "", err
@@ -75,6 +82,6 @@ func (i images) ResolveImage(ctx context.Context, ref string) (string, error) {
 	return img.Ref, nil
 }
 
-func (i images) PruneImages(ctx context.Context, app string, keep []string) error {
+func (i *images) PruneImages(ctx context.Context, app string, keep []string) error {
 	return i.b.Prune(ctx, app, keep)
 }

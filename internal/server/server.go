@@ -172,18 +172,24 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer notifier.Close()
 
-	var builds *rollout.ClusterBuilds
+	var builds *pipeline.ClusterBuilds
 	if kube != nil {
-		if builds, err = clusterBuilds(cfg.Cluster, cfg.Containers.Registry.Host, "http://"+cfg.APIAddr, log); err != nil {
+		if builds, err = clusterBuilds(cfg.Cluster, kube, cfg.Containers.Registry.Host, "http://"+cfg.APIAddr, log); err != nil {
 			return err
 		}
 	}
+	// A nil *images must reach the fleet and the pipeline as no images.
+	var runImages local.Images
+	var buildImages pipeline.ImageBuilder
+	if imgs != nil {
+		runImages, buildImages = imgs, imgs
+	}
 	fleets := []fleet.Fleet{
-		local.New(local.Config{Store: st, Runtime: rt, Proxy: px, Images: imgs, Logger: log}),
+		local.New(local.Config{Store: st, Runtime: rt, Proxy: px, Images: runImages, Logger: log}),
 		kubefleet.New(kubefleet.Config{Store: st, Cluster: kube, PodNetwork: cfg.Cluster.PodNetwork, Proxy: px, Logger: log}),
 	}
-	engine := rollout.New(rollout.Config{ClusterBuilds: builds, Registry: cfg.Containers.Registry.Host, Store: st, Fleets: fleets, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, ProxyURL: "http://" + cfg.HTTPAddr, Images: imgs, BuildWorkers: cfg.BuildWorkers,
-		BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), Notifier: notifier, Cluster: kube})
+	engine := rollout.New(rollout.Config{Store: st, Fleets: fleets, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, ProxyURL: "http://" + cfg.HTTPAddr,
+		Notifier: notifier})
 	defer engine.Close()
 
 	ln, err := net.Listen("tcp", cfg.APIAddr)
@@ -192,7 +198,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	promReg := metrics.NewRegistry(metrics.NewCollector(px, st, metrics.Options{}))
 	os.RemoveAll(filepath.Join(cfg.DataDir, "tmp")) // uploads and fetches a crash left
-	pl := pipeline.New(pipeline.Config{Store: st, Engine: engine, Logger: log, DataDir: cfg.DataDir})
+	pl := pipeline.New(pipeline.Config{Store: st, Engine: engine, Logger: log, DataDir: cfg.DataDir, Images: buildImages, Registry: cfg.Containers.Registry.Host,
+		BuildWorkers: cfg.BuildWorkers, BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), ClusterBuilds: builds})
 	defer pl.Close()
 	handler := api.New(api.Config{
 		Pipeline: pl,

@@ -150,6 +150,8 @@ ALTER TABLE apps ADD COLUMN branch TEXT NOT NULL DEFAULT 'main';
 ALTER TABLE apps ADD COLUMN poll_every INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE apps ADD COLUMN webhook_secret TEXT NOT NULL DEFAULT '';
 `,
+	// 6: the stages of pipeline runs, as the pipeline runs them.
+	runStagesMigration,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -1,4 +1,4 @@
-package rollout_test
+package pipeline_test
 
 import (
 	"context"
@@ -10,34 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/rollout"
-	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
 // Builds of several apps share a pool of workers: with one worker, two
 // builds run one after the other, and the second says it waits.
 func TestBuildWorkers_LimitHowManyBuildsRunAtOnce(t *testing.T) {
-	r := newRig(t)
-	r.eng.Close()
-	r.eng = rollout.New(rollout.Config{Store: r.st, Fleets: r.fleets(r.rt), Proxy: r.px, DataDir: r.data, BuildWorkers: 1})
+	r := newRig(t, pipeline.Config{BuildWorkers: 1})
 	marks := filepath.Join(r.data, "marks")
 	var ros []*store.Rollout
 	for _, name := range []string{"one", "two"} {
 		r.createApp(name)
-		dir, _ := r.source(name, release{Version: 1})
-		yaml := release{Version: 1}.yaml(name) + "build: echo start $(date +%s%N) >> " + marks + " && sleep 1 && echo end $(date +%s%N) >> " + marks + "\n"
-		if err := os.WriteFile(filepath.Join(dir, spec.FileName), []byte(yaml), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sp, err := spec.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app(name), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ro, _ := r.start(name, 1, "build: echo start $(date +%s%N) >> "+marks+" && sleep 1 && echo end $(date +%s%N) >> "+marks+"\n")
 		ros = append(ros, ro)
 	}
 	for _, ro := range ros {
@@ -72,23 +58,15 @@ func TestBuildWorkers_LimitHowManyBuildsRunAtOnce(t *testing.T) {
 // An app's build_labels pick the build worker: a build that asks for a label
 // no worker here has is refused before anything is recorded.
 func TestBuildLabels_ABuildNeedingALabelNoWorkerHasIsRefused(t *testing.T) {
-	r := newRig(t)
-	r.eng.Close()
-	r.eng = rollout.New(rollout.Config{Store: r.st, Fleets: r.fleets(r.rt), Proxy: r.px, DataDir: r.data, BuildLabels: []string{"local", "linux", "amd64"}})
+	r := newRig(t, pipeline.Config{BuildLabels: []string{"local", "linux", "amd64"}})
 	r.createApp("gpu")
 	for _, c := range []struct {
 		labels string
 		ok     bool
 	}{{"[gpu]", false}, {"[local, linux]", true}} {
 		labels, ok := c.labels, c.ok
-		dir, _ := r.source("gpu", release{Version: 1})
-		yaml := release{Version: 1}.yaml("gpu") + "build_labels: " + labels + "\n"
-		os.WriteFile(filepath.Join(dir, spec.FileName), []byte(yaml), 0o644)
-		sp, err := spec.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ro, err := r.eng.Deploy(context.Background(), rollout.DeployRequest{App: r.app("gpu"), Dir: dir, Spec: sp, Source: "test", CreatedBy: "tester"})
+		dir, sp := r.source("gpu", 1, "build_labels: "+labels+"\n")
+		ro, _, err := r.submit("gpu", dir, sp)
 		if !ok {
 			if !errors.Is(err, rollout.ErrInvalid) || !strings.Contains(err.Error(), `label "gpu"`) {
 				t.Fatalf("build_labels %s: %v", labels, err)
