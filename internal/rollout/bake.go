@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/spec"
-	"github.com/nonstopdev/nonstop/internal/store"
 	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
 // bake watches a release that just went live for the spec's bake time: the
 // proxy's measurements of it are analysed every interval, and a breach of
 // the limits rolls the app back to the release before, by itself.
-func (e *Engine) bake(r *store.Rollout, g *fleet.Goal) {
+func (o *op) bake() {
+	e, r, g := o.e, o.r, o.g
 	sp := g.Spec()
 	if sp.Deploy.Bake <= 0 || r.FromRelease == 0 || r.FromRelease == r.ToRelease {
 		return
@@ -24,16 +23,16 @@ func (e *Engine) bake(r *store.Rollout, g *fleet.Goal) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.event(r, "bake", fmt.Sprintf("v%d bakes for %s: a breach of the analysis limits rolls back to v%d", r.ToRelease, sp.Deploy.Bake, r.FromRelease), nil)
-		why, err := e.watchLive(e.ctx, g, a, e.Clock.After(sp.Deploy.Bake))
+		o.Event("bake", fmt.Sprintf("v%d bakes for %s: a breach of the analysis limits rolls back to v%d", r.ToRelease, sp.Deploy.Bake, r.FromRelease), nil)
+		why, err := o.watchLive(e.ctx, a, e.Clock.After(sp.Deploy.Bake))
 		if errors.Is(err, errBaked) {
-			e.event(r, "bake", fmt.Sprintf("v%d baked %s without a breach", r.ToRelease, sp.Deploy.Bake), nil)
+			o.Event("bake", fmt.Sprintf("v%d baked %s without a breach", r.ToRelease, sp.Deploy.Bake), nil)
 			return
 		}
 		if err != nil || why == "" {
 			return
 		}
-		e.event(r, "bake", fmt.Sprintf("v%d failed its bake: %s; rolling back to v%d", r.ToRelease, why, r.FromRelease), nil)
+		o.Event("bake", fmt.Sprintf("v%d failed its bake: %s; rolling back to v%d", r.ToRelease, why, r.FromRelease), nil)
 		app, err := e.Store.AppByID(e.ctx, r.AppID)
 		if err != nil || app.LiveRelease != r.ToRelease {
 			return // something else changed the app meanwhile
@@ -50,8 +49,9 @@ var errBaked = errors.New("baked")
 // watchLive analyses the goal's release every interval until over fires
 // (errBaked) or ctx ends; it returns why the release breached the limits,
 // or "" when it did not.
-func (e *Engine) watchLive(ctx context.Context, g *fleet.Goal, a spec.Analysis, over <-chan time.Time) (string, error) {
-	before, err := e.readings(ctx, g.App.Name)
+func (o *op) watchLive(ctx context.Context, a spec.Analysis, over <-chan time.Time) (string, error) {
+	e, g := o.e, o.g
+	before, err := readings(ctx, e.Proxy, g.App.Name)
 	if err != nil {
 		return "", err
 	}
@@ -68,7 +68,7 @@ func (e *Engine) watchLive(ctx context.Context, g *fleet.Goal, a spec.Analysis, 
 		if app, err := e.Store.AppByID(ctx, g.App.ID); err != nil || app.LiveRelease != g.Version() {
 			return "", err // rolled back or replaced meanwhile
 		}
-		now, err := e.readings(ctx, g.App.Name)
+		now, err := readings(ctx, e.Proxy, g.App.Name)
 		if err != nil {
 			return "", err
 		}

@@ -41,7 +41,8 @@ type finding struct {
 // until it holds enough requests to judge, instead of starting again
 // empty; the set must stay healthy too. Where it does not (a Gateway
 // splits), the set's health alone decides.
-func (e *Engine) judgeOf(ctx context.Context, f fleet.Fleet, g *fleet.Goal, a spec.Analysis) (judge, error) {
+func (o *op) judgeOf(ctx context.Context, f fleet.Fleet, a spec.Analysis) (judge, error) {
+	e, g := o.e, o.g
 	if !f.Measures(g.Spec(), true) {
 		return func(ctx context.Context) (finding, error) {
 			switch h := f.Health(ctx, g); {
@@ -54,12 +55,12 @@ func (e *Engine) judgeOf(ctx context.Context, f fleet.Fleet, g *fleet.Goal, a sp
 			}
 		}, nil
 	}
-	before, err := e.readings(ctx, g.App.Name)
+	before, err := readings(ctx, e.Proxy, g.App.Name)
 	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) (finding, error) {
-		now, err := e.readings(ctx, g.App.Name)
+		now, err := readings(ctx, e.Proxy, g.App.Name)
 		if err != nil {
 			return finding{verdict: strategy.Fail}, err
 		}
@@ -84,7 +85,8 @@ func (e *Engine) judgeOf(ctx context.Context, f fleet.Fleet, g *fleet.Goal, a sp
 // the pause is over and the analysis is still inconclusive (too little
 // traffic to judge), the step's on_inconclusive decides: wait (saying so,
 // for a promote, an abort or enough traffic), promote, or roll back.
-func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step strategy.Step, a spec.Analysis, judge judge) error {
+func (o *op) watchStep(ctx context.Context, step strategy.Step, a spec.Analysis, judge judge) error {
+	e, r := o.e, o.r
 	signals := e.signalsOf(r.ID)
 	deadline := e.Now().Add(step.Pause)
 	passed, paused := false, false
@@ -99,20 +101,20 @@ func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step strategy.
 		case sig := <-signals:
 			switch sig {
 			case SignalPromote:
-				e.event(r, "step", "promoted by hand", nil)
+				o.Event("step", "promoted by hand", nil)
 				return nil
 			case SignalPromoteFull:
-				e.event(r, "step", "promoted to 100% by hand", nil)
+				o.Event("step", "promoted to 100% by hand", nil)
 				return errPromoteFull
 			case SignalPause:
 				if !paused {
 					paused = true
-					e.record(r, store.RolloutPaused, "")
+					o.record(store.RolloutPaused, "")
 				}
 			case SignalResume:
 				if paused {
 					paused = false
-					e.record(r, store.RolloutShifting, "")
+					o.record(store.RolloutShifting, "")
 				}
 			}
 		case <-tick.C():
@@ -125,12 +127,12 @@ func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step strategy.
 				return errors.New(f.why)
 			case strategy.Pass:
 				passed = true
-				e.event(r, "analysis", "analysis passed: "+f.why, nil)
+				o.Event("analysis", "analysis passed: "+f.why, nil)
 			default:
 				if last.verdict != strategy.Inconclusive || last.why == "" {
 					// Said once, not every interval: the counts that
 					// follow are in the waiting line below.
-					e.event(r, "analysis", "analysis inconclusive: "+f.why, nil)
+					o.Event("analysis", "analysis inconclusive: "+f.why, nil)
 				}
 			}
 			last = f
@@ -142,14 +144,14 @@ func (e *Engine) watchStep(ctx context.Context, r *store.Rollout, step strategy.
 			}
 			switch a.OnInconclusive {
 			case spec.InconclusivePromote:
-				e.event(r, "step", fmt.Sprintf("pause over with too little traffic to judge (%d of %d requests): promoted on health checks alone, as on_inconclusive says", f.requests, f.need), nil)
+				o.Event("step", fmt.Sprintf("pause over with too little traffic to judge (%d of %d requests): promoted on health checks alone, as on_inconclusive says", f.requests, f.need), nil)
 				return nil
 			case spec.InconclusiveRollback:
 				return fmt.Errorf("pause over with too little traffic to judge the canary (%d of %d requests): rolled back, as on_inconclusive says", f.requests, f.need)
 			}
 			if now := e.Now(); waitingSaid.IsZero() || now.Sub(waitingSaid) >= waitingRepeat {
 				waitingSaid = now
-				e.event(r, "waiting", waitingForTraffic(r.App, f), map[string]any{"requests": f.requests, "need": f.need})
+				o.Event("waiting", waitingForTraffic(r.App, f), map[string]any{"requests": f.requests, "need": f.need})
 			}
 		}
 	}
@@ -169,8 +171,8 @@ func waitingForTraffic(app string, f finding) string {
 }
 
 // readings are the proxy's counters of an app's releases, by release.
-func (e *Engine) readings(ctx context.Context, app string) (map[int]proxy.ReleaseMetrics, error) {
-	ms, err := e.Proxy.Metrics(ctx, app)
+func readings(ctx context.Context, px proxy.Controller, app string) (map[int]proxy.ReleaseMetrics, error) {
+	ms, err := px.Metrics(ctx, app)
 	if err != nil {
 		return nil, fmt.Errorf("read the proxy's measurements: %w", err)
 	}

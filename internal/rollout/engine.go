@@ -13,7 +13,6 @@ package rollout
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -33,7 +32,8 @@ type Config struct {
 	Fleets []fleet.Fleet
 	Proxy  proxy.Controller
 	Logger *slog.Logger
-	// DataDir holds builds and release folders: DATA/apps/APP/builds/N.
+	// DataDir holds the apps' folders (DATA/apps/APP: builds and the
+	// release folders in them), which prune and Delete tidy.
 	DataDir string
 	// DomainSuffix: app NAME is served at NAME.DomainSuffix.
 	DomainSuffix string
@@ -142,70 +142,6 @@ func (e *Engine) Wait(ctx context.Context, id int64) (*store.Rollout, error) {
 	}
 }
 
-// event records a line of a rollout's history and logs it.
-func (e *Engine) event(r *store.Rollout, kind, msg string, data map[string]any) {
-	// Recorded even while the engine is stopping: the history must say so.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := e.Store.AddEvent(ctx, store.Event{AppID: r.AppID, RolloutID: r.ID, Time: e.Now(), Kind: kind, Message: msg, Data: data}); err != nil {
-		e.Logger.Error("record event", "app", r.App, "rollout", r.ID, "err", err)
-	}
-	e.Logger.Info(msg, "app", r.App, "rollout", r.ID, "kind", kind)
-}
-
-// transition records a state change of r, with its event, then updates r.
-func (e *Engine) transition(r *store.Rollout, to store.RolloutState, reason string) error {
-	return e.transitionNote(r, to, reason, "")
-}
-
-// transitionNote is transition with a note added to the state event.
-func (e *Engine) transitionNote(r *store.Rollout, to store.RolloutState, reason, note string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	was := r.State
-	if err := e.Store.TransitionNote(ctx, r.ID, to, r.Step, reason, note); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	delete(e.problems, r.ID) // recorded after all
-	e.mu.Unlock()
-	r.State = to
-	e.notify(r, was, to, reason)
-	if reason != "" {
-		r.Reason = reason
-	}
-	e.Logger.Info("rollout "+string(to), "app", r.App, "rollout", r.ID, "reason", reason, "note", note)
-	return nil
-}
-
-// record makes a transition no caller can act on when it fails (the
-// rollout is ending, or a user's signal): a failure is logged as an error
-// naming the rollout and the state it could not reach, listed among the
-// engine's Problems (GET /healthz shows them), and the rollout is left
-// where the store has it, for the next start to resume.
-func (e *Engine) record(r *store.Rollout, to store.RolloutState, reason string) {
-	if err := e.transition(r, to, reason); err != nil {
-		e.unrecorded(r, to, reason, err)
-	}
-}
-
-// unrecorded logs and lists a state of r the store did not take.
-func (e *Engine) unrecorded(r *store.Rollout, to store.RolloutState, reason string, err error) {
-	e.Logger.Error("record rollout state", "app", r.App, "rollout", r.ID, "to", to, "reason", reason, "err", err)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.problems[r.ID] = Problem{Rollout: r.ID, App: r.App, Time: e.Now(),
-		What: fmt.Sprintf("could not record its state %s (%s): %v; it is left %s, for the next start of nonstop to resume", to, reason, err, r.State)}
-}
-
-// logFailed logs a store write that failed where nothing can be undone:
-// what it was for, and for which rollout.
-func (e *Engine) logFailed(r *store.Rollout, what string, err error) {
-	if err != nil {
-		e.Logger.Error(what, "app", r.App, "rollout", r.ID, "err", err)
-	}
-}
-
 // errStopped marks work cut short because nonstop itself is stopping: the
 // rollout stays where it is, to be resumed at the next start.
 var errStopped = fleet.ErrStopped
@@ -214,9 +150,9 @@ func (e *Engine) stopping(ctx context.Context) bool {
 	return e.ctx.Err() != nil && ctx.Err() != nil
 }
 
-// Abort stops a rollout in progress: a build is killed (nothing changed),
-// a rollout under way rolls back. It reports whether the rollout was
-// running here.
+// Abort stops a rollout in progress here: it rolls back. It reports
+// whether the rollout was running here. (A rollout still building is the
+// pipeline's to abort: Pipeline.Abort kills its build.)
 func (e *Engine) Abort(id int64, why string) bool {
 	e.mu.Lock()
 	cancel, ok := e.running[id]
@@ -235,47 +171,6 @@ func (e *Engine) abortedWhy(id int64) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.aborted[id]
-}
-
-// notify tells the Notifier about a transition worth telling: a rollout
-// started, paused, resumed, failed, rolled back or succeeded.
-func (e *Engine) notify(r *store.Rollout, was, to store.RolloutState, reason string) {
-	if e.Notifier == nil {
-		return
-	}
-	kind := ""
-	switch {
-	case to == store.RolloutStarting || to == store.RolloutBuilding && was == store.RolloutPending:
-		if was == store.RolloutBuilding {
-			return // a deploy's start was told at its build
-		}
-		kind = notify.KindStarted
-	case to == store.RolloutPaused:
-		kind = notify.KindPaused
-	case was == store.RolloutPaused && to == store.RolloutShifting:
-		kind = notify.KindResumed
-	case to == store.RolloutFailed:
-		kind = notify.KindFailed
-	case to == store.RolloutRolledBack:
-		kind = notify.KindRolledBack
-	case to == store.RolloutDone:
-		kind = notify.KindSucceeded
-	default:
-		return
-	}
-	if reason == "" {
-		reason = r.Reason
-	}
-	e.Notifier.Notify(notify.Event{Kind: kind, App: r.App, Rollout: r.ID, Release: r.ToRelease, From: r.FromRelease,
-		Strategy: r.Strategy, Step: r.Step, Reason: reason})
-}
-
-// notifyStep tells the Notifier a canary step passed.
-func (e *Engine) notifyStep(r *store.Rollout, step int) {
-	if e.Notifier != nil {
-		e.Notifier.Notify(notify.Event{Kind: notify.KindStepPassed, App: r.App, Rollout: r.ID, Release: r.ToRelease,
-			From: r.FromRelease, Strategy: r.Strategy, Step: step})
-	}
 }
 
 // Hosts returns the host names an app is served at.

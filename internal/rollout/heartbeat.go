@@ -88,32 +88,32 @@ func (e *Engine) replace(ctx context.Context, app *store.App, id, why string) er
 	if err != nil {
 		return err // a rollout is going on: the next beat looks again
 	}
-	e.run(r, func(ctx context.Context) {
+	e.run(r, func(o *op, ctx context.Context) {
 		err := func() error {
-			if err := e.transition(r, store.RolloutStarting, ""); err != nil {
+			if err := o.transition(store.RolloutStarting, ""); err != nil {
 				return err
 			}
-			e.event(r, "instance", fmt.Sprintf("instance %s failed its health checks for %s (%s): replacing it", id, sickFor, why), nil)
+			o.Event("instance", fmt.Sprintf("instance %s failed its health checks for %s (%s): replacing it", id, sickFor, why), nil)
 			g, err := e.goalOf(ctx, r, r.ToRelease, r.Instances)
 			if err != nil {
 				return err
 			}
 			r.Step = 1
-			if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+			if err := o.transition(store.RolloutShifting, ""); err != nil {
 				return err
 			}
-			if err := e.fleets.of(ctx, g.App).Replace(ctx, e.opOf(r, g), g, id); err != nil {
+			if err := e.fleets.of(ctx, g.App).Replace(ctx, o.with(g), g, id); err != nil {
 				return err
 			}
-			if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
+			if err := o.transition(store.RolloutVerifying, ""); err != nil {
 				return err
 			}
-			return e.transition(r, store.RolloutDone, fmt.Sprintf("instance %s replaced", id))
+			return o.transition(store.RolloutDone, fmt.Sprintf("instance %s replaced", id))
 		}()
 		if err != nil && !e.stopping(ctx) {
 			// The sick instance stays (out of the route): nothing to undo.
-			e.record(r, store.RolloutRollingBack, err.Error())
-			e.record(r, store.RolloutFailed, "")
+			o.record(store.RolloutRollingBack, err.Error())
+			o.record(store.RolloutFailed, "")
 		}
 	})
 	return nil

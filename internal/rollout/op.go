@@ -11,10 +11,12 @@ import (
 	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
-// op is a rollout as a fleet sees it while it acts for it toward goal g:
-// what the fleet does goes into the rollout's history, its steps are
-// recorded before they are taken, and a rolling rollout's batches are
-// judged between them.
+// op is one rollout being carried out, toward goal g: it moves the
+// rollout through its states (history.go), runs it forward or back
+// (run.go, progressive.go, steps.go, canary.go, bake.go), and is what a
+// fleet acts for (fleet.Op): what the fleet does goes into the rollout's
+// history, its steps are recorded before they are taken, and a rolling
+// rollout's batches are judged between them.
 type op struct {
 	e *Engine
 	r *store.Rollout
@@ -28,9 +30,13 @@ var _ fleet.Op = (*op)(nil)
 
 func (e *Engine) opOf(r *store.Rollout, g *fleet.Goal) *op { return &op{e: e, r: r, g: g} }
 
-func (o *op) Rollout() *store.Rollout { return o.r }
+// with is o working toward goal g from now on.
+func (o *op) with(g *fleet.Goal) *op {
+	o.g = g
+	return o
+}
 
-func (o *op) Event(kind, msg string, data map[string]any) { o.e.event(o.r, kind, msg, data) }
+func (o *op) Rollout() *store.Rollout { return o.r }
 
 func (o *op) Route(ctx context.Context) error { return o.e.routes.push(ctx, o.r.AppID) }
 
@@ -41,7 +47,7 @@ func (o *op) Step(context.Context) error {
 	if o.r.State == store.RolloutRollingBack {
 		return nil
 	}
-	return o.e.transition(o.r, store.RolloutShifting, "")
+	return o.transition(store.RolloutShifting, "")
 }
 
 // Between judges, on a deploy or an env change going forward, what the
@@ -53,7 +59,7 @@ func (o *op) Between(ctx context.Context, started bool) error {
 		return nil
 	}
 	if started {
-		since, err := o.e.readings(ctx, g.App.Name)
+		since, err := readings(ctx, o.e.Proxy, g.App.Name)
 		if err != nil {
 			return err
 		}
@@ -62,7 +68,7 @@ func (o *op) Between(ctx context.Context, started bool) error {
 	if o.since == nil {
 		return nil
 	}
-	now, err := o.e.readings(ctx, g.App.Name)
+	now, err := readings(ctx, o.e.Proxy, g.App.Name)
 	if err != nil {
 		return err
 	}

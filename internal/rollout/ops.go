@@ -98,16 +98,16 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 	}
 	// The spec's own env stays the base; the app's overrides go on top.
 	// The same build and image as the live release: only the env changes.
-	rel, err := e.Store.CreateImageRelease(ctx, app.ID, live.Build, live.Dir, live.Image, live.Spec, releaseEnv(&live.Spec, env), fmt.Sprintf("env change of v%d", live.Version))
+	rel, err := e.Store.CreateImageRelease(ctx, app.ID, live.Build, live.Dir, live.Image, live.Spec, ReleaseEnv(&live.Spec, env), fmt.Sprintf("env change of v%d", live.Version))
 	if err == nil {
 		r.ToRelease, r.Instances = rel.Version, desired(app, rel)
 		err = e.Store.SetRolloutTarget(ctx, r.ID, r.ToRelease, r.Instances)
 	}
 	if err != nil {
-		e.record(r, store.RolloutFailed, err.Error())
+		e.opOf(r, nil).record(store.RolloutFailed, err.Error())
 		return nil, err
 	}
-	return e.run(r, func(ctx context.Context) { e.runToTarget(ctx, r) }), nil
+	return e.run(r, (*op).toTarget), nil
 }
 
 // launch records a rollout whose target is known and runs it.
@@ -124,14 +124,15 @@ func (e *Engine) launch(ctx context.Context, want store.Rollout, rel *store.Rele
 	if err != nil {
 		return nil, err
 	}
-	return e.run(r, func(ctx context.Context) { e.runToTarget(ctx, r) }), nil
+	return e.run(r, (*op).toTarget), nil
 }
 
-// run starts fn, which owns r from now on, and returns a copy of r for the
-// caller.
-func (e *Engine) run(r *store.Rollout, fn func(ctx context.Context)) *store.Rollout {
+// run starts fn on r's op, which owns r from now on, and returns a copy of
+// r for the caller.
+func (e *Engine) run(r *store.Rollout, fn func(o *op, ctx context.Context)) *store.Rollout {
 	caller := *r
-	e.start(r.ID, fn)
+	o := e.opOf(r, nil)
+	e.start(r.ID, func(ctx context.Context) { fn(o, ctx) })
 	return &caller
 }
 
@@ -144,13 +145,14 @@ func (e *Engine) Stop(ctx context.Context, app *store.App, by string) (*store.Ro
 	if err != nil {
 		return nil, err
 	}
-	return e.run(r, func(ctx context.Context) { e.runStop(ctx, r) }), nil
+	return e.run(r, (*op).stop), nil
 }
 
-func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
+func (o *op) stop(ctx context.Context) {
+	e, r := o.e, o.r
 	err := func() error {
 		if r.State == store.RolloutPending {
-			if err := e.transition(r, store.RolloutStarting, ""); err != nil {
+			if err := o.transition(store.RolloutStarting, ""); err != nil {
 				return err
 			}
 		}
@@ -168,20 +170,20 @@ func (e *Engine) runStop(ctx context.Context, r *store.Rollout) {
 		if err != nil {
 			return err
 		}
-		what, err := e.fleets.of(ctx, app).Stop(ctx, e.opOf(r, g), g)
+		what, err := e.fleets.of(ctx, app).Stop(ctx, o.with(g), g)
 		if err != nil {
 			return err
 		}
 		if r.State != store.RolloutVerifying {
-			if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
+			if err := o.transition(store.RolloutVerifying, ""); err != nil {
 				return err
 			}
 		}
-		return e.transition(r, store.RolloutDone, what)
+		return o.transition(store.RolloutDone, what)
 	}()
 	if err != nil && !errors.Is(err, errStopped) {
-		e.record(r, store.RolloutRollingBack, err.Error())
-		e.record(r, store.RolloutFailed, "")
+		o.record(store.RolloutRollingBack, err.Error())
+		o.record(store.RolloutFailed, "")
 	}
 }
 

@@ -22,7 +22,7 @@ func TestEngine_AFinalStateTheStoreRefusesIsListedAsAProblem(t *testing.T) {
 	// The store holds the rollout pending; done straight from pending is
 	// not a move the state machine allows.
 	r.App = "app"
-	e.record(r, store.RolloutDone, "finished")
+	e.opOf(r, nil).record(store.RolloutDone, "finished")
 
 	got := e.Problems()
 	if len(got) != 1 || got[0].Rollout != r.ID || got[0].App != "app" {
@@ -35,7 +35,7 @@ func TestEngine_AFinalStateTheStoreRefusesIsListedAsAProblem(t *testing.T) {
 	}
 
 	// Recorded after all: no problem any more.
-	e.record(r, store.RolloutStarting, "")
+	e.opOf(r, nil).record(store.RolloutStarting, "")
 	if got := e.Problems(); len(got) != 0 {
 		t.Errorf("problems once the state was recorded: %v", got)
 	}

@@ -19,13 +19,13 @@ import (
 // preview for its promotion. Then the switch: every client on the new
 // release in one swap, and the old set replaced, or kept warm (keepOld)
 // and routed no clients, so that a rollback in that time is one more swap.
-func (e *Engine) progressive(ctx context.Context, o *op, f fleet.Fleet, keepOld bool) error {
-	r, g := o.r, o.g
+func (o *op) progressive(ctx context.Context, f fleet.Fleet, keepOld bool) error {
+	e, r, g := o.e, o.r, o.g
 	s := strategy.For(r.Strategy)
 	last := len(s.Steps(g.Spec(), g.N))
-	err := e.takeSteps(ctx, r, g, func(ctx context.Context, k int, step strategy.Step) (judge, error) {
+	err := o.takeSteps(ctx, func(ctx context.Context, k int, step strategy.Step) (judge, error) {
 		if step.Gate == strategy.GatePromotion {
-			e.event(r, "step", fmt.Sprintf("blue-green: starting %d instance(s) of v%d beside the live set", step.Members, g.Version()), nil)
+			o.Event("step", fmt.Sprintf("blue-green: starting %d instance(s) of v%d beside the live set", step.Members, g.Version()), nil)
 		}
 		w := stepWeight(r, g, k)
 		reach, err := f.Place(ctx, o, g, step.Members, w) // the traffic of step k
@@ -33,9 +33,9 @@ func (e *Engine) progressive(ctx context.Context, o *op, f fleet.Fleet, keepOld 
 			return nil, err
 		}
 		if step.Gate == strategy.GateAnalysis {
-			e.event(r, "step", fmt.Sprintf("canary step %d/%d: %d%% of clients on v%d", k, last, w, g.Version()),
+			o.Event("step", fmt.Sprintf("canary step %d/%d: %d%% of clients on v%d", k, last, w, g.Version()),
 				map[string]any{"step": k, "weight": w})
-			return e.judgeOf(ctx, f, g, stepAnalysis(g.Spec()))
+			return o.judgeOf(ctx, f, stepAnalysis(g.Spec()))
 		}
 		at, data := reach, map[string]any(nil)
 		if reach == "" {
@@ -43,11 +43,11 @@ func (e *Engine) progressive(ctx context.Context, o *op, f fleet.Fleet, keepOld 
 			data = map[string]any{"preview": at}
 			reach = "its preview " + at
 		}
-		e.event(r, "step", fmt.Sprintf("v%d is ready at %s; it takes traffic when promoted", g.Version(), reach), data)
+		o.Event("step", fmt.Sprintf("v%d is ready at %s; it takes traffic when promoted", g.Version(), reach), data)
 		if step.AutoPromote > 0 {
-			e.event(r, "step", fmt.Sprintf("every client switches to v%d in %s (auto_promote_after), or at `nonstop promote %s`", g.Version(), step.AutoPromote, g.App.Name), nil)
+			o.Event("step", fmt.Sprintf("every client switches to v%d in %s (auto_promote_after), or at `nonstop promote %s`", g.Version(), step.AutoPromote, g.App.Name), nil)
 		} else {
-			e.event(r, "waiting", waitingForPromote(g, at), nil)
+			o.Event("waiting", waitingForPromote(g, at), nil)
 		}
 		return nil, nil
 	})
@@ -57,17 +57,18 @@ func (e *Engine) progressive(ctx context.Context, o *op, f fleet.Fleet, keepOld 
 	// The switch: every client on the new release; then the rolling
 	// replacement of the rest, or the old set kept warm.
 	r.Step = last + 1
-	if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+	if err := o.transition(store.RolloutShifting, ""); err != nil {
 		return err
 	}
 	if keepOld {
-		e.event(r, "step", fmt.Sprintf("switched: every client on v%d; the old set stays warm for %s", g.Version(), s.KeepOld(g.Spec())), nil)
+		o.Event("step", fmt.Sprintf("switched: every client on v%d; the old set stays warm for %s", g.Version(), s.KeepOld(g.Spec())), nil)
 	}
 	return f.Switch(ctx, o, g, keepOld)
 }
 
 // awaitPromotion waits for `nonstop promote`, or until after when it is > 0.
-func (e *Engine) awaitPromotion(ctx context.Context, r *store.Rollout, after time.Duration) error {
+func (o *op) awaitPromotion(ctx context.Context, after time.Duration) error {
+	e, r := o.e, o.r
 	var auto <-chan time.Time
 	if after > 0 {
 		auto = e.Clock.After(after)
@@ -78,11 +79,11 @@ func (e *Engine) awaitPromotion(ctx context.Context, r *store.Rollout, after tim
 		case <-ctx.Done():
 			return errStopped
 		case <-auto:
-			e.event(r, "step", "promoted after "+after.String(), nil)
+			o.Event("step", "promoted after "+after.String(), nil)
 			return nil
 		case sig := <-signals:
 			if sig == SignalPromote || sig == SignalPromoteFull {
-				e.event(r, "step", "promoted by hand", nil)
+				o.Event("step", "promoted by hand", nil)
 				return nil
 			}
 		}

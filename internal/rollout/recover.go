@@ -16,9 +16,6 @@ import (
 // run in the background.
 func (e *Engine) Recover(ctx context.Context) error {
 	defer e.recoverOnce.Do(func() { close(e.recovered) })
-	if err := e.Store.FailRunningBuilds(ctx, "interrupted by a restart of nonstop"); err != nil {
-		return err
-	}
 	apps, err := e.Store.Apps(ctx)
 	if err != nil {
 		return err
@@ -52,17 +49,18 @@ func (e *Engine) Recover(ctx context.Context) error {
 
 // resume continues an interrupted rollout from its recorded state.
 func (e *Engine) resume(r *store.Rollout) {
-	e.event(r, "note", fmt.Sprintf("rollout #%d resumed after a restart of nonstop, from %s", r.ID, r.State), nil)
+	o := e.opOf(r, nil)
+	o.Event("note", fmt.Sprintf("rollout #%d resumed after a restart of nonstop, from %s", r.ID, r.State), nil)
 	switch {
 	case r.State == store.RolloutRollingBack:
-		e.start(r.ID, func(ctx context.Context) { e.rollBack(ctx, r, errors.New(r.Reason)) })
+		e.run(r, func(o *op, ctx context.Context) { o.rollBack(ctx, errors.New(r.Reason)) })
 	case r.Kind == store.KindStop:
-		e.start(r.ID, func(ctx context.Context) { e.runStop(ctx, r) })
+		e.run(r, (*op).stop)
 	case r.ToRelease == 0 || r.State == store.RolloutBuilding || (r.Kind == store.KindDeploy && r.State == store.RolloutPending):
 		// Interrupted before its release existed: nothing changed yet.
-		e.record(r, store.RolloutFailed, "interrupted by a restart of nonstop before its release was built; deploy again")
+		o.record(store.RolloutFailed, "interrupted by a restart of nonstop before its release was built; deploy again")
 	default:
-		e.start(r.ID, func(ctx context.Context) { e.runToTarget(ctx, r) })
+		e.run(r, (*op).toTarget)
 	}
 }
 

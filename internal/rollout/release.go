@@ -40,8 +40,9 @@ func (e *Engine) Begin(ctx context.Context, app *store.App, sp *spec.Spec, by st
 		return nil, err
 	}
 	caller := *r
-	if err := e.transition(r, store.RolloutBuilding, ""); err != nil {
-		e.record(r, store.RolloutFailed, "record building: "+err.Error())
+	o := e.opOf(r, nil)
+	if err := o.transition(store.RolloutBuilding, ""); err != nil {
+		o.record(store.RolloutFailed, "record building: "+err.Error())
 		return nil, fmt.Errorf("begin rollout #%d: %w", r.ID, err)
 	}
 	return &caller, nil
@@ -70,15 +71,15 @@ func (e *Engine) RollOut(r *store.Rollout, rel *store.Release) error {
 		err = e.Store.SetRolloutTarget(ctx, own.ID, own.ToRelease, own.Instances)
 	}
 	if err != nil {
-		e.record(own, store.RolloutFailed, err.Error())
+		e.opOf(own, nil).record(store.RolloutFailed, err.Error())
 		return err
 	}
 	msg, data := fmt.Sprintf("release v%d created from build #%d", rel.Version, rel.Build), map[string]any{"version": rel.Version}
 	if rel.Build == 0 {
 		msg, data = fmt.Sprintf("release v%d runs %s", rel.Version, rel.Image), map[string]any{"version": rel.Version, "image": rel.Image}
 	}
-	e.event(own, "release", msg, data)
-	e.run(own, func(ctx context.Context) { e.runToTarget(ctx, own) })
+	e.opOf(own, nil).Event("release", msg, data)
+	e.run(own, (*op).toTarget)
 	return nil
 }
 
@@ -87,7 +88,7 @@ func (e *Engine) RollOut(r *store.Rollout, rel *store.Release) error {
 // not changed.
 func (e *Engine) Fail(r *store.Rollout, reason string) {
 	own := *r
-	e.record(&own, store.RolloutFailed, reason)
+	e.opOf(&own, nil).record(store.RolloutFailed, reason)
 	e.mu.Lock()
 	delete(e.signals, r.ID) // a signal sent while it built waited for it
 	e.mu.Unlock()
@@ -100,9 +101,4 @@ func ReleaseEnv(sp *spec.Spec, appEnv map[string]string) map[string]string {
 	maps.Copy(env, sp.Env)
 	maps.Copy(env, appEnv)
 	return env
-}
-
-// releaseEnv is ReleaseEnv, as the engine's own rollouts (an env change) call it.
-func releaseEnv(sp *spec.Spec, appEnv map[string]string) map[string]string {
-	return ReleaseEnv(sp, appEnv)
 }

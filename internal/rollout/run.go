@@ -36,8 +36,9 @@ func (e *Engine) goalOf(ctx context.Context, r *store.Rollout, version, n int) (
 
 // runToTarget moves rollout r, whose target is recorded, to its end: done,
 // or rolled back.
-func (e *Engine) runToTarget(ctx context.Context, r *store.Rollout) {
-	err := e.forward(ctx, r)
+func (o *op) toTarget(ctx context.Context) {
+	e, r := o.e, o.r
+	err := o.forward(ctx)
 	why := e.abortedWhy(r.ID)
 	switch {
 	case err == nil:
@@ -46,19 +47,20 @@ func (e *Engine) runToTarget(ctx context.Context, r *store.Rollout) {
 	case why != "":
 		// Aborted: roll back on the engine's own context, not the
 		// cancelled one of this rollout.
-		e.rollBack(e.ctx, r, errors.New(why))
+		o.rollBack(e.ctx, errors.New(why))
 	case errors.Is(err, errStopped) || e.stopping(ctx):
-		e.event(r, "note", fmt.Sprintf("rollout #%d interrupted: nonstop is stopping; it resumes at the next start", r.ID), nil)
+		o.Event("note", fmt.Sprintf("rollout #%d interrupted: nonstop is stopping; it resumes at the next start", r.ID), nil)
 	default:
-		e.rollBack(ctx, r, err)
+		o.rollBack(ctx, err)
 	}
 }
 
 // forward converges r to its target on the app's fleet and makes it live:
 // the strategy's steps for a progressive deploy, else the rolling way.
-func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
+func (o *op) forward(ctx context.Context) error {
+	e, r := o.e, o.r
 	if r.State == store.RolloutPending || r.State == store.RolloutBuilding {
-		if err := e.transition(r, store.RolloutStarting, ""); err != nil {
+		if err := o.transition(store.RolloutStarting, ""); err != nil {
 			return err
 		}
 	}
@@ -68,7 +70,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	}
 	f := e.fleets.of(ctx, g.App)
 	if firstOfProgressive(r) && r.Step == 0 {
-		e.event(r, "note", fmt.Sprintf("first deploy of %s: no live release to compare a canary with or to switch from, so v%d starts all %d instances, each health-gated, and goes live; the %s strategy applies from the next deploy on",
+		o.Event("note", fmt.Sprintf("first deploy of %s: no live release to compare a canary with or to switch from, so v%d starts all %d instances, each health-gated, and goes live; the %s strategy applies from the next deploy on",
 			g.App.Name, g.Version(), g.N, r.Strategy), nil)
 	}
 	if r.Kind == store.KindStart {
@@ -81,7 +83,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	progressive := progressiveForward(r)
 	// The old set stays warm, routed no clients, for an instant rollback.
 	keepOld := progressive && s.KeepOld(g.Spec()) > 0
-	o := e.opOf(r, g)
+	o.g = g
 	// A rollout resumed in verifying has done its steps: what is left is
 	// the check and the record.
 	if r.State != store.RolloutVerifying {
@@ -91,14 +93,14 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 			return err
 		}
 		if progressive {
-			err = e.progressive(ctx, o, f, keepOld)
+			err = o.progressive(ctx, f, keepOld)
 		} else {
 			err = f.Converge(ctx, o, g)
 		}
 		if err != nil {
 			return err
 		}
-		if err := e.transition(r, store.RolloutVerifying, ""); err != nil {
+		if err := o.transition(store.RolloutVerifying, ""); err != nil {
 			return err
 		}
 	}
@@ -119,7 +121,7 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 	}
 	if (r.Kind == store.KindDeploy || r.Kind == store.KindEnv) && f.Measures(g.Spec(), false) {
 		// The proxy carries the traffic: it measures the bake.
-		defer e.bake(r, g)
+		defer o.bake()
 	}
 	switch r.Kind {
 	case store.KindScale:
@@ -131,19 +133,20 @@ func (e *Engine) forward(ctx context.Context, r *store.Rollout) error {
 			return err
 		}
 	}
-	return e.transition(r, store.RolloutDone, fmt.Sprintf("v%d live with %s", g.Version(), what))
+	return o.transition(store.RolloutDone, fmt.Sprintf("v%d live with %s", g.Version(), what))
 }
 
 // rollBack returns the app to where r started: the from release with the
 // instance count it had, in the same health-gated way.
-func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
+func (o *op) rollBack(ctx context.Context, cause error) {
+	e, r := o.e, o.r
 	if r.State != store.RolloutRollingBack {
-		if err := e.transition(r, store.RolloutRollingBack, cause.Error()); err != nil {
-			e.unrecorded(r, store.RolloutRollingBack, cause.Error(), err)
+		if err := o.transition(store.RolloutRollingBack, cause.Error()); err != nil {
+			o.unrecorded(store.RolloutRollingBack, cause.Error(), err)
 			return
 		}
 		if r.ToRelease != r.FromRelease && r.ToRelease > 0 {
-			e.logFailed(r, "record failed release", e.Store.SetReleaseStatus(ctx, r.AppID, r.ToRelease, store.ReleaseFailed))
+			o.logFailed("record failed release", e.Store.SetReleaseStatus(ctx, r.AppID, r.ToRelease, store.ReleaseFailed))
 		}
 	}
 	err := func() error {
@@ -163,14 +166,14 @@ func (e *Engine) rollBack(ctx context.Context, r *store.Rollout, cause error) {
 		// A canary's or a blue-green's clients all go back to the stable
 		// release (whose instances all still run) in one swap.
 		progressive := strategy.Progressive(strategy.For(r.Strategy)) && r.ToRelease != r.FromRelease && r.ToRelease > 0
-		return e.fleets.of(ctx, from.App).RollBack(ctx, e.opOf(r, from), from, failed, progressive)
+		return e.fleets.of(ctx, from.App).RollBack(ctx, o.with(from), from, failed, progressive)
 	}()
 	switch {
 	case errors.Is(err, errStopped):
 	case err != nil:
-		e.finishFailed(r, fmt.Errorf("roll back to v%d: %w", r.FromRelease, err))
+		o.finishFailed(fmt.Errorf("roll back to v%d: %w", r.FromRelease, err))
 	default:
-		e.rolledBack(r)
+		o.rolledBack()
 	}
 }
 
@@ -183,16 +186,18 @@ func firstOfProgressive(r *store.Rollout) bool {
 }
 
 // rolledBack records that r's rollback is over.
-func (e *Engine) rolledBack(r *store.Rollout) {
+func (o *op) rolledBack() {
+	r := o.r
 	msg := fmt.Sprintf("back on v%d", r.FromRelease)
 	if r.FromRelease == 0 {
 		msg = "no release was live before: nothing serves"
 	}
-	if err := e.transitionNote(r, store.RolloutRolledBack, "", msg); err != nil {
-		e.unrecorded(r, store.RolloutRolledBack, msg, err)
+	if err := o.transitionNote(store.RolloutRolledBack, "", msg); err != nil {
+		o.unrecorded(store.RolloutRolledBack, msg, err)
 	}
 }
 
-func (e *Engine) finishFailed(r *store.Rollout, err error) {
-	e.record(r, store.RolloutFailed, fmt.Sprintf("%s; then %v", r.Reason, err))
+func (o *op) finishFailed(err error) {
+	r := o.r
+	o.record(store.RolloutFailed, fmt.Sprintf("%s; then %v", r.Reason, err))
 }

@@ -21,12 +21,13 @@ type placer func(ctx context.Context, k int, step strategy.Step) (judge, error)
 // route's traffic follows it and a restart resumes there; then the step's
 // gate is waited for. It returns when every step passed, or a promote to
 // 100% skipped the rest; the switch (step len+1) is the caller's.
-func (e *Engine) takeSteps(ctx context.Context, r *store.Rollout, g *fleet.Goal, place placer) error {
+func (o *op) takeSteps(ctx context.Context, place placer) error {
+	r, g := o.r, o.g
 	steps := strategy.For(r.Strategy).Steps(g.Spec(), g.N)
 	for k := max(r.Step, 1); k <= len(steps); k++ {
 		step := steps[k-1]
 		r.Step = k
-		if err := e.transition(r, store.RolloutShifting, ""); err != nil {
+		if err := o.transition(store.RolloutShifting, ""); err != nil {
 			return err
 		}
 		judge, err := place(ctx, k, step)
@@ -35,17 +36,17 @@ func (e *Engine) takeSteps(ctx context.Context, r *store.Rollout, g *fleet.Goal,
 		}
 		switch step.Gate {
 		case strategy.GateAnalysis:
-			err := e.watchStep(ctx, r, step, stepAnalysis(g.Spec()), judge)
+			err := o.watchStep(ctx, step, stepAnalysis(g.Spec()), judge)
 			if errors.Is(err, errPromoteFull) {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			e.event(r, "step", fmt.Sprintf("canary step %d passed", k), map[string]any{"step": k})
-			e.notifyStep(r, k)
+			o.Event("step", fmt.Sprintf("canary step %d passed", k), map[string]any{"step": k})
+			o.notifyStep(k)
 		case strategy.GatePromotion:
-			if err := e.awaitPromotion(ctx, r, step.AutoPromote); err != nil {
+			if err := o.awaitPromotion(ctx, step.AutoPromote); err != nil {
 				return err
 			}
 		}
