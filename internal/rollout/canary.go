@@ -196,8 +196,16 @@ func (e *Engine) Signal(ctx context.Context, app *store.App, sig string) (*store
 	if !strategy.Progressive(strategy.For(r.Strategy)) {
 		return nil, fmt.Errorf("rollout #%d is %s: only canary and blue-green rollouts have steps to promote or pause: %w", r.ID, r.Strategy, ErrInvalid)
 	}
-	if r.Strategy == string(spec.StrategyBlueGreen) && (sig == SignalPause || sig == SignalResume) {
-		return nil, fmt.Errorf("rollout #%d is blue-green: it waits for promote by itself; pause and resume are for canaries: %w", r.ID, ErrInvalid)
+	if (sig == SignalPause || sig == SignalResume) && r.ToRelease > 0 {
+		// Known once its release is: a step judged by an analysis can be
+		// held; one waiting for a promotion waits by itself.
+		rel, err := e.Store.Release(ctx, app.ID, r.ToRelease)
+		if err != nil {
+			return nil, err
+		}
+		if !strategy.Judged(strategy.For(r.Strategy), &rel.Spec) {
+			return nil, fmt.Errorf("rollout #%d is %s: its steps wait for promote by themselves; pause and resume are for steps an analysis judges (canary): %w", r.ID, r.Strategy, ErrInvalid)
+		}
 	}
 	select {
 	case e.signalsOf(r.ID) <- sig:

@@ -86,3 +86,15 @@ func Progressive(s Strategy) bool {
 	_, rolling := s.(Rolling)
 	return !rolling
 }
+
+// Judged reports whether any of s's steps for sp ends by an analysis:
+// such steps can be paused (the analysis goes on) and resumed; steps that
+// wait for a promotion cannot.
+func Judged(s Strategy, sp *spec.Spec) bool {
+	for _, step := range s.Steps(sp, max(1, sp.Instances)) {
+		if step.Gate == GateAnalysis {
+			return true
+		}
+	}
+	return false
+}

@@ -90,3 +90,17 @@ func TestThePlanOfSteps(t *testing.T) {
 		t.Errorf("rolling has steps: %+v", got)
 	}
 }
+
+func TestJudged_OnlyStepsAnAnalysisEndsCanBePaused(t *testing.T) {
+	blueGreen := &spec.Spec{Instances: 2}
+	blueGreen.Deploy.Strategy = spec.StrategyBlueGreen
+	rolling := &spec.Spec{Instances: 2}
+	for _, c := range []struct {
+		sp   *spec.Spec
+		want bool
+	}{{canarySpec(10, 50), true}, {blueGreen, false}, {rolling, false}} {
+		if got := strategy.Judged(strategy.For(string(c.sp.Deploy.Strategy)), c.sp); got != c.want {
+			t.Errorf("Judged(%q) = %v, want %v", c.sp.Deploy.Strategy, got, c.want)
+		}
+	}
+}
