@@ -70,7 +70,7 @@ func (a *API) listApps(w http.ResponseWriter, r *http.Request, u *store.User) er
 			continue
 		}
 		v := a.appView(app)
-		if urls, ok, err := a.Engine.FleetOf(r.Context(), app).URLs(r.Context(), app); err == nil && ok {
+		if urls, ok, err := a.urlsOf(r.Context(), app); err == nil && ok {
 			v.URLs = urls // nonstop's proxy does not carry this app's traffic
 		}
 		out = append(out, v)
@@ -112,7 +112,7 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		return err
 	}
 	st := AppStatus{appView: a.appView(app)}
-	if urls, ok, err := a.Engine.FleetOf(r.Context(), app).URLs(r.Context(), app); err != nil {
+	if urls, ok, err := a.urlsOf(r.Context(), app); err != nil {
 		return err
 	} else if ok {
 		st.URLs = urls // nonstop's proxy does not carry this app's traffic
@@ -164,7 +164,7 @@ func (a *API) instances(w http.ResponseWriter, r *http.Request, u *store.User) e
 }
 
 func (a *API) instanceStates(r *http.Request, app *store.App, activeOnly bool) ([]InstanceState, error) {
-	members, err := a.Engine.FleetOf(r.Context(), app).Members(r.Context(), app, activeOnly)
+	members, err := a.membersOf(r.Context(), app, activeOnly)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync"
 
@@ -80,27 +79,33 @@ type logSource struct {
 // An app on Kubernetes has its pods' logs.
 func (a *API) logSources(r *http.Request, app *store.App, tail int, follow bool) ([]logSource, error) {
 	want := r.URL.Query().Get("instance")
-	list, err := a.Engine.FleetOf(r.Context(), app).Members(r.Context(), app, want == "")
-	if err != nil {
-		return nil, err
-	}
+	var list []fleet.Member
+	var err error
 	switch {
 	case want != "":
-		list = slices.DeleteFunc(list, func(m fleet.Member) bool { return m.ID != want })
-		if len(list) == 0 {
-			return nil, fmt.Errorf("instance %q of app %s: %w", want, app.Name, store.ErrNotFound)
+		m, ok, ferr := a.memberOf(r.Context(), app, want)
+		switch {
+		case ferr != nil:
+			err = ferr
+		case !ok:
+			err = fmt.Errorf("instance %q of app %s: %w", want, app.Name, store.ErrNotFound)
+		default:
+			list = []fleet.Member{m}
 		}
-	case len(list) == 0:
-		// Nothing runs: show the most recent instance, e.g. one that failed.
-		if list, err = a.Engine.FleetOf(r.Context(), app).Members(r.Context(), app, false); err != nil {
-			return nil, err
+	default:
+		if list, err = a.membersOf(r.Context(), app, true); err == nil && len(list) == 0 {
+			// Nothing runs: show the most recent instance, e.g. one that failed.
+			list, err = a.membersOf(r.Context(), app, false)
+			list = list[:min(1, len(list))]
 		}
-		list = list[:min(1, len(list))]
+	}
+	if err != nil {
+		return nil, err
 	}
 	out := make([]logSource, 0, len(list))
 	for _, m := range list {
 		out = append(out, logSource{id: m.ID, open: func(ctx context.Context) (io.ReadCloser, error) {
-			return a.Engine.FleetOf(ctx, app).Logs(ctx, app, m.ID, tail, follow)
+			return a.logsOf(ctx, app, m.ID, tail, follow)
 		}})
 	}
 	return out, nil

@@ -15,6 +15,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
@@ -46,6 +47,10 @@ type Fleet interface {
 	// reached on its own ("its preview service APP-v2"); "" when that is
 	// the proxy's preview host.
 	Place(ctx context.Context, op Op, g *Goal, members, weight int) (reach string, err error)
+	// Prepare readies the app for a progressive rollout toward g before
+	// its first step (the live release moved back into the stable set, if
+	// a switch kept it apart).
+	Prepare(ctx context.Context, op Op, g *Goal) error
 	// Switch sends every client to g's release, its set at full size (the
 	// rollout has recorded the switch as its step), then replaces the old
 	// set, or keeps it warm and out of traffic when keepOld is set.
@@ -115,6 +120,19 @@ type Op interface {
 	// engine judges what the last batch served, and an error stops the
 	// rollout. started says a batch was started since the last call.
 	Between(ctx context.Context, started bool) error
+	// Stopping reports whether ctx ended because nonstop itself is
+	// stopping (the rollout resumes at the next start), not because the
+	// rollout was aborted.
+	Stopping(ctx context.Context) bool
+}
+
+// Cut is the error of work ctx cut short: ErrStopped when nonstop itself
+// is stopping, else the abort's.
+func Cut(ctx context.Context, op Op) error {
+	if op.Stopping(ctx) {
+		return ErrStopped
+	}
+	return fmt.Errorf("aborted: %w", context.Cause(ctx))
 }
 
 // Health is what a fleet sees of a release's set.

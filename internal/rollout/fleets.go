@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nonstopdev/nonstop/internal/fleet"
@@ -32,13 +33,27 @@ func (fs fleets) forSpec(sp *spec.Spec) (fleet.Fleet, error) {
 // of is the fleet an app runs on: the one of its newest release (a deploy
 // cannot move an app to another fleet, so all its releases run on one),
 // or the first fleet while it has none.
-func (fs fleets) of(ctx context.Context, app *store.App) fleet.Fleet {
-	if rel, err := fs.store.NewestRelease(ctx, app.ID); err == nil {
-		if f, err := fs.forSpec(&rel.Spec); err == nil {
-			return f
-		}
+func (fs fleets) of(ctx context.Context, app *store.App) (fleet.Fleet, error) {
+	rel, err := fs.store.NewestRelease(ctx, app.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fs.list[0], nil
 	}
-	return fs.list[0]
+	if err != nil {
+		return nil, fmt.Errorf("the fleet of %s: %w", app.Name, err)
+	}
+	return fs.forSpec(&rel.Spec)
+}
+
+// ofGoal is the fleet that runs g's release (its fallback's without one,
+// else the first fleet: nothing of g runs anywhere).
+func (fs fleets) ofGoal(g *fleet.Goal) (fleet.Fleet, error) {
+	switch {
+	case g.Release != nil:
+		return fs.forSpec(&g.Release.Spec)
+	case g.Fallback != nil:
+		return fs.forSpec(g.Fallback)
+	}
+	return fs.list[0], nil
 }
 
 // admit says why release spec sp cannot roll out for app here, before
@@ -68,6 +83,6 @@ func (fs fleets) admit(ctx context.Context, app *store.App, sp *spec.Spec) error
 
 // FleetOf is the fleet app runs on: what users see of its instances (or
 // pods), their output, and where its clients reach it.
-func (e *Engine) FleetOf(ctx context.Context, app *store.App) fleet.Fleet {
+func (e *Engine) FleetOf(ctx context.Context, app *store.App) (fleet.Fleet, error) {
 	return e.fleets.of(ctx, app)
 }

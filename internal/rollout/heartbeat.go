@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -102,7 +103,11 @@ func (e *Engine) replace(ctx context.Context, app *store.App, id, why string) er
 			if err := o.transition(store.RolloutShifting, ""); err != nil {
 				return err
 			}
-			if err := e.fleets.of(ctx, g.App).Replace(ctx, o.with(g), g, id); err != nil {
+			f, err := e.fleets.ofGoal(g)
+			if err != nil {
+				return err
+			}
+			if err := f.Replace(ctx, o.with(g), g, id); err != nil {
 				return err
 			}
 			if err := o.transition(store.RolloutVerifying, ""); err != nil {
@@ -110,9 +115,9 @@ func (e *Engine) replace(ctx context.Context, app *store.App, id, why string) er
 			}
 			return o.transition(store.RolloutDone, fmt.Sprintf("instance %s replaced", id))
 		}()
-		if err != nil && !e.stopping(ctx) {
+		if err != nil && !errors.Is(err, errStopped) {
 			// The sick instance stays (out of the route): nothing to undo.
-			o.record(store.RolloutRollingBack, err.Error())
+			o.record(store.RolloutRollingBack, o.why(err))
 			o.record(store.RolloutFailed, "")
 		}
 	})

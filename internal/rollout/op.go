@@ -38,6 +38,19 @@ func (o *op) with(g *fleet.Goal) *op {
 
 func (o *op) Rollout() *store.Rollout { return o.r }
 
+// Stopping reports whether ctx ended because nonstop is stopping, not by
+// an abort of the rollout.
+func (o *op) Stopping(ctx context.Context) bool { return o.e.stopping(ctx) }
+
+// why is the reason a rollout that failed with err ends with: the abort's
+// when it was aborted.
+func (o *op) why(err error) string {
+	if why := o.e.abortedWhy(o.r.ID); why != "" {
+		return why
+	}
+	return err.Error()
+}
+
 func (o *op) Route(ctx context.Context) error { return o.e.routes.push(ctx, o.r.AppID) }
 
 // Step counts the rollout's next step; going forward it is recorded as

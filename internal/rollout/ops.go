@@ -170,7 +170,11 @@ func (o *op) stop(ctx context.Context) {
 		if err != nil {
 			return err
 		}
-		what, err := e.fleets.of(ctx, app).Stop(ctx, o.with(g), g)
+		f, err := e.fleets.ofGoal(g)
+		if err != nil {
+			return err
+		}
+		what, err := f.Stop(ctx, o.with(g), g)
 		if err != nil {
 			return err
 		}
@@ -182,7 +186,7 @@ func (o *op) stop(ctx context.Context) {
 		return o.transition(store.RolloutDone, what)
 	}()
 	if err != nil && !errors.Is(err, errStopped) {
-		o.record(store.RolloutRollingBack, err.Error())
+		o.record(store.RolloutRollingBack, o.why(err))
 		o.record(store.RolloutFailed, "")
 	}
 }
@@ -201,6 +205,10 @@ func (e *Engine) Delete(ctx context.Context, app *store.App) error {
 	}
 	for _, f := range e.Fleets {
 		if err := f.Delete(ctx, app); err != nil {
+			// Not deleted: what still runs is served again.
+			if perr := e.routes.push(context.WithoutCancel(ctx), app.ID); perr != nil {
+				e.Logger.Error("route an app whose delete failed", "app", app.Name, "err", perr)
+			}
 			return err
 		}
 	}

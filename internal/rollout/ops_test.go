@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime"
@@ -284,4 +285,56 @@ func TestEngine_AppIsServedAtItsDomainsToo(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Version") != "1" {
 		t.Errorf("GET at the app's domain: %d", resp.StatusCode)
 	}
+}
+
+func TestEngine_AStopAbortedWhileDrainingEndsFailedAndTheAppCanStartAgain(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t)
+	r.createApp("hello")
+	dir, sp := r.source("hello", release{Version: 1})
+	sp.Deploy.DrainTimeout = 30 * time.Second
+	if ro := r.wait(r.deploySource("hello", dir, sp).ID); ro.State != store.RolloutDone {
+		t.Fatalf("deploy ended %s: %s", ro.State, ro.Reason)
+	}
+	// A request in flight holds the drain of the stop.
+	go func() {
+		req, _ := http.NewRequest("GET", r.srv.URL+"/slow?ms=20000", nil)
+		req.Host = "hello.localhost"
+		if resp, err := r.client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if !eventually(5*time.Second, func() bool {
+		sts, _ := r.px.Status(ctx, "hello")
+		return len(sts) == 1 && sts[0].InFlight == 1
+	}) {
+		t.Fatal("the slow request never reached the instance")
+	}
+	stop, err := r.eng.Stop(ctx, r.app("hello"), "tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(10*time.Second, func() bool {
+		active := r.active("hello")
+		return len(active) == 1 && active[0].State == store.InstanceDraining
+	}) {
+		t.Fatal("the stop never began to drain the instance")
+	}
+
+	if !r.eng.Abort(stop.ID, "aborted by tester") {
+		t.Fatal("Abort: the stop is not running here")
+	}
+
+	ended := r.wait(stop.ID)
+	if ended.State != store.RolloutFailed || !strings.Contains(ended.Reason, "aborted by tester") {
+		t.Fatalf("aborted stop ended %s (%s), want failed, saying it was aborted", ended.State, ended.Reason)
+	}
+	start, err := r.eng.Start(ctx, r.app("hello"), "tester")
+	if err != nil {
+		t.Fatalf("start after an aborted stop: %v", err)
+	}
+	if ro := r.wait(start.ID); ro.State != store.RolloutDone {
+		t.Fatalf("start ended %s: %s", ro.State, ro.Reason)
+	}
+	r.mustServe("hello", 1)
 }

@@ -23,6 +23,13 @@ func (o *op) progressive(ctx context.Context, f fleet.Fleet, keepOld bool) error
 	e, r, g := o.e, o.r, o.g
 	s := strategy.For(r.Strategy)
 	last := len(s.Steps(g.Spec(), g.N))
+	if r.Step < 1 {
+		// Before the first step, while every client stays on the live
+		// release.
+		if err := f.Prepare(ctx, o, g); err != nil {
+			return err
+		}
+	}
 	err := o.takeSteps(ctx, func(ctx context.Context, k int, step strategy.Step) (judge, error) {
 		if step.Gate == strategy.GatePromotion {
 			o.Event("step", fmt.Sprintf("blue-green: starting %d instance(s) of v%d beside the live set", step.Members, g.Version()), nil)
@@ -60,10 +67,13 @@ func (o *op) progressive(ctx context.Context, f fleet.Fleet, keepOld bool) error
 	if err := o.transition(store.RolloutShifting, ""); err != nil {
 		return err
 	}
+	if err := f.Switch(ctx, o, g, keepOld); err != nil {
+		return err
+	}
 	if keepOld {
 		o.Event("step", fmt.Sprintf("switched: every client on v%d; the old set stays warm for %s", g.Version(), s.KeepOld(g.Spec())), nil)
 	}
-	return f.Switch(ctx, o, g, keepOld)
+	return nil
 }
 
 // awaitPromotion waits for `nonstop promote`, or until after when it is > 0.

@@ -53,7 +53,7 @@ func (e *Engine) resume(r *store.Rollout) {
 	o.Event("note", fmt.Sprintf("rollout #%d resumed after a restart of nonstop, from %s", r.ID, r.State), nil)
 	switch {
 	case r.State == store.RolloutRollingBack:
-		e.run(r, func(o *op, ctx context.Context) { o.rollBack(ctx, errors.New(r.Reason)) })
+		e.run(r, func(o *op, _ context.Context) { o.rollBack(e.ctx, errors.New(r.Reason)) })
 	case r.Kind == store.KindStop:
 		e.run(r, (*op).stop)
 	case r.ToRelease == 0 || r.State == store.RolloutBuilding || (r.Kind == store.KindDeploy && r.State == store.RolloutPending):

@@ -55,7 +55,11 @@ func (rt *router) push(ctx context.Context, appID int64) error {
 	if app.Hold != nil {
 		route.Hold = &proxy.Hold{MaxWait: app.Hold.MaxWait, MaxQueue: app.Hold.MaxQueue}
 	}
-	backends, health, own, err := rt.fleets.of(ctx, app).Backends(ctx, app, traffic.sets)
+	f, err := rt.fleets.of(ctx, app)
+	if err != nil {
+		return err
+	}
+	backends, health, own, err := f.Backends(ctx, app, traffic.sets)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,9 @@ func (o *op) toTarget(ctx context.Context) {
 	case errors.Is(err, errStopped) || e.stopping(ctx):
 		o.Event("note", fmt.Sprintf("rollout #%d interrupted: nonstop is stopping; it resumes at the next start", r.ID), nil)
 	default:
-		o.rollBack(ctx, err)
+		// On the engine's context too: an abort cannot cut a rollback
+		// short (nonstop stopping can; it resumes at the next start).
+		o.rollBack(e.ctx, err)
 	}
 }
 
@@ -68,7 +70,10 @@ func (o *op) forward(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f := e.fleets.of(ctx, g.App)
+	f, err := e.fleets.ofGoal(g)
+	if err != nil {
+		return err
+	}
 	if firstOfProgressive(r) && r.Step == 0 {
 		o.Event("note", fmt.Sprintf("first deploy of %s: no live release to compare a canary with or to switch from, so v%d starts all %d instances, each health-gated, and goes live; the %s strategy applies from the next deploy on",
 			g.App.Name, g.Version(), g.N, r.Strategy), nil)
@@ -166,7 +171,17 @@ func (o *op) rollBack(ctx context.Context, cause error) {
 		// A canary's or a blue-green's clients all go back to the stable
 		// release (whose instances all still run) in one swap.
 		progressive := strategy.Progressive(strategy.For(r.Strategy)) && r.ToRelease != r.FromRelease && r.ToRelease > 0
-		return e.fleets.of(ctx, from.App).RollBack(ctx, o.with(from), from, failed, progressive)
+		// The fleet of the release that was rolled out (the same as the
+		// from release's: a deploy cannot move an app between fleets).
+		where := from
+		if failed != nil {
+			where = failed
+		}
+		f, err := e.fleets.ofGoal(where)
+		if err != nil {
+			return err
+		}
+		return f.RollBack(ctx, o.with(from), from, failed, progressive)
 	}()
 	switch {
 	case errors.Is(err, errStopped):

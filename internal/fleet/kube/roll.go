@@ -61,7 +61,7 @@ func (f *Fleet) watch(ctx context.Context, op fleet.Op, w kubernetes.Workload, g
 		p, err := f.Cluster.Progress(ctx, ns, name)
 		switch {
 		case ctx.Err() != nil:
-			return fleet.ErrStopped
+			return fleet.Cut(ctx, op)
 		case err != nil:
 			f.Logger.Warn("read deployment", "app", w.App, "err", err) // retried until the deadline
 		case !p.Found:
@@ -89,7 +89,7 @@ func (f *Fleet) watch(ctx context.Context, op fleet.Op, w kubernetes.Workload, g
 		}
 		select {
 		case <-ctx.Done():
-			return fleet.ErrStopped
+			return fleet.Cut(ctx, op)
 		case <-f.Clock.After(200 * time.Millisecond):
 		}
 	}

@@ -13,14 +13,17 @@ import (
 // The steps of canary and blue-green rollouts on Kubernetes, and the fold
 // that ends them.
 
+// Prepare folds a live release that still runs in a set of its own (a
+// blue-green switch that kept the release before it warm) into the stable
+// Deployment, before the first step: meanwhile every client stays on the
+// live release.
+func (f *Fleet) Prepare(ctx context.Context, op fleet.Op, g *fleet.Goal) error {
+	return f.foldWarm(ctx, op, g.App)
+}
+
 // Place sizes g's release's own set for a step, then sends it weight
-// percent of the traffic on every path (shift). A live release that still
-// runs in a set of its own (a blue-green switch that kept the release
-// before it warm) is folded into the stable Deployment first.
+// percent of the traffic on every path (shift).
 func (f *Fleet) Place(ctx context.Context, op fleet.Op, g *fleet.Goal, members, weight int) (string, error) {
-	if err := f.foldWarm(ctx, op, g.App); err != nil {
-		return "", err
-	}
 	if err := f.startSet(ctx, op, g, members); err != nil {
 		return "", err
 	}

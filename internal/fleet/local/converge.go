@@ -17,8 +17,8 @@ func (f *Fleet) Converge(ctx context.Context, op fleet.Op, g *fleet.Goal) error 
 	sp := g.Spec()
 	started := false
 	for {
-		if err := ctx.Err(); err != nil {
-			return fleet.ErrStopped
+		if ctx.Err() != nil {
+			return fleet.Cut(ctx, op)
 		}
 		active, err := f.Store.ActiveInstances(ctx, g.App.ID)
 		if err != nil {
@@ -46,7 +46,7 @@ func (f *Fleet) Converge(ctx context.Context, op fleet.Op, g *fleet.Goal) error 
 			err = f.retireInstance(ctx, op, g, step.Instance)
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if op.Stopping(ctx) {
 				return fleet.ErrStopped
 			}
 			return err

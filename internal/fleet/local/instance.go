@@ -94,7 +94,7 @@ func (f *Fleet) startInstance(ctx context.Context, op fleet.Op, g *fleet.Goal) e
 	}
 	err = health.WaitHealthy(ctx, probe, inst.Addr, sp.Health.Interval, sp.Health.HealthyThreshold, sp.Health.StartTimeout, alive)
 	if err != nil {
-		if ctx.Err() != nil {
+		if op.Stopping(ctx) {
 			return fleet.ErrStopped // left starting: discarded when nonstop starts again
 		}
 		ierr := &InstanceError{ID: id, Err: err, LastLog: f.lastLines(id, 15)}

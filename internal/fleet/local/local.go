@@ -70,6 +70,9 @@ func (f *Fleet) Check(_ *store.App, _, sp *spec.Spec) error {
 // Measures: the proxy carries every app of this machine.
 func (f *Fleet) Measures(*spec.Spec, bool) bool { return true }
 
+// Prepare: the sets of this machine share the route; nothing to ready.
+func (f *Fleet) Prepare(context.Context, fleet.Op, *fleet.Goal) error { return nil }
+
 // Follow: members here move only by a rollout's own acts.
 func (f *Fleet) Follow(context.Context, func(string)) error { return nil }
 
@@ -78,7 +81,7 @@ func (f *Fleet) URLs(context.Context, *store.App) ([]string, bool, error) { retu
 
 // Complete checks, from the proxy's own view, that every member of g is
 // in the route and healthy.
-func (f *Fleet) Complete(ctx context.Context, _ fleet.Op, g *fleet.Goal, _ bool) (string, error) {
+func (f *Fleet) Complete(ctx context.Context, op fleet.Op, g *fleet.Goal, _ bool) (string, error) {
 	deadline := f.Clock.Now().Add(g.Spec().Health.Interval*3 + time.Second)
 	for {
 		statuses, err := f.Proxy.Status(ctx, g.App.Name)
@@ -106,7 +109,7 @@ func (f *Fleet) Complete(ctx context.Context, _ fleet.Op, g *fleet.Goal, _ bool)
 		}
 		select {
 		case <-ctx.Done():
-			return "", fleet.ErrStopped
+			return "", fleet.Cut(ctx, op)
 		case <-f.Clock.After(100 * time.Millisecond):
 		}
 	}
