@@ -152,6 +152,22 @@ ALTER TABLE apps ADD COLUMN webhook_secret TEXT NOT NULL DEFAULT '';
 `,
 	// 6: the stages of pipeline runs, as the pipeline runs them.
 	runStagesMigration,
+	// 7: viewers (they read, they do not act), passwords, and tokens that
+	// expire. SQLite cannot change a CHECK: the users table is made anew
+	// (foreign keys are off while migrations run, so nothing cascades).
+	`
+CREATE TABLE users_v7 (
+	id            INTEGER PRIMARY KEY,
+	name          TEXT NOT NULL UNIQUE,
+	role          TEXT NOT NULL CHECK (role IN ('admin', 'member', 'viewer')),
+	password_hash TEXT NOT NULL DEFAULT '',
+	created_at    TEXT NOT NULL
+);
+INSERT INTO users_v7 (id, name, role, created_at) SELECT id, name, role, created_at FROM users;
+DROP TABLE users;
+ALTER TABLE users_v7 RENAME TO users;
+ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -165,17 +181,47 @@ func (s *Store) migrate(ctx context.Context) error {
 	if have > len(migrations) {
 		return fmt.Errorf("database schema v%d is newer than this nonstop (v%d): upgrade nonstop", have, len(migrations))
 	}
+	// Each migration runs with foreign keys off, as SQLite asks of schema
+	// changes that remake a table, and is checked before it commits.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
 	for v := have + 1; v <= len(migrations); v++ {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, s.stamp())
-			return err
-		})
-		if err != nil {
+		if err := s.apply(ctx, conn, v); err != nil {
 			return fmt.Errorf("migrate schema to v%d: %w", v, err)
 		}
 	}
 	return nil
+}
+
+// apply runs migration v in one transaction on conn, and refuses to commit
+// it if it broke a foreign key.
+func (s *Store) apply(ctx context.Context, conn *sql.Conn, v int) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, s.stamp()); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	broken := rows.Next()
+	rows.Close()
+	if broken {
+		return fmt.Errorf("it leaves rows whose foreign keys point nowhere")
+	}
+	return tx.Commit()
 }

@@ -10,9 +10,16 @@ import (
 type Role string
 
 const (
-	RoleAdmin  Role = "admin"  // every app, every team
-	RoleMember Role = "member" // the apps of the user's teams
+	RoleAdmin  Role = "admin"  // every app, every team, users and teams
+	RoleMember Role = "member" // sees and acts on the apps of the user's teams
+	RoleViewer Role = "viewer" // sees the apps of the user's teams; acts on none
 )
+
+// Valid reports whether r is a role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleMember || r == RoleViewer }
+
+// CanAct reports whether the role may change anything.
+func (r Role) CanAct() bool { return r == RoleAdmin || r == RoleMember }
 
 // User is someone (or something) that acts through tokens.
 type User struct {

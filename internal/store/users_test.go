@@ -117,3 +117,34 @@ func TestTeamID_UnknownTeamIsNotFound(t *testing.T) {
 		t.Errorf("err %v, want ErrNotFound", err)
 	}
 }
+
+// Remaking the users table (migration 7, for viewers) keeps every user,
+// their teams and their tokens: nothing cascades from the dropped table.
+func TestMigrate_RemakingUsersKeepsTheirTeamsAndTokens(t *testing.T) {
+	ctx := context.Background()
+	st, path := openFile(t)
+	if _, err := st.Bootstrap(ctx, "admin-hash"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateUser(ctx, "ann", store.RoleMember, "shop", "ann-hash"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	db := rawDB(t, path)
+	if _, err := db.Exec(`ALTER TABLE tokens DROP COLUMN expires_at; DELETE FROM schema_migrations WHERE version = 7`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	again, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrate to v7 again: %v", err)
+	}
+	defer again.Close()
+	for hash, want := range map[string]string{"admin-hash": "admin", "ann-hash": "ann"} {
+		u, err := again.UserByTokenHash(ctx, hash)
+		if err != nil || u.Name != want || len(u.Teams) != 1 {
+			t.Errorf("user of %s after the migration: %+v, %v; want %s in one team", hash, u, err, want)
+		}
+	}
+}
