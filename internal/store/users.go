@@ -69,11 +69,12 @@ func (s *Store) Bootstrap(ctx context.Context, tokenHash string) (created bool, 
 	return created, nil
 }
 
-// UserByTokenHash finds the user a token acts as, and notes the token's use.
+// UserByTokenHash finds the user a token acts as, and notes the token's
+// use. An expired token is not found.
 func (s *Store) UserByTokenHash(ctx context.Context, hash string) (*User, error) {
 	var u User
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT u.id, u.name, u.role FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hash).
+		err := tx.QueryRowContext(ctx, `SELECT u.id, u.name, u.role FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?)`, hash, s.stamp()).
 			Scan(&u.ID, &u.Name, &u.Role)
 		if err != nil {
 			return notFound(err, "token")
