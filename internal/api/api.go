@@ -49,7 +49,8 @@ type Config struct {
 // API is the HTTP handler of the control plane.
 type API struct {
 	Config
-	mux *http.ServeMux
+	mux   *http.ServeMux
+	table []Route // every route served, with its access
 }
 
 // New returns the API handler.
@@ -66,54 +67,65 @@ func New(cfg Config) *API {
 }
 
 func (a *API) routes() {
-	a.mux.HandleFunc("GET /healthz", a.health)
-	a.handle("GET /api/v1/whoami", a.whoami)
-	a.handle("POST /api/v1/apps", a.createApp)
-	a.handle("GET /api/v1/apps", a.listApps)
-	a.handle("GET /api/v1/apps/{app}", a.getApp)
-	a.handle("DELETE /api/v1/apps/{app}", a.deleteApp)
-	a.handle("POST /api/v1/apps/{app}/deploys", a.deploy)
-	a.handle("GET /api/v1/apps/{app}/deploys", a.listRollouts)
-	a.handle("GET /api/v1/apps/{app}/deploys/{id}", a.getRollout)
-	a.handle("GET /api/v1/apps/{app}/deploys/{id}/events", a.rolloutEvents)
-	a.handle("GET /api/v1/apps/{app}/releases", a.releases)
-	a.handle("GET /api/v1/apps/{app}/instances", a.instances)
-	a.handle("GET /api/v1/apps/{app}/logs", a.logs)
-	a.handle("POST /api/v1/apps/{app}/rollback", a.rollback)
-	a.handle("POST /api/v1/apps/{app}/scale", a.scale)
-	a.handle("POST /api/v1/apps/{app}/stop", a.stop)
-	a.handle("POST /api/v1/apps/{app}/start", a.start)
-	a.handle("POST /api/v1/apps/{app}/hold", a.hold)
-	a.handle("POST /api/v1/apps/{app}/unhold", a.unhold)
-	a.handle("GET /api/v1/apps/{app}/env", a.getEnv)
-	a.handle("POST /api/v1/apps/{app}/env", a.setEnv)
+	a.public("GET /healthz", http.HandlerFunc(a.health))
+	a.handle("GET /api/v1/whoami", Anyone, a.whoami)
+	// People, teams, tokens.
+	a.handle("GET /api/v1/users", AdminOnly, a.listUsers)
+	a.handle("POST /api/v1/users", AdminOnly, a.createUser)
+	a.handle("DELETE /api/v1/users/{user}", AdminOnly, a.deleteUser)
+	a.handle("GET /api/v1/teams", Anyone, a.listTeams)
+	a.handle("POST /api/v1/teams", AdminOnly, a.createTeam)
+	a.handle("POST /api/v1/teams/{team}/members", AdminOnly, a.addTeamMember)
+	a.handle("DELETE /api/v1/teams/{team}/members/{user}", AdminOnly, a.removeTeamMember)
+	a.handle("GET /api/v1/tokens", Anyone, a.listTokens)
+	a.handle("POST /api/v1/tokens", Anyone, a.createToken)
+	a.handle("DELETE /api/v1/tokens/{id}", Anyone, a.revokeToken)
+	a.handle("POST /api/v1/apps", Acts, a.createApp)
+	a.handle("GET /api/v1/apps", Anyone, a.listApps)
+	a.handle("GET /api/v1/apps/{app}", ReadsApp, a.getApp)
+	a.handle("DELETE /api/v1/apps/{app}", ActsOnApp, a.deleteApp)
+	a.handle("POST /api/v1/apps/{app}/deploys", ActsOnApp, a.deploy)
+	a.handle("GET /api/v1/apps/{app}/deploys", ReadsApp, a.listRollouts)
+	a.handle("GET /api/v1/apps/{app}/deploys/{id}", ReadsApp, a.getRollout)
+	a.handle("GET /api/v1/apps/{app}/deploys/{id}/events", ReadsApp, a.rolloutEvents)
+	a.handle("GET /api/v1/apps/{app}/releases", ReadsApp, a.releases)
+	a.handle("GET /api/v1/apps/{app}/instances", ReadsApp, a.instances)
+	a.handle("GET /api/v1/apps/{app}/logs", ReadsApp, a.logs)
+	a.handle("POST /api/v1/apps/{app}/rollback", ActsOnApp, a.rollback)
+	a.handle("POST /api/v1/apps/{app}/scale", ActsOnApp, a.scale)
+	a.handle("POST /api/v1/apps/{app}/stop", ActsOnApp, a.stop)
+	a.handle("POST /api/v1/apps/{app}/start", ActsOnApp, a.start)
+	a.handle("POST /api/v1/apps/{app}/hold", ActsOnApp, a.hold)
+	a.handle("POST /api/v1/apps/{app}/unhold", ActsOnApp, a.unhold)
+	a.handle("GET /api/v1/apps/{app}/env", ReadsApp, a.getEnv) // values with ?reveal=1: members and admins only
+	a.handle("POST /api/v1/apps/{app}/env", ActsOnApp, a.setEnv)
 	// Canary steps.
-	a.handle("POST /api/v1/apps/{app}/promote", a.promote)
-	a.handle("POST /api/v1/apps/{app}/pause", a.pauseRollout)
-	a.handle("POST /api/v1/apps/{app}/resume", a.resumeRollout)
-	a.handle("POST /api/v1/apps/{app}/abort", a.abort)
+	a.handle("POST /api/v1/apps/{app}/promote", ActsOnApp, a.promote)
+	a.handle("POST /api/v1/apps/{app}/pause", ActsOnApp, a.pauseRollout)
+	a.handle("POST /api/v1/apps/{app}/resume", ActsOnApp, a.resumeRollout)
+	a.handle("POST /api/v1/apps/{app}/abort", ActsOnApp, a.abort)
 	// Sources and pipeline runs.
-	a.handle("PATCH /api/v1/apps/{app}", a.setApp)
-	a.handle("GET /api/v1/apps/{app}/webhook", a.webhookInfo)
-	a.handle("GET /api/v1/apps/{app}/runs", a.listRuns)
-	a.handle("GET /api/v1/apps/{app}/runs/{n}", a.getRun)
-	a.handle("GET /api/v1/apps/{app}/runs/{n}/logs", a.runLogs)
-	a.handle("POST /api/v1/apps/{app}/runs/{n}/cancel", a.cancelRun)
-	a.mux.HandleFunc("POST /hooks/{forge}/{app}", a.hook)
-	a.mux.HandleFunc("GET /api/v1/build-sources/{app}/{n}", a.buildSource)
+	a.handle("PATCH /api/v1/apps/{app}", ActsOnApp, a.setApp)
+	a.handle("GET /api/v1/apps/{app}/webhook", ActsOnApp, a.webhookInfo) // it shows the webhook secret
+	a.handle("GET /api/v1/apps/{app}/runs", ReadsApp, a.listRuns)
+	a.handle("GET /api/v1/apps/{app}/runs/{n}", ReadsApp, a.getRun)
+	a.handle("GET /api/v1/apps/{app}/runs/{n}/logs", ReadsApp, a.runLogs)
+	a.handle("POST /api/v1/apps/{app}/runs/{n}/cancel", ActsOnApp, a.cancelRun)
+	a.public("POST /hooks/{forge}/{app}", http.HandlerFunc(a.hook))                  // the forge's signature
+	a.public("GET /api/v1/build-sources/{app}/{n}", http.HandlerFunc(a.buildSource)) // the build's one-time token
 	if a.Metrics != nil {
-		a.handle("GET /metrics", a.metrics)
+		a.handle("GET /metrics", AdminOnly, a.metrics)
 	}
 	if a.DataDir != "" {
-		a.mux.Handle("/git/", a.gitHandler())
+		a.public("/git/", a.gitHandler()) // a token as git's HTTP password, checked per app
 	}
 	// The dashboard: a page over this API (it holds nothing of its own).
 	dashboard := web.Handler()
-	a.mux.Handle("GET /{$}", dashboard)
-	a.mux.Handle("GET /ui/", dashboard)
-	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	a.public("GET /{$}", dashboard)
+	a.public("GET /ui/", dashboard)
+	a.public("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("no such API route: %s %s: %w", r.Method, r.URL.Path, errNoRoute))
-	})
+	}))
 }
 
 // ServeHTTP serves the API.
@@ -122,13 +134,18 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // handler is an authenticated API handler.
 type handler func(w http.ResponseWriter, r *http.Request, u *store.User) error
 
-// handle registers h behind authentication; an error it returns is written
-// with the status its kind maps to.
-func (a *API) handle(pattern string, h handler) {
+// handle registers h behind authentication and the route's access; an
+// error it returns is written with the status its kind maps to.
+func (a *API) handle(pattern string, access Access, h handler) {
+	a.table = append(a.table, Route{Pattern: pattern, Access: access})
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		u, err := a.authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="nonstop"`)
+			writeError(w, err)
+			return
+		}
+		if err := a.allow(r, u, access); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -139,6 +156,12 @@ func (a *API) handle(pattern string, h handler) {
 			writeError(w, err)
 		}
 	})
+}
+
+// public registers a route served without a token (see Public).
+func (a *API) public(pattern string, h http.Handler) {
+	a.table = append(a.table, Route{Pattern: pattern, Access: Public})
+	a.mux.Handle(pattern, h)
 }
 
 var (

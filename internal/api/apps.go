@@ -32,15 +32,35 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, u *store.User) e
 		return err
 	}
 	req.Domains = domains
-	if len(u.Teams) == 0 {
-		return fmt.Errorf("user %s belongs to no team, so cannot own an app: %w", u.Name, errBadRequest)
+	team, err := a.teamFor(r, u, req.Team)
+	if err != nil {
+		return err
 	}
-	app, err := a.Store.CreateApp(r.Context(), req.Name, u.Teams[0], req.Domains)
+	app, err := a.Store.CreateApp(r.Context(), req.Name, team, req.Domains)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, wireAppView(a.appView(app)))
 	return nil
+}
+
+// teamFor is the team a new app of u goes to: the one named (admins: any;
+// others: one of theirs; another is not found), else u's first.
+func (a *API) teamFor(r *http.Request, u *store.User, name string) (int64, error) {
+	if name == "" {
+		if len(u.Teams) == 0 {
+			return 0, fmt.Errorf("user %s belongs to no team, so cannot own an app: %w", u.Name, errBadRequest)
+		}
+		return u.Teams[0], nil
+	}
+	id, err := a.Store.TeamID(r.Context(), name)
+	if err != nil {
+		return 0, err
+	}
+	if !u.CanAccess(id) {
+		return 0, fmt.Errorf("team %s: %w", name, store.ErrNotFound)
+	}
+	return id, nil
 }
 
 // appView is an app as the API shows it (answered as a wire.App).

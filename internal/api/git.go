@@ -33,9 +33,10 @@ func (a *API) gitHandler() http.Handler {
 	return h
 }
 
-// authorizeGit is gitserver's Authorize: the token's user, if it may act on
-// the app; another team's app is not found, as on the API.
-func (a *API) authorizeGit(r *http.Request, token, name string) (string, error) {
+// authorizeGit is gitserver's Authorize: the token's user, if it may see
+// the app (a fetch) or act on it (a push, which deploys); another team's
+// app is not found, as on the API.
+func (a *API) authorizeGit(r *http.Request, token, name string, push bool) (string, error) {
 	u, err := a.Store.UserByTokenHash(r.Context(), auth.Hash(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return "", fmt.Errorf("invalid token: %w", gitserver.ErrUnauthorized)
@@ -49,6 +50,9 @@ func (a *API) authorizeGit(r *http.Request, token, name string) (string, error) 
 	}
 	if err != nil {
 		return "", err
+	}
+	if push && !u.Role.CanAct() {
+		return "", fmt.Errorf("%s is a viewer of app %s: viewers may fetch, not push: %w", u.Name, name, gitserver.ErrForbidden)
 	}
 	return u.Name, nil
 }

@@ -66,6 +66,7 @@ type server struct {
 	eng     *rollout.Engine
 	pl      *pipeline.Pipeline
 	api     *httptest.Server
+	handler *api.API
 	token   string
 	admin   *client.Client
 	limits  archive.Limits
@@ -100,10 +101,11 @@ func newServer(t *testing.T, opts ...option) *server {
 	log := slog.New(slog.DiscardHandler)
 	s.eng = rollout.New(rollout.Config{Store: s.st, Fleets: []fleet.Fleet{local.New(local.Config{Store: s.st, Runtime: s.rt, Proxy: s.px, Logger: log})}, Proxy: s.px, DataDir: s.data, Logger: log})
 	s.pl = pipeline.New(pipeline.Config{Store: s.st, Engine: s.eng, DataDir: s.data, Logger: log})
-	s.api = httptest.NewServer(api.New(api.Config{
+	s.handler = api.New(api.Config{
 		Store: s.st, Engine: s.eng, Pipeline: s.pl, Runtime: s.rt, Proxy: s.px, Logger: log,
 		TempDir: s.tmp, ProxyURL: s.apps.URL, Limits: s.limits, Version: "test",
-	}))
+	})
+	s.api = httptest.NewServer(s.handler)
 	s.admin = client.New(s.api.URL, s.token)
 	s.admin.HTTP.Timeout = 60 * time.Second
 	s.appHTTP = &http.Client{Timeout: 10 * time.Second}

@@ -96,6 +96,9 @@ func (a *API) getEnv(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		return err
 	}
 	reveal := r.URL.Query().Get("reveal") == "1"
+	if reveal && !u.Role.CanAct() {
+		return fmt.Errorf("%s is a viewer of app %s: viewers see the env's names, not its values: %w", u.Name, app.Name, errForbidden)
+	}
 	out := []wire.EnvVar{}
 	for k, v := range app.Env {
 		if !reveal {

@@ -10,8 +10,13 @@ import (
 
 // CreateApp creates an app.
 func (c *Client) CreateApp(ctx context.Context, name string, domains []string) (*wire.App, error) {
+	return c.CreateAppIn(ctx, name, "", domains)
+}
+
+// CreateAppIn creates an app owned by team ("": the caller's first team).
+func (c *Client) CreateAppIn(ctx context.Context, name, team string, domains []string) (*wire.App, error) {
 	var out wire.App
-	return &out, c.call(ctx, "POST", "/api/v1/apps", wire.CreateAppRequest{Name: name, Domains: domains}, &out)
+	return &out, c.call(ctx, "POST", "/api/v1/apps", wire.CreateAppRequest{Name: name, Domains: domains, Team: team}, &out)
 }
 
 // Apps lists the apps the token may see.

@@ -6,6 +6,8 @@ import "net/url"
 type CreateAppRequest struct {
 	Name    string   `json:"name"`
 	Domains []string `json:"domains"`
+	// Team owns the app ("": the caller's first team).
+	Team string `json:"team,omitempty"`
 }
 
 // AppSettings is the body of PATCH /api/v1/apps/{app}: where an app's code

@@ -41,8 +41,11 @@ import (
 var (
 	// ErrUnauthorized: no such token. Answered 401 with a Basic challenge.
 	ErrUnauthorized = errors.New("unauthorized")
-	// ErrNotFound: no such app, or not one the user may act on. Answered 404.
+	// ErrNotFound: no such app, or not one the user may see. Answered 404.
 	ErrNotFound = errors.New("not found")
+	// ErrForbidden: a user who may see the app but not push to it (a
+	// viewer). Answered 403.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // DefaultBranch is the branch that deploys when Config.Branch is nil or
@@ -53,9 +56,10 @@ const DefaultBranch = "main"
 type Config struct {
 	// Root is the folder of the bare repositories (DATA/git).
 	Root string
-	// Authorize checks a token and the user's access to app, and returns
-	// the user's name. It wraps ErrUnauthorized or ErrNotFound to refuse.
-	Authorize func(r *http.Request, token, app string) (user string, err error)
+	// Authorize checks a token and the user's access to app (to push to
+	// it, or to fetch from it), and returns the user's name. It wraps
+	// ErrUnauthorized, ErrNotFound or ErrForbidden to refuse.
+	Authorize func(r *http.Request, token, app string, push bool) (user string, err error)
 	// Branch returns the branch of app that deploys (nil or "": "main").
 	Branch func(app string) string
 	// ServerURL returns the API's URL, which the hook deploys through.
@@ -149,13 +153,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		challenge(w, "authentication required: use a nonstop API token as the password")
 		return
 	}
-	user, err := h.cfg.Authorize(r, token, req.app)
+	user, err := h.cfg.Authorize(r, token, req.app, req.service == "git-receive-pack")
 	switch {
 	case errors.Is(err, ErrUnauthorized):
 		challenge(w, "invalid token")
 		return
 	case errors.Is(err, ErrNotFound):
 		http.Error(w, fmt.Sprintf("app %q not found", req.app), http.StatusNotFound)
+		return
+	case errors.Is(err, ErrForbidden):
+		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	case err != nil:
 		h.cfg.Logger.Error("git: authorize", "app", req.app, "err", err)

@@ -54,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	writeExec(t, askpass, "#!/bin/sh\ncase \"$1\" in Username*) echo x ;; *) echo \"$TEST_GIT_PASSWORD\" ;; esac\n")
 	h, err := gitserver.New(gitserver.Config{
 		Root: f.root,
-		Authorize: func(r *http.Request, token, app string) (string, error) {
+		Authorize: func(r *http.Request, token, app string, push bool) (string, error) {
 			switch {
 			case token != goodToken:
 				return "", fmt.Errorf("invalid token: %w", gitserver.ErrUnauthorized)
