@@ -29,6 +29,9 @@ const (
 	// Acts changes something not of one app (creates an app): viewers
 	// are refused.
 	Acts Access = "acts"
+	// Self is the {user} of the route acting on their own account, or an
+	// admin on anyone's.
+	Self Access = "self"
 	// AdminOnly manages users and teams, and reads the whole server.
 	AdminOnly Access = "admin"
 )
@@ -48,6 +51,10 @@ func (a *API) allow(r *http.Request, u *store.User, access Access) error {
 	case AdminOnly:
 		if u.Role != store.RoleAdmin {
 			return fmt.Errorf("%s is a %s: only admins may %s %s: %w", u.Name, u.Role, r.Method, r.URL.Path, errForbidden)
+		}
+	case Self:
+		if name := r.PathValue("user"); u.Role != store.RoleAdmin && name != u.Name {
+			return fmt.Errorf("%s may change their own account, not %s's (admins may): %w", u.Name, name, errForbidden)
 		}
 	case Acts:
 		if !u.Role.CanAct() {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -67,9 +68,21 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, u *store.User) 
 	if !role.Valid() {
 		return fmt.Errorf("role %q: want admin, member or viewer: %w", req.Role, errBadRequest)
 	}
+	var hash string
+	if req.Password != "" {
+		var err error
+		if hash, err = hashPassword(req.Password); err != nil {
+			return err
+		}
+	}
 	created, err := a.Store.AddUser(r.Context(), req.Name, role, req.Teams)
 	if err != nil {
 		return err
+	}
+	if hash != "" {
+		if err := a.Store.SetPassword(r.Context(), req.Name, hash); err != nil {
+			return err
+		}
 	}
 	secret := auth.NewToken()
 	if _, err := a.Store.CreateToken(r.Context(), created.ID, req.Name, auth.Hash(secret), time.Time{}); err != nil {
@@ -77,8 +90,37 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, u *store.User) 
 	}
 	a.Logger.Info("user created", "user", req.Name, "role", role, "teams", req.Teams, "by", u.Name)
 	teams := append([]string{}, req.Teams...)
-	writeJSON(w, http.StatusCreated, wire.NewUser{User: wireUser(store.UserInfo{Name: req.Name, Role: role, Teams: teams, CreatedAt: time.Now().UTC()}), Token: secret})
+	writeJSON(w, http.StatusCreated, wire.NewUser{User: wireUser(store.UserInfo{Name: req.Name, Role: role, Teams: teams, HasPassword: hash != "", CreatedAt: time.Now().UTC()}), Token: secret})
 	return nil
+}
+
+// setPassword sets a user's password (their own, or anyone's by an admin).
+func (a *API) setPassword(w http.ResponseWriter, r *http.Request, u *store.User) error {
+	var req wire.PasswordRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	name := r.PathValue("user")
+	hash, err := hashPassword(req.Password)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.SetPassword(r.Context(), name, hash); err != nil {
+		return err
+	}
+	a.Logger.Info("password set", "user", name, "by", u.Name)
+	writeJSON(w, http.StatusOK, wire.Result{Result: "password of " + name + " set"})
+	return nil
+}
+
+// hashPassword hashes a password that keeps the rule; one that does not is
+// a bad request.
+func hashPassword(pw string) (string, error) {
+	hash, err := auth.HashPassword(pw)
+	if errors.Is(err, auth.ErrPasswordRule) {
+		return "", fmt.Errorf("password: %v: %w", err, errBadRequest)
+	}
+	return hash, err
 }
 
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, u *store.User) error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/client"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 func TestAccounts_AnAdminAddsATeamAndAUserWhoseTokenWorksAtOnce(t *testing.T) {
@@ -20,14 +21,14 @@ func TestAccounts_AnAdminAddsATeamAndAUserWhoseTokenWorksAtOnce(t *testing.T) {
 	if _, err := s.admin.CreateTeam(ctx, "Shop!"); err == nil || !strings.Contains(err.Error(), "lowercase") {
 		t.Errorf("a team named Shop!: %v, want the naming rule", err)
 	}
-	ann, err := s.admin.CreateUser(ctx, "ann", "member", []string{"shop"})
+	ann, err := s.admin.CreateUser(ctx, wire.CreateUserRequest{Name: "ann", Role: "member", Teams: []string{"shop"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ann.Token == "" || ann.Role != "member" || len(ann.Teams) != 1 {
 		t.Fatalf("new user: %+v", ann)
 	}
-	if _, err := s.admin.CreateUser(ctx, "eve", "root", nil); err == nil || !strings.Contains(err.Error(), "want admin, member or viewer") {
+	if _, err := s.admin.CreateUser(ctx, wire.CreateUserRequest{Name: "eve", Role: "root"}); err == nil || !strings.Contains(err.Error(), "want admin, member or viewer") {
 		t.Errorf("a user with role root: %v", err)
 	}
 	annC := client.New(s.api.URL, ann.Token)
@@ -107,5 +108,34 @@ func TestTokens_MadeListedAndRevokedAtOnce(t *testing.T) {
 	}
 	if who, err := client.New(s.api.URL, fresh.Secret).Whoami(ctx); err != nil || who.Role != "admin" {
 		t.Errorf("the new admin token: %+v, %v", who, err)
+	}
+}
+
+func TestPasswords_SetByTheirUserOrAnAdminAndKeptHashed(t *testing.T) {
+	ctx := context.Background()
+	s := newServer(t)
+	ann, err := s.admin.CreateUser(ctx, wire.CreateUserRequest{Name: "ann", Teams: []string{"default"}, Password: "ann's long passphrase"})
+	if err != nil || !ann.HasPassword || ann.Role != "member" {
+		t.Fatalf("new user with a password: %+v, %v", ann, err)
+	}
+	annC := client.New(s.api.URL, ann.Token)
+	if err := annC.SetPassword(ctx, "ann", "a new passphrase of hers"); err != nil {
+		t.Errorf("ann setting her own password: %v", err)
+	}
+	if err := annC.SetPassword(ctx, "admin", "take over the admin"); err == nil || !strings.Contains(err.Error(), "their own account") {
+		t.Errorf("ann setting the admin's password: %v, want refused", err)
+	}
+	if err := annC.SetPassword(ctx, "ann", "short"); err == nil || !strings.Contains(err.Error(), "10 to 1024 characters") {
+		t.Errorf("a short password: %v, want the rule", err)
+	}
+	if err := s.admin.SetPassword(ctx, "ann", "set by the admin, long"); err != nil {
+		t.Errorf("the admin setting ann's password: %v", err)
+	}
+	hash, err := s.st.PasswordHash(ctx, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, "set by the admin") {
+		t.Errorf("stored password %q: want an argon2id hash only", hash)
 	}
 }

@@ -73,6 +73,7 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/users", AdminOnly, a.listUsers)
 	a.handle("POST /api/v1/users", AdminOnly, a.createUser)
 	a.handle("DELETE /api/v1/users/{user}", AdminOnly, a.deleteUser)
+	a.handle("PUT /api/v1/users/{user}/password", Self, a.setPassword)
 	a.handle("GET /api/v1/teams", Anyone, a.listTeams)
 	a.handle("POST /api/v1/teams", AdminOnly, a.createTeam)
 	a.handle("POST /api/v1/teams/{team}/members", AdminOnly, a.addTeamMember)

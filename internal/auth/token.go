@@ -1,5 +1,6 @@
-// Package auth makes and checks API tokens. A token is shown once, when it is
-// made; the store keeps only its SHA-256 hash.
+// Package auth makes and checks API tokens and passwords. A token is shown
+// once, when it is made; the store keeps only its SHA-256 hash. A password
+// is kept as its argon2id hash (password.go).
 package auth
 
 import (

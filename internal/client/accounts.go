@@ -16,9 +16,15 @@ func (c *Client) Users(ctx context.Context) ([]wire.User, error) {
 
 // CreateUser adds a user with a role in teams; the answer holds its first
 // token, shown this once.
-func (c *Client) CreateUser(ctx context.Context, name, role string, teams []string) (*wire.NewUser, error) {
+func (c *Client) CreateUser(ctx context.Context, req wire.CreateUserRequest) (*wire.NewUser, error) {
 	var out wire.NewUser
-	return &out, c.call(ctx, "POST", "/api/v1/users", wire.CreateUserRequest{Name: name, Role: role, Teams: teams}, &out)
+	return &out, c.call(ctx, "POST", "/api/v1/users", req, &out)
+}
+
+// SetPassword sets user's password (the caller's own, or anyone's by an
+// admin).
+func (c *Client) SetPassword(ctx context.Context, user, password string) error {
+	return c.call(ctx, "PUT", "/api/v1/users/"+url.PathEscape(user)+"/password", wire.PasswordRequest{Password: password}, nil)
 }
 
 // DeleteUser removes a user and its tokens.

@@ -138,6 +138,13 @@ func (s *Store) SetPassword(ctx context.Context, name, hash string) error {
 	return nil
 }
 
+// PasswordHash returns the stored hash of a user's password ("": none).
+func (s *Store) PasswordHash(ctx context.Context, name string) (string, error) {
+	var hash string
+	err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE name = ?`, name).Scan(&hash)
+	return hash, notFound(err, "user "+name)
+}
+
 // Team is a group of users that owns apps.
 type Team struct {
 	ID        int64

@@ -23,6 +23,13 @@ type CreateUserRequest struct {
 	Name  string   `json:"name"`
 	Role  string   `json:"role"` // "": member
 	Teams []string `json:"teams"`
+	// Password, when set, lets the user log in to the dashboard.
+	Password string `json:"password,omitempty"`
+}
+
+// PasswordRequest is the body of PUT /api/v1/users/{user}/password.
+type PasswordRequest struct {
+	Password string `json:"password"`
 }
 
 // NewUser answers POST /api/v1/users: the user and its first API token,
