@@ -13,6 +13,7 @@ import (
 func newAppsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "apps", Short: "Create, list and delete apps"}
 	var domains []string
+	var team string
 	create := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create an app (served at NAME.localhost and its domains)",
@@ -22,7 +23,7 @@ func newAppsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			app, err := c.CreateApp(cmd.Context(), args[0], domains)
+			app, err := c.CreateAppIn(cmd.Context(), args[0], team, domains)
 			if err != nil {
 				return err
 			}
@@ -31,6 +32,7 @@ func newAppsCmd() *cobra.Command {
 		},
 	}
 	create.Flags().StringArrayVar(&domains, "domain", nil, "a domain the app is also served at (repeatable)")
+	create.Flags().StringVar(&team, "team", "", "the team that owns the app (default: your first team)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List apps",

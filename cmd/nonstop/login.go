@@ -52,16 +52,20 @@ func newLoginCmd() *cobra.Command {
 	}
 }
 
-func readToken(cmd *cobra.Command) (string, error) {
-	fmt.Fprint(cmd.ErrOrStderr(), "token: ")
+func readToken(cmd *cobra.Command) (string, error) { return readSecret(cmd, "token") }
+
+// readSecret reads a secret from the terminal without echo, or the first
+// line of standard input when it is not a terminal.
+func readSecret(cmd *cobra.Command, what string) (string, error) {
 	if term.IsTerminal(int(os.Stdin.Fd())) {
+		fmt.Fprint(cmd.ErrOrStderr(), what+": ")
 		b, err := term.ReadPassword(int(os.Stdin.Fd()))
 		fmt.Fprintln(cmd.ErrOrStderr())
 		return strings.TrimSpace(string(b)), err
 	}
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 	if err != nil && line == "" {
-		return "", fmt.Errorf("read token: %w", err)
+		return "", fmt.Errorf("read %s: %w", what, err)
 	}
-	return strings.TrimSpace(line), nil
+	return strings.TrimRight(line, "\r\n"), nil
 }

@@ -186,10 +186,16 @@ func (c *cluster) client() *client.Client { return client.New("http://"+c.api, c
 // output and exit code.
 func (c *cluster) run(args ...string) (string, int) {
 	c.t.Helper()
+	return c.runAs(c.token, args...)
+}
+
+// runAs is run with another user's token.
+func (c *cluster) runAs(token string, args ...string) (string, int) {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(os.Environ(), "NONSTOP_SERVER=http://"+c.api, "NONSTOP_TOKEN="+c.token)
+	cmd.Env = append(os.Environ(), "NONSTOP_SERVER=http://"+c.api, "NONSTOP_TOKEN="+token)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if exit, ok := err.(*exec.ExitError); ok {
