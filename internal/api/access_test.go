@@ -26,6 +26,8 @@ var rules = map[string]string{
 	"/api/":                                      "public",
 	"GET /metrics":                               "admin",
 	"GET /api/v1/whoami":                         "anyone",
+	"POST /api/v1/login":                         "public",
+	"POST /api/v1/logout":                        "anyone",
 	"GET /api/v1/users":                          "admin",
 	"POST /api/v1/users":                         "admin",
 	"DELETE /api/v1/users/{user}":                "admin",

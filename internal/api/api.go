@@ -49,8 +49,9 @@ type Config struct {
 // API is the HTTP handler of the control plane.
 type API struct {
 	Config
-	mux   *http.ServeMux
-	table []Route // every route served, with its access
+	mux    *http.ServeMux
+	table  []Route  // every route served, with its access
+	logins *limiter // failed logins, per account and address
 }
 
 // New returns the API handler.
@@ -61,7 +62,7 @@ func New(cfg Config) *API {
 	if cfg.Limits == (archive.Limits{}) {
 		cfg.Limits = archive.DefaultLimits()
 	}
-	a := &API{Config: cfg, mux: http.NewServeMux()}
+	a := &API{Config: cfg, mux: http.NewServeMux(), logins: newLimiter(loginTries, loginWindow, time.Now)}
 	a.routes()
 	return a
 }
@@ -69,6 +70,8 @@ func New(cfg Config) *API {
 func (a *API) routes() {
 	a.public("GET /healthz", http.HandlerFunc(a.health))
 	a.handle("GET /api/v1/whoami", Anyone, a.whoami)
+	a.public("POST /api/v1/login", http.HandlerFunc(a.login)) // a name and a password, rate-limited
+	a.handle("POST /api/v1/logout", Anyone, a.logout)
 	// People, teams, tokens.
 	a.handle("GET /api/v1/users", AdminOnly, a.listUsers)
 	a.handle("POST /api/v1/users", AdminOnly, a.createUser)
@@ -185,6 +188,8 @@ func status(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict
+	case errors.Is(err, errTooMany):
+		return http.StatusTooManyRequests
 	case errors.As(err, &maxBytes), errors.Is(err, errTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, errBadRequest), errors.Is(err, rollout.ErrInvalid):

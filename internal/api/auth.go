@@ -15,6 +15,9 @@ import (
 func (a *API) authenticate(r *http.Request) (*store.User, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
+		if u, ok, err := a.sessionUser(r.Context(), r); ok {
+			return u, err
+		}
 		return nil, fmt.Errorf("missing token: send Authorization: Bearer TOKEN (see nonstop login): %w", errUnauthorized)
 	}
 	token, ok := strings.CutPrefix(h, "Bearer ")

@@ -168,6 +168,16 @@ DROP TABLE users;
 ALTER TABLE users_v7 RENAME TO users;
 ALTER TABLE tokens ADD COLUMN expires_at TEXT;
 `,
+	// 8: dashboard sessions (a cookie's hash, its CSRF token).
+	`
+CREATE TABLE sessions (
+	hash       TEXT PRIMARY KEY,
+	user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	csrf       TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	expires_at TEXT NOT NULL
+);
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -78,3 +78,18 @@ type NewToken struct {
 	Token
 	Secret string `json:"token"`
 }
+
+// LoginRequest is the body of POST /api/v1/login.
+type LoginRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// Session answers POST /api/v1/login: who is logged in, and the CSRF
+// token every state-changing request of the session sends in the
+// X-CSRF-Token header (the session itself is an HttpOnly cookie).
+type Session struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	CSRF string `json:"csrf"`
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
 // dashboardTimeout bounds a whole browser scenario: the browser and every
@@ -368,4 +369,46 @@ func sourceZipFile(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return name
+}
+
+// A person logs in with a name and a password: the session is a cookie
+// the page never sees, and a change it makes (creating an app) carries the
+// session's CSRF token, or the server would refuse it.
+func TestDashboard_APasswordLoginIsASessionWhoseChangesCarryItsCSRFToken(t *testing.T) {
+	b := newBrowser(t)
+	c := newCluster(t)
+	ctx := context.Background()
+	c.mustRun("teams", "create", "shop")
+	if _, err := c.client().CreateUser(ctx, wire.CreateUserRequest{Name: "ann", Teams: []string{"shop"}, Password: "ann's long passphrase"}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the dashboard", chromedp.Navigate("http://"+c.api+"/#/"))
+	b.do("log in with a password",
+		chromedp.SendKeys(chromedp.CSS("#name"), "ann"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "ann's long passphrase"),
+		chromedp.Click(chromedp.CSS("#login-password")))
+	b.waitUntil("whoami to name ann", 15*time.Second, func(s pageState) bool {
+		return strings.Contains(s.Whoami, "ann (member)")
+	})
+	b.do("create app cart",
+		chromedp.SendKeys(chromedp.CSS("#new-app-name"), "cart"),
+		chromedp.Click(chromedp.CSS("#create-app")))
+	b.waitUntil("the app list to have a row for cart", 15*time.Second, func(s pageState) bool {
+		return slices.Contains(s.Apps, "cart")
+	})
+	apps, err := c.client().Apps(ctx)
+	if err != nil || len(apps) != 1 || apps[0].Name != "cart" {
+		t.Fatalf("apps after ann created one from the dashboard: %+v, %v", apps, err)
+	}
+	cookies, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.cookie`))
+	if err != nil {
+		t.Fatalf("read the page's cookies: %v", err)
+	}
+	if strings.Contains(cookies, "nonstop_session") {
+		t.Errorf("the page's script can read the session cookie: %q", cookies)
+	}
+	b.do("log out", chromedp.Click(chromedp.CSS("#logout")))
+	b.waitUntil("the login form again", 15*time.Second, func(s pageState) bool {
+		return s.Whoami == "" && len(s.Apps) == 0
+	})
 }

@@ -1,12 +1,23 @@
-// nonstop's dashboard: a page over the REST API. The token stays in this
-// tab (sessionStorage); every value from the server is put on the page as
-// text, never as HTML.
+// nonstop's dashboard: a page over the REST API. It logs in with a name
+// and password into a session (an HttpOnly cookie the page never sees,
+// and a CSRF token it sends with every change), or with an API token; the
+// token or the CSRF token stays in this tab (sessionStorage). Every value
+// from the server is put on the page as text, never as HTML.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
 const views = ["login-view", "apps-view", "app-view"];
 
 let token = sessionStorage.getItem("nonstop-token") || "";
+let csrf = sessionStorage.getItem("nonstop-csrf") || ""; // of a password session
+
+// authHeaders are what every request sends: the API token, or the
+// session's CSRF token (its cookie goes by itself).
+function authHeaders() {
+  if (token) return { Authorization: "Bearer " + token };
+  if (csrf) return { "X-CSRF-Token": csrf };
+  return {};
+}
 let poll = null;     // the view's refresh timer
 let stream = null;   // { rollout, abort, ended } of the events being streamed
 let seq = 0;         // numbers refreshes, so an older answer never overwrites a newer one
@@ -33,7 +44,7 @@ function refreshed() {
 // api calls the REST API; it returns the decoded JSON answer, or throws
 // an Error carrying the server's {"error": ...}.
 async function api(method, path, body, contentType) {
-  const headers = { Authorization: "Bearer " + token };
+  const headers = authHeaders();
   if (body !== undefined && contentType === undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(body);
@@ -79,6 +90,8 @@ async function login() {
   try {
     const me = await api("GET", "/whoami");
     sessionStorage.setItem("nonstop-token", token);
+    csrf = "";
+    sessionStorage.removeItem("nonstop-csrf");
     $("#token").value = "";
     $("#whoami").textContent = me.name + " (" + me.role + ")";
     say("");
@@ -90,10 +103,32 @@ async function login() {
   }
 }
 
-function logout() {
+async function loginPassword() {
+  const name = $("#name").value.trim();
+  const password = $("#password").value;
+  $("#password").value = "";
+  try {
+    const s = await api("POST", "/login", { name, password });
+    token = "";
+    csrf = s.csrf;
+    sessionStorage.setItem("nonstop-csrf", csrf);
+    $("#whoami").textContent = s.name + " (" + s.role + ")";
+    say("");
+    route();
+  } catch (e) {
+    say("login failed: " + e.message, true);
+  }
+}
+
+async function logout() {
+  if (csrf) {
+    try { await api("POST", "/logout"); } catch { /* the session ends here all the same */ }
+  }
   token = "";
+  csrf = "";
   $("#token").value = "";
   sessionStorage.removeItem("nonstop-token");
+  sessionStorage.removeItem("nonstop-csrf");
   $("#whoami").textContent = "";
   route();
 }
@@ -211,7 +246,7 @@ async function refreshApp(name) {
 }
 
 // follow streams the events of rollout id (Server-Sent Events, read with
-// fetch: EventSource cannot send the token).
+// fetch: EventSource cannot send a header).
 async function follow(name, id) {
   if (stream) stream.abort.abort();
   const abort = new AbortController();
@@ -221,7 +256,7 @@ async function follow(name, id) {
   clear(list);
   try {
     const resp = await fetch("/api/v1/apps/" + encodeURIComponent(name) + "/deploys/" + id + "/events", {
-      headers: { Authorization: "Bearer " + token }, signal: abort.signal,
+      headers: authHeaders(), signal: abort.signal,
     });
     if (!resp.ok) throw new Error(resp.status + " " + resp.statusText);
     const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -308,7 +343,7 @@ async function deploy() {
 function route() {
   stopPolling();
   if (stream) { stream.abort.abort(); stream = null; }
-  if (!token) {
+  if (!token && !csrf) {
     show("login-view");
     return;
   }
@@ -326,6 +361,8 @@ function route() {
 document.addEventListener("DOMContentLoaded", () => {
   $("#login").addEventListener("click", login);
   $("#token").addEventListener("keydown", (e) => { if (e.key === "Enter") login(); });
+  $("#login-password").addEventListener("click", loginPassword);
+  $("#password").addEventListener("keydown", (e) => { if (e.key === "Enter") loginPassword(); });
   $("#logout").addEventListener("click", logout);
   $("#create-app").addEventListener("click", createApp);
   $("#deploy").addEventListener("click", deploy);
@@ -333,7 +370,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("#" + action).addEventListener("click", () => act(action));
   }
   window.addEventListener("hashchange", route);
-  if (token) {
+  if (token || csrf) {
     api("GET", "/whoami").then((me) => {
       $("#whoami").textContent = me.name + " (" + me.role + ")";
     }).catch(() => logout());
