@@ -268,3 +268,42 @@ func newTokensCmd() *cobra.Command {
 	cmd.AddCommand(create, list, revoke)
 	return cmd
 }
+
+func newAuditCmd() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "audit [APP]",
+		Short: "Who did what, newest first (admins: everything; others: their apps' and their own)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := apiClient(cmd)
+			if err != nil {
+				return err
+			}
+			app := ""
+			if len(args) == 1 {
+				app = args[0]
+			}
+			entries, err := c.Audit(cmd.Context(), app, limit)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TIME\tUSER\tACTION\tAPP\tTARGET\tSTATUS\tFROM")
+			for _, e := range entries {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.Time.Local().Format(time.DateTime), e.User, e.Action,
+					orDash(e.App), orDash(e.Target), e.Status, orDash(e.Addr))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many entries")
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

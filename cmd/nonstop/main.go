@@ -63,7 +63,7 @@ func newRoot() *cobra.Command {
 		newServerCmd(), newProxyCmd(), newShutdownCmd(), newDemoCmd(),
 		newAppsCmd(), newDeployCmd(), newStatusCmd(), newReleasesCmd(), newLogsCmd(),
 		newRollbackCmd(), newScaleCmd(), newStopCmd(), newStartCmd(), newHoldCmd(), newUnholdCmd(), newEnvCmd(), newLoginCmd(), newRunsCmd(), newPromoteCmd(), newPauseCmd(), newResumeCmd(), newAbortCmd(),
-		newUsersCmd(), newTeamsCmd(), newTokensCmd(),
+		newUsersCmd(), newTeamsCmd(), newTokensCmd(), newAuditCmd(),
 		newGitHookCmd(), // hidden: run by the pre-receive hook of an app's repository
 	)
 	return root

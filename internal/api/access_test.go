@@ -28,6 +28,7 @@ var rules = map[string]string{
 	"GET /api/v1/whoami":                         "anyone",
 	"POST /api/v1/login":                         "public",
 	"POST /api/v1/logout":                        "anyone",
+	"GET /api/v1/audit":                          "anyone",
 	"GET /api/v1/users":                          "admin",
 	"POST /api/v1/users":                         "admin",
 	"DELETE /api/v1/users/{user}":                "admin",

@@ -61,6 +61,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, u *store.User) 
 	if err := validAccountName("user", req.Name); err != nil {
 		return err
 	}
+	note(w, "", "user "+req.Name)
 	role := store.Role(req.Role)
 	if req.Role == "" {
 		role = store.RoleMember
@@ -163,6 +164,7 @@ func (a *API) createTeam(w http.ResponseWriter, r *http.Request, u *store.User) 
 	if err := validAccountName("team", req.Name); err != nil {
 		return err
 	}
+	note(w, "", "team "+req.Name)
 	t, err := a.Store.CreateTeam(r.Context(), req.Name)
 	if err != nil {
 		return err
@@ -178,6 +180,7 @@ func (a *API) addTeamMember(w http.ResponseWriter, r *http.Request, u *store.Use
 		return err
 	}
 	team := r.PathValue("team")
+	note(w, "", "team "+team+" "+req.User)
 	if err := a.Store.AddTeamMember(r.Context(), team, req.User); err != nil {
 		return err
 	}

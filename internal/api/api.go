@@ -72,6 +72,7 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/whoami", Anyone, a.whoami)
 	a.public("POST /api/v1/login", http.HandlerFunc(a.login)) // a name and a password, rate-limited
 	a.handle("POST /api/v1/logout", Anyone, a.logout)
+	a.handle("GET /api/v1/audit", Anyone, a.listAudit) // admins: all; others: their apps' and their own
 	// People, teams, tokens.
 	a.handle("GET /api/v1/users", AdminOnly, a.listUsers)
 	a.handle("POST /api/v1/users", AdminOnly, a.createUser)
@@ -148,6 +149,11 @@ func (a *API) handle(pattern string, access Access, h handler) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="nonstop"`)
 			writeError(w, err)
 			return
+		}
+		if changes(r) {
+			sw := &statusWriter{ResponseWriter: w}
+			defer func() { a.audit(r, u.Name, actionOf(pattern), sw.status, sw.app, sw.target) }()
+			w = sw
 		}
 		if err := a.allow(r, u, access); err != nil {
 			writeError(w, err)

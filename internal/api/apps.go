@@ -36,6 +36,7 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, u *store.User) e
 	if err != nil {
 		return err
 	}
+	note(w, req.Name, "")
 	app, err := a.Store.CreateApp(r.Context(), req.Name, team, req.Domains)
 	if err != nil {
 		return err

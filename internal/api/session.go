@@ -64,6 +64,7 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) error {
 			a.logins.fail(k)
 		}
 		a.Logger.Warn("failed login", "user", req.Name, "addr", remoteHost(r))
+		a.audit(r, req.Name, "login", http.StatusUnauthorized, "", "")
 		return fmt.Errorf("wrong name or password: %w", errUnauthorized)
 	}
 	a.logins.reset(keys[0])
@@ -79,6 +80,7 @@ func (a *API) openSession(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", Expires: expires,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	a.Logger.Info("login", "user", u.Name, "addr", remoteHost(r))
+	a.audit(r, u.Name, "login", http.StatusOK, "", "")
 	writeJSON(w, http.StatusOK, wire.Session{Name: u.Name, Role: string(u.Role), CSRF: csrf})
 	return nil
 }

@@ -71,3 +71,21 @@ func (c *Client) CreateToken(ctx context.Context, name, expires string) (*wire.N
 func (c *Client) RevokeToken(ctx context.Context, id int64) error {
 	return c.call(ctx, "DELETE", fmt.Sprintf("/api/v1/tokens/%d", id), nil, nil)
 }
+
+// Audit lists the audit log, newest first: of app ("": every app the
+// caller may see), at most limit entries (0: the server's default).
+func (c *Client) Audit(ctx context.Context, app string, limit int) ([]wire.AuditEntry, error) {
+	q := url.Values{}
+	if app != "" {
+		q.Set("app", app)
+	}
+	if limit > 0 {
+		q.Set("limit", fmt.Sprint(limit))
+	}
+	path := "/api/v1/audit"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out []wire.AuditEntry
+	return out, c.call(ctx, "GET", path, nil, &out)
+}

@@ -108,3 +108,28 @@ func TestTokens_ARevokedOrExpiredTokenOpensNothing(t *testing.T) {
 		t.Errorf("a revoked token: %v, want not found", err)
 	}
 }
+
+func TestAudit_NewestFirstFilteredAcrossPages(t *testing.T) {
+	ctx := context.Background()
+	st := openMemory(t)
+	for i := range 1200 {
+		app := "shop"
+		if i%2 == 1 {
+			app = "blog"
+		}
+		if err := st.AddAudit(ctx, store.AuditEntry{User: "ann", Action: "scale", App: app, Status: 200 + i%2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.Audit(ctx, "blog", 700, nil)
+	if err != nil || len(got) != 600 || got[0].ID != 1200 || got[599].ID != 2 {
+		t.Fatalf("blog's entries: %d, first %d, last %d, %v; want 600 from 1200 down to 2", len(got), got[0].ID, got[len(got)-1].ID, err)
+	}
+	kept, err := st.Audit(ctx, "", 10, func(e store.AuditEntry) bool {
+		_, err := st.App(ctx, e.App) // keep may read the store
+		return errors.Is(err, store.ErrNotFound) && e.ID%100 == 0
+	})
+	if err != nil || len(kept) != 10 || kept[0].ID != 1200 || kept[9].ID != 300 {
+		t.Errorf("kept entries: %+v, %v", kept, err)
+	}
+}

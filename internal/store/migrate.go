@@ -178,6 +178,21 @@ CREATE TABLE sessions (
 	expires_at TEXT NOT NULL
 );
 `,
+	// 9: the audit log: who did what. Names, not ids: it outlives the
+	// users and apps it names.
+	`
+CREATE TABLE audit (
+	id     INTEGER PRIMARY KEY,
+	time   TEXT NOT NULL,
+	user   TEXT NOT NULL,
+	action TEXT NOT NULL,
+	app    TEXT NOT NULL DEFAULT '',
+	target TEXT NOT NULL DEFAULT '',
+	status INTEGER NOT NULL,
+	addr   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_app ON audit (app, id);
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

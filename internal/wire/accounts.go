@@ -79,6 +79,18 @@ type NewToken struct {
 	Secret string `json:"token"`
 }
 
+// AuditEntry is one line of the audit log (GET /api/v1/audit): who did
+// (or tried) what, on which app, answered how, from where.
+type AuditEntry struct {
+	Time   time.Time `json:"time"`
+	User   string    `json:"user"`
+	Action string    `json:"action"`
+	App    string    `json:"app,omitempty"`
+	Target string    `json:"target,omitempty"`
+	Status int       `json:"status"`
+	Addr   string    `json:"addr,omitempty"`
+}
+
 // LoginRequest is the body of POST /api/v1/login.
 type LoginRequest struct {
 	Name     string `json:"name"`
