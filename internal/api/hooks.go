@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/auth"
 	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/source/webhook"
 	"github.com/nonstopdev/nonstop/internal/store"
@@ -39,16 +41,25 @@ func (a *API) takeHook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("webhook body: %w", err)
 	}
+	// An unknown app, an app without a secret and a bad signature answer
+	// alike, so that a webhook tells nobody which apps exist; the log
+	// says which it was.
+	refused := fmt.Errorf("webhook: the signature does not verify with this app's webhook secret (nonstop apps webhook APP): %w", errUnauthorized)
 	app, err := a.Store.App(r.Context(), r.PathValue("app"))
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		webhook.Verify(forge, r.Header, body, decoySecret) // the same work as for an app
+		a.Logger.Warn("webhook refused: no such app", "app", r.PathValue("app"), "forge", forge)
+		return refused
+	case err != nil:
 		return err
-	}
-	if app.WebhookSecret == "" {
-		return fmt.Errorf("app %s has no webhook secret yet (nonstop apps webhook %s): %w", app.Name, app.Name, errUnauthorized)
+	case app.WebhookSecret == "":
+		a.Logger.Warn("webhook refused: the app has no webhook secret yet (nonstop apps webhook APP)", "app", app.Name, "forge", forge)
+		return refused
 	}
 	if err := webhook.Verify(forge, r.Header, body, app.WebhookSecret); err != nil {
 		a.Logger.Warn("webhook refused", "app", app.Name, "forge", forge, "err", err)
-		return fmt.Errorf("webhook: %v: %w", err, errUnauthorized)
+		return refused
 	}
 	ev, err := webhook.Parse(forge, r.Header, body)
 	if err != nil {
@@ -206,3 +217,6 @@ func checkRepo(u string, admin bool) error {
 	}
 	return fmt.Errorf("repo %q: want an https://, http://, ssh://, git:// or user@host:path URL: %w", u, errBadRequest)
 }
+
+// decoySecret is what a webhook to an unknown app is checked against.
+var decoySecret = auth.NewToken()

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, so the binary stays static
@@ -34,6 +35,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	if path == ":memory:" {
 		dsn = "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate"
+	}
+	if path != ":memory:" {
+		// Only nonstop's user reads the store (tokens' hashes, env
+		// values): SQLite gives its -wal and -shm files the database's
+		// own mode.
+		if err := privateFile(path); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -92,6 +101,22 @@ func notFound(err error, what string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// privateFile creates path with mode 0600 if it is missing, and makes it
+// (and the -wal and -shm files a crash may have left) 0600 if it is not.
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
 }
