@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -125,7 +127,11 @@ func newLogsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.Logs(cmd.Context(), args[0], tail, followLogs, os.Stdout)
+			var out io.Writer = os.Stdout
+			if term.IsTerminal(int(os.Stdout.Fd())) {
+				out = &escaper{w: os.Stdout} // what an app prints is shown, not obeyed
+			}
+			return c.Logs(cmd.Context(), args[0], tail, followLogs, out)
 		},
 	}
 	cmd.Flags().BoolVarP(&followLogs, "follow", "f", false, "keep streaming new output")
