@@ -27,7 +27,7 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, u *store.User) e
 	if err := spec.ValidName(req.Name); err != nil {
 		return fmt.Errorf("app name: %v: %w", err, errBadRequest)
 	}
-	domains, err := cleanDomains(req.Domains)
+	domains, err := a.domainsFor(r, u, req.Name, req.Domains)
 	if err != nil {
 		return err
 	}

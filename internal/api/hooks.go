@@ -170,14 +170,18 @@ func (a *API) setApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if src.Poll > 0 && src.Repo == "" {
 		return fmt.Errorf("polling needs a repo: %w", errBadRequest)
 	}
+	// The domains are checked before anything is changed.
+	var domains []string
+	if req.Domains != nil {
+		var err error
+		if domains, err = a.domainsFor(r, u, app.Name, *req.Domains); err != nil {
+			return err
+		}
+	}
 	if err := a.Store.SetAppSource(r.Context(), app.ID, src); err != nil {
 		return err
 	}
 	if req.Domains != nil {
-		domains, err := cleanDomains(*req.Domains)
-		if err != nil {
-			return err
-		}
 		if err := a.Store.SetAppDomains(r.Context(), app.Name, domains); err != nil {
 			return err
 		}
