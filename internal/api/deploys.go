@@ -263,7 +263,7 @@ func (a *API) deployGit(w http.ResponseWriter, r *http.Request, u *store.User, a
 	if repo == "" {
 		return fmt.Errorf(`git deploy: give "url" or set the app's repo (nonstop apps set %s --repo URL): %w`, app.Name, errBadRequest)
 	}
-	if err := checkRepo(repo, u.Role == store.RoleAdmin); err != nil {
+	if err := checkRepo(r.Context(), repo, u.Role == store.RoleAdmin); err != nil {
 		return err
 	}
 	if ref == "" {

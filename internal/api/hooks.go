@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -147,7 +149,7 @@ func (a *API) setApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if req.Repo != nil {
 		src.Repo = strings.TrimSpace(*req.Repo)
 		if src.Repo != "" {
-			if err := checkRepo(src.Repo, u.Role == store.RoleAdmin); err != nil {
+			if err := checkRepo(r.Context(), src.Repo, u.Role == store.RoleAdmin); err != nil {
 				return err
 			}
 		}
@@ -198,16 +200,27 @@ func (a *API) setApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 }
 
 // scpRepoRE is the scp-like form of an ssh repository: user@host:path.
-var scpRepoRE = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._/~-]+$`)
+var scpRepoRE = regexp.MustCompile(`^[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):[A-Za-z0-9._/~-]+$`)
 
 // checkRepo accepts a repository URL that git fetches as a repository and
 // nothing else (never an option, never a command transport). file:// URLs
 // reach the server's own disk, so only admins may set them.
-func checkRepo(u string, admin bool) error {
+func checkRepo(ctx context.Context, u string, admin bool) error {
 	if strings.HasPrefix(u, "-") || strings.ContainsAny(u, " \t\r\n") {
 		return fmt.Errorf("repo %q is not a repository URL: %w", u, errBadRequest)
 	}
+	host := ""
+	if m := scpRepoRE.FindStringSubmatch(u); m != nil {
+		host = m[1]
+	}
 	parsed, err := url.Parse(u)
+	if err == nil && parsed.Host != "" {
+		host = parsed.Hostname()
+	}
+	if host != "" && !admin && onThisMachine(ctx, host) {
+		// git's errors would let a member probe nonstop's own services.
+		return fmt.Errorf("repo %q is on this machine (%s): only an admin may fetch from loopback or link-local addresses: %w", u, host, errBadRequest)
+	}
 	switch {
 	case err == nil && (parsed.Scheme == "https" || parsed.Scheme == "http" || parsed.Scheme == "ssh" || parsed.Scheme == "git") && parsed.Host != "":
 		return nil
@@ -220,6 +233,33 @@ func checkRepo(u string, admin bool) error {
 		return nil
 	}
 	return fmt.Errorf("repo %q: want an https://, http://, ssh://, git:// or user@host:path URL: %w", u, errBadRequest)
+}
+
+// onThisMachine reports whether host is, or resolves to, a loopback,
+// unspecified or link-local address (the cloud's metadata service among
+// them).
+func onThisMachine(ctx context.Context, host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	var ips []net.IP
+	if ip := net.ParseIP(strings.Trim(h, "[]")); ip != nil {
+		ips = append(ips, ip)
+	} else {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		addrs, _ := net.DefaultResolver.LookupIPAddr(ctx, h)
+		for _, a := range addrs {
+			ips = append(ips, a.IP)
+		}
+	}
+	for _, ip := range ips {
+		if ip.IsLoopback() || ip.IsUnspecified() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() {
+			return true
+		}
+	}
+	return false
 }
 
 // decoySecret is what a webhook to an unknown app is checked against.

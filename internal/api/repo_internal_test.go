@@ -1,6 +1,9 @@
 package api
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 func TestCheckRepo_OnlyRepositoriesNeverOptionsOrCommands(t *testing.T) {
 	for _, c := range []struct {
@@ -18,8 +21,16 @@ func TestCheckRepo_OnlyRepositoriesNeverOptionsOrCommands(t *testing.T) {
 		{"ext::sh -c touch% /tmp/x", true, false},
 		{"https://", false, false},
 		{"relative/path", true, false},
+		// nonstop's own services, and the cloud's metadata: admins only.
+		{"http://127.0.0.1:7070/git/other.git", false, false},
+		{"http://localhost:5000/x.git", false, false},
+		{"http://[::1]/x.git", false, false},
+		{"git@127.0.0.1:x.git", false, false},
+		{"http://169.254.169.254/latest/meta-data", false, false},
+		{"http://0.0.0.0:7070/x.git", false, false},
+		{"http://127.0.0.1:7070/git/other.git", true, true},
 	} {
-		err := checkRepo(c.url, c.admin)
+		err := checkRepo(context.Background(), c.url, c.admin)
 		if (err == nil) != c.ok {
 			t.Errorf("checkRepo(%q, admin=%v) = %v, want ok=%v", c.url, c.admin, err, c.ok)
 		}
