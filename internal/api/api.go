@@ -39,6 +39,12 @@ type Config struct {
 	Metrics http.Handler
 	// Pipeline numbers and runs deploys from every source (runs, webhooks).
 	Pipeline *pipeline.Pipeline
+	// ImageRepo is the repository of an app's own images (its builds'):
+	// REGISTRY/APP, or nonstop/APP without a registry. A member deploys
+	// only those with deploy --image, or ones under ImagePrefixes (an
+	// admin's choice: --image-prefix); admins deploy any.
+	ImageRepo     func(app string) string
+	ImagePrefixes []string
 
 	// Git push on /git/{app}.git, when DataDir is set: repositories in
 	// DataDir/git; the push hook deploys through APIURL.

@@ -234,6 +234,9 @@ func (a *API) deployJSON(w http.ResponseWriter, r *http.Request, u *store.User, 
 	if sp.Name != "" && sp.Name != app.Name {
 		return fmt.Errorf("%s names app %q but this deploy is to app %q: %w", spec.FileName, sp.Name, app.Name, errBadRequest)
 	}
+	if err := a.mayDeployImage(u, app.Name, strings.TrimSpace(req.Image)); err != nil {
+		return err
+	}
 	ro, err := a.Pipeline.SubmitImage(r.Context(), app, strings.TrimSpace(req.Image), sp, u.Name)
 	if err != nil {
 		return err
@@ -284,4 +287,30 @@ func (a *API) deployGit(w http.ResponseWriter, r *http.Request, u *store.User, a
 	}
 	writeJSON(w, http.StatusAccepted, wire.QueuedRun{Run: run.Number, State: wire.RunState(run.State)})
 	return nil
+}
+
+// mayDeployImage refuses a member an image that is neither one of the
+// app's own (its repository: REGISTRY/APP) nor under a prefix an admin
+// allowed: another team's build, or anything pulled with the server's
+// registry credentials.
+func (a *API) mayDeployImage(u *store.User, app, ref string) error {
+	if u.Role == store.RoleAdmin {
+		return nil
+	}
+	var allowed []string
+	if a.ImageRepo != nil {
+		repo := a.ImageRepo(app)
+		if rest, ok := strings.CutPrefix(ref, repo); ok && (strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, "@")) {
+			return nil
+		}
+		allowed = append(allowed, repo)
+	}
+	for _, p := range a.ImagePrefixes {
+		if strings.HasPrefix(ref, p) {
+			return nil
+		}
+		allowed = append(allowed, p+"…")
+	}
+	return fmt.Errorf("image %s: a member deploys the app's own images (%s) only; an admin may allow more with nonstop server --image-prefix: %w",
+		ref, strings.Join(allowed, ", "), errForbidden)
 }

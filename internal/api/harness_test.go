@@ -104,6 +104,7 @@ func newServer(t *testing.T, opts ...option) *server {
 	s.handler = api.New(api.Config{
 		Store: s.st, Engine: s.eng, Pipeline: s.pl, Runtime: s.rt, Proxy: s.px, Logger: log,
 		TempDir: s.tmp, ProxyURL: s.apps.URL, Limits: s.limits, Version: "test",
+		ImageRepo: func(app string) string { return "127.0.0.1:5000/" + app }, ImagePrefixes: []string{"ghcr.io/acme/"},
 	})
 	s.api = httptest.NewServer(s.handler)
 	s.admin = client.New(s.api.URL, s.token)

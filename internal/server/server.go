@@ -60,6 +60,9 @@ type Config struct {
 	NotifyURLs []string
 	// BuildWorkers is how many builds run at once (default 2).
 	BuildWorkers int
+	// ImagePrefixes are image references members may deploy with deploy
+	// --image besides their apps' own (REGISTRY/APP).
+	ImagePrefixes []string
 	// BuildLabels are added to the labels of this server's build workers
 	// (local, linux, the CPU architecture, and docker when the Engine answers).
 	BuildLabels []string
@@ -207,6 +210,7 @@ func Run(ctx context.Context, cfg Config) error {
 		TempDir: filepath.Join(cfg.DataDir, "tmp"), ProxyURL: "http://" + cfg.HTTPAddr, Version: cfg.Version,
 		Metrics: metrics.Handler(promReg, log),
 		DataDir: cfg.DataDir, APIURL: "http://" + ln.Addr().String(),
+		ImageRepo: cfg.Containers.Registry.Repo, ImagePrefixes: cfg.ImagePrefixes,
 	})
 	// Streams (events, logs -f) end when the server stops: their contexts
 	// derive from reqCtx, cancelled before Shutdown waits for them.
