@@ -91,6 +91,27 @@ func (a *API) takeHook(w http.ResponseWriter, r *http.Request) error {
 	case !ev.MatchesRepo(app.Source.Repo):
 		return fmt.Errorf("the payload's repository is not app %s's: %w", app.Name, errBadRequest)
 	}
+	// A replayed push (a signed payload sent again, with no delivery id
+	// or another one) does not deploy again: one push of a ref at a commit
+	// is taken once, and a push of what is live already does nothing.
+	if ev.Commit != "" {
+		live, err := a.Store.LiveCommit(r.Context(), app.ID)
+		if err != nil {
+			return err
+		}
+		if live != "" && (strings.HasPrefix(live, ev.Commit) || strings.HasPrefix(ev.Commit, live)) {
+			a.Logger.Info("webhook push not newer than live", "app", app.Name, "commit", ev.Commit)
+			return answer(http.StatusOK, fmt.Sprintf("not newer than live: %.12s is live", ev.Commit), nil)
+		}
+		fresh, err := a.Store.RecordDelivery(r.Context(), app.ID, "push", ev.Ref+" "+ev.Commit)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			a.Logger.Info("webhook push already taken", "app", app.Name, "ref", ev.Ref, "commit", ev.Commit)
+			return answer(http.StatusOK, fmt.Sprintf("already seen: a push of %s at %.12s", ev.Ref, ev.Commit), nil)
+		}
+	}
 	if ev.Delivery != "" {
 		fresh, err := a.Store.RecordDelivery(r.Context(), app.ID, string(forge), ev.Delivery)
 		if err != nil {

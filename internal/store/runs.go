@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -198,4 +199,22 @@ func (s *Store) RecordDelivery(ctx context.Context, appID int64, forge, delivery
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// LiveCommit is the commit the app's live release was built from, when a
+// run deployed it ("": unknown, or none is live).
+func (s *Store) LiveCommit(ctx context.Context, appID int64) (string, error) {
+	var commit string
+	err := s.db.QueryRowContext(ctx, `SELECT r.commit_sha FROM runs r
+		JOIN rollouts o ON o.id = r.rollout_id
+		JOIN apps a ON a.id = o.app_id AND a.live_release = o.to_release
+		WHERE o.app_id = ? AND o.state = 'done' AND r.commit_sha != ''
+		ORDER BY o.id DESC LIMIT 1`, appID).Scan(&commit)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("the live commit: %w", err)
+	}
+	return commit, nil
 }

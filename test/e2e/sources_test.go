@@ -201,6 +201,20 @@ func TestWebhooks_EachForgeDeploysThePushedCommitAndBadOnesAreRefused(t *testing
 	}
 	assertServes(t, c, "4")
 
+	// Replays: the first push again, signed but with no delivery id (or a
+	// new one), rolls nothing back; a push of the live commit deploys
+	// nothing.
+	if code, body := c.hookPost("github", "hello", github, ghHeaders("", "sha256="+hmacHex(secret, github))); code != 200 || !strings.Contains(body, "already seen: a push of refs/heads/main at "+sha1[:12]) {
+		t.Fatalf("a replay of the first push without a delivery id: %d %s", code, body)
+	}
+	if code, body := c.hookPost("generic", "hello", generic, map[string]string{"X-Nonstop-Signature": "sha256=" + hmacHex(secret, generic), "X-Nonstop-Delivery": "n-5"}); code != 200 || !strings.Contains(body, "not newer than live") {
+		t.Fatalf("a push of the live commit: %d %s", code, body)
+	}
+	if runs, _ := c.client().Runs(context.Background(), "hello"); len(runs) != 4 {
+		t.Fatalf("replayed pushes made runs: %d runs", len(runs))
+	}
+	assertServes(t, c, "4")
+
 	runs := c.mustRun("runs", "hello")
 	for _, want := range []string{"#4", "succeeded", "webhook", sha4[:12], "fetch ok", "build ok", "deploy ok", "verify ok"} {
 		if !strings.Contains(runs, want) {
