@@ -138,6 +138,15 @@ func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, mounts 
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
 		NetworkMode:   container.NetworkMode(r.opts.Network),
 		Mounts:        mounts,
+		// What a web server needs, and no more: no privilege gained by
+		// exec (setuid binaries), the capabilities to bind low ports, own
+		// its files and drop to a user of its own (not raw sockets,
+		// mknod, chroot, audit, file capabilities), a bounded process
+		// count (no fork bomb takes the machine).
+		SecurityOpt: []string{"no-new-privileges:true"},
+		CapDrop:     []string{"ALL"},
+		CapAdd:      webServerCaps,
+		Resources:   container.Resources{PidsLimit: &pidsLimit},
 	}
 	if spec.Limits.NanoCPUs > 0 {
 		hcfg.NanoCPUs = spec.Limits.NanoCPUs
@@ -209,3 +218,11 @@ func portBusy(port int) bool {
 	l.Close()
 	return false
 }
+
+// webServerCaps are the capabilities a container keeps (of Docker's
+// default set): enough to bind ports below 1024, own and chown its files,
+// switch to an unprivileged user and signal its own processes.
+var webServerCaps = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID", "NET_BIND_SERVICE", "KILL"}
+
+// pidsLimit bounds the processes (threads included) of one container.
+var pidsLimit int64 = 1024

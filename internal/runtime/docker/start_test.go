@@ -3,6 +3,7 @@ package docker
 import (
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,4 +189,29 @@ func TestStart_ACrashAtStartIsReportedRestartingWithItsLogs(t *testing.T) {
 		t.Errorf("status after stop %+v: want exited", st)
 	}
 	waitLog(t, rt, spec.ID, "fatal: crashing at start: no database\n")
+}
+
+func TestStart_AContainerGainsNoPrivilegeAndKeepsOnlyAWebServersCapabilities(t *testing.T) {
+	rt := newRuntime(t)
+	spec := testSpec("hardened")
+	inst := start(t, rt, spec)
+	waitServing(t, inst.Addr, "/healthz") // it still serves
+	hc := inspect(t, spec.ID).HostConfig
+	if !slices.Contains(hc.SecurityOpt, "no-new-privileges:true") {
+		t.Errorf("SecurityOpt %v: want no-new-privileges", hc.SecurityOpt)
+	}
+	if !slices.Equal(hc.CapDrop, []string{"ALL"}) {
+		t.Errorf("CapDrop %v: want ALL", hc.CapDrop)
+	}
+	for _, c := range hc.CapAdd {
+		if !slices.Contains(webServerCaps, strings.TrimPrefix(c, "CAP_")) {
+			t.Errorf("capability %s added: not one a web server needs", c)
+		}
+	}
+	if len(hc.CapAdd) != len(webServerCaps) {
+		t.Errorf("CapAdd %v: want exactly %v", hc.CapAdd, webServerCaps)
+	}
+	if hc.PidsLimit == nil || *hc.PidsLimit != pidsLimit {
+		t.Errorf("PidsLimit %v: want %d", hc.PidsLimit, pidsLimit)
+	}
 }
