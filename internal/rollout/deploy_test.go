@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -331,4 +332,26 @@ func (r *rig) deploySource(name, dir string, sp *spec.Spec) *store.Rollout {
 		r.t.Fatalf("roll out v%d: %v", rel.Version, err)
 	}
 	return ro
+}
+
+// port: is a container's; a process listens on the free port nonstop
+// gives it in $PORT, so a port: naming one nonstop listens on (here the
+// proxy's) neither publishes nonstop's own service nor fails.
+func TestEngine_AProcessListensOnItsOwnPortWhateverPortSays(t *testing.T) {
+	r := newRig(t)
+	r.createApp("hello")
+	_, taken, err := net.SplitHostPort(strings.TrimPrefix(r.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := release{Version: 1, Instances: 2}.yaml("hello") + "port: " + taken + "\n"
+	if ro := r.wait(r.deployWith("hello", yaml).ID); ro.State != store.RolloutDone {
+		t.Fatalf("deploy with port: %s ended %s: %s", taken, ro.State, ro.Reason)
+	}
+	for _, in := range r.active("hello") {
+		if strings.HasSuffix(in.Addr, ":"+taken) {
+			t.Errorf("instance %s listens on %s, the port nonstop's proxy has", in.ID, in.Addr)
+		}
+	}
+	r.mustServe("hello", 1)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/health"
 	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -63,7 +64,7 @@ func (f *Fleet) startInstance(ctx context.Context, op fleet.Op, g *fleet.Goal) e
 	}
 	inst, err := f.Runtime.Start(ctx, runtime.InstanceSpec{
 		ID: id, App: g.App.Name, Release: g.Release.Version,
-		Dir: g.Release.Dir, Command: sp.Run, Env: g.Release.Env, Port: sp.Port, Image: g.Release.Image,
+		Dir: g.Release.Dir, Command: sp.Run, Env: g.Release.Env, Port: listenPort(&sp), Image: g.Release.Image,
 		Volumes: func() (vs []runtime.Volume) {
 			for _, v := range sp.Volumes {
 				vs = append(vs, runtime.Volume{Name: v.Name, Path: v.Path})
@@ -192,4 +193,15 @@ func (f *Fleet) markFailed(ctx context.Context, id string) {
 	if err := f.Store.SetInstanceState(context.WithoutCancel(ctx), id, store.InstanceFailed, ""); err != nil {
 		f.Logger.Error("record failed instance", "instance", id, "err", err)
 	}
+}
+
+// listenPort is the port an instance is told to listen on: a container's
+// own port (port:, inside its network namespace); for a process, none
+// (0): the runtime picks a free one and passes it in $PORT, so that no
+// app listens where nonstop or another app does.
+func listenPort(sp *spec.Spec) int {
+	if sp.Runtime == spec.RuntimeDocker {
+		return sp.Port
+	}
+	return 0
 }

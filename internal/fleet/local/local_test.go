@@ -29,3 +29,12 @@ func TestFleet_ContainersNeedADockerEngine(t *testing.T) {
 		t.Errorf("a process: %v", err)
 	}
 }
+
+func TestListenPort_AProcessListensOnTheFreePortItIsGivenNotOnePortSays(t *testing.T) {
+	if got := listenPort(&spec.Spec{Runtime: spec.RuntimeProcess, Port: 7070}); got != 0 {
+		t.Errorf("a process with port: 7070 is told %d, want 0 (a free port, in $PORT)", got)
+	}
+	if got := listenPort(&spec.Spec{Runtime: spec.RuntimeDocker, Port: 8080}); got != 8080 {
+		t.Errorf("a container with port: 8080 is told %d, want 8080 (its own port, inside its namespace)", got)
+	}
+}
