@@ -85,6 +85,9 @@ func (w *statusWriter) Flush() {
 	}
 }
 
+// Unwrap lets http.ResponseController reach the connection (deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // audit records what user did with request r: its action and status, and
 // what it named (app, target: its route's, or what its handler noted).
 func (a *API) audit(r *http.Request, user, action string, status int, app, target string) {
