@@ -40,6 +40,18 @@ type InstanceSpec struct {
 	// instance uncapped. (The kubernetes runtime reads both from the app's
 	// spec, not from InstanceSpec.)
 	Limits Limits
+	// User, when set, is the system account the instance runs as (the
+	// process runtime: its uid and gid, and an environment of its own:
+	// nothing of the server's but a plain PATH). Nil: the runtime's own
+	// user and environment.
+	User *Account
+}
+
+// Account is a system user an instance runs as.
+type Account struct {
+	Name     string
+	UID, GID uint32
+	Home     string // its HOME ("": /)
 }
 
 // Limits are the most CPU and memory one instance may use; 0 is no limit.
