@@ -13,12 +13,21 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nonstopdev/nonstop/internal/runtime"
 )
 
 // Command runs a shell build command in dir with env (added to nonstop's own
 // environment, less its NONSTOP_ variables), writing its combined output to
 // log. Canceling ctx kills the command's whole process group.
 func Command(ctx context.Context, dir, command string, env map[string]string, log io.Writer) error {
+	return CommandAs(ctx, nil, dir, command, env, log)
+}
+
+// CommandAs is Command run as account acct (nil: nonstop's own user): its
+// uid and gid, and an environment of its own plus env, nothing of the
+// server's.
+func CommandAs(ctx context.Context, acct *runtime.Account, dir, command string, env map[string]string, log io.Writer) error {
 	if strings.TrimSpace(command) == "" {
 		return nil
 	}
@@ -28,6 +37,13 @@ func Command(ctx context.Context, dir, command string, env map[string]string, lo
 	cmd.Stdout = log
 	cmd.Stderr = log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if acct != nil {
+		cmd.SysProcAttr.Credential = acct.Credential()
+		cmd.Env = acct.Environ()
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()

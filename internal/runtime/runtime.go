@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -52,6 +53,22 @@ type Account struct {
 	Name     string
 	UID, GID uint32
 	Home     string // its HOME ("": /)
+}
+
+// Environ is the base environment of what runs as a: a plain PATH, its
+// HOME and user, a UTF-8 locale; nothing of the server's.
+func (a *Account) Environ() []string {
+	home := a.Home
+	if home == "" {
+		home = "/"
+	}
+	return []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home, "USER=" + a.Name, "LOGNAME=" + a.Name, "LANG=C.UTF-8"}
+}
+
+// Credential is how a process is started as a: its uid and gid, and no
+// supplementary group of the server's.
+func (a *Account) Credential() *syscall.Credential {
+	return &syscall.Credential{Uid: a.UID, Gid: a.GID, Groups: []uint32{}}
 }
 
 // Limits are the most CPU and memory one instance may use; 0 is no limit.

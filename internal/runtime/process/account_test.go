@@ -1,17 +1,17 @@
 package process
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/sysuser"
 )
 
 // systemAccount creates a system user for the test (and removes it
@@ -21,23 +21,15 @@ func systemAccount(t *testing.T) *runtime.Account {
 	if os.Geteuid() != 0 {
 		t.Fatal("running an instance as another user needs root: run the suite as root (make test does)")
 	}
-	if _, err := exec.LookPath("useradd"); err != nil {
-		t.Fatal("useradd is missing (Debian's passwd package)")
-	}
 	b := make([]byte, 4)
 	rand.Read(b)
 	name := "nst-test-" + hex.EncodeToString(b)
-	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() { exec.Command("userdel", name).Run() })
-	u, err := user.Lookup(name)
+	t.Cleanup(func() { sysuser.Remove(context.Background(), name) })
+	acct, err := sysuser.Ensure(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &runtime.Account{Name: name, UID: uint32(uid), GID: uint32(gid)}
+	return acct
 }
 
 // An instance given an account runs as it, with nothing of the server's

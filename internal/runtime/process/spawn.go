@@ -40,8 +40,8 @@ func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTick
 	if u := spec.User; u != nil {
 		// An account of its own: its ids, no supplementary group of the
 		// server's, and nothing of the server's environment.
-		sys.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}
-		base = accountEnv(u)
+		sys.Credential = u.Credential()
+		base = u.Environ()
 	}
 	p, err := os.StartProcess(r.sh, []string{"sh", "-c", spec.Command}, &os.ProcAttr{
 		Dir:   spec.Dir,
@@ -129,14 +129,4 @@ func (r *Runtime) appendOutput(id, line string) {
 	if err != nil {
 		r.log.Warn("write instance output", "id", id, "err", err)
 	}
-}
-
-// accountEnv is the base environment of an instance that runs as u: a
-// plain PATH, its HOME and user, a UTF-8 locale.
-func accountEnv(u *runtime.Account) []string {
-	home := u.Home
-	if home == "" {
-		home = "/"
-	}
-	return []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home, "USER=" + u.Name, "LOGNAME=" + u.Name, "LANG=C.UTF-8"}
 }
