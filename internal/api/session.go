@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/auth"
@@ -41,6 +42,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) openSession(w http.ResponseWriter, r *http.Request) error {
+	// JSON only: a cross-site form (which a browser sends without asking)
+	// cannot log a visitor in to someone else's account.
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(ct) != "application/json" {
+		return fmt.Errorf("login: send the name and password as application/json: %w", errBadRequest)
+	}
 	var req wire.LoginRequest
 	if err := readJSON(r, &req); err != nil {
 		return err

@@ -30,6 +30,7 @@ func (b *browser) do(method, path, body string, header map[string]string) (int, 
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
@@ -62,6 +63,9 @@ func TestSession_ALoginOpensACookieSessionWhoseChangesNeedItsCSRFToken(t *testin
 	unknownCode, unknownBody, _ := b.do("POST", "/api/v1/login", `{"name": "nobody", "password": "not her passphrase"}`, nil)
 	if wrong != http.StatusUnauthorized || wrongCode != unknownCode || wrongBody != unknownBody {
 		t.Errorf("a wrong password: %d %s; an unknown name: %d %s; want the same 401", wrongCode, wrongBody, unknownCode, unknownBody)
+	}
+	if code, _, _ := b.do("POST", "/api/v1/login", `{"name": "ann", "password": "ann's long passphrase"}`, map[string]string{"Content-Type": "text/plain"}); code != http.StatusBadRequest {
+		t.Errorf("a login posted as a form would be: %d, want 400", code)
 	}
 	code, sess, resp := b.login("ann", "ann's long passphrase")
 	if code != http.StatusOK || sess.Name != "ann" || sess.CSRF == "" {
