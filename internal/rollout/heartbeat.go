@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -85,7 +86,7 @@ func (e *Engine) replace(ctx context.Context, app *store.App, id, why string) er
 		return err
 	}
 	r, err := e.Store.CreateRollout(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRecover, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease,
-		Instances: desired(app, rel), Strategy: string(rel.Spec.Deploy.Strategy), CreatedBy: "heartbeat"})
+		Instances: fleet.Desired(app, rel), Strategy: string(rel.Spec.Deploy.Strategy), CreatedBy: "heartbeat"})
 	if err != nil {
 		return err // a rollout is going on: the next beat looks again
 	}

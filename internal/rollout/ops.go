@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -37,7 +38,7 @@ func (e *Engine) Rollback(ctx context.Context, app *store.App, toVersion int, by
 	if _, err := os.Stat(rel.Dir); rel.Image == "" && err != nil {
 		return nil, fmt.Errorf("v%d is no longer kept (%v): %w", toVersion, err, ErrInvalid)
 	}
-	return e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRollback, FromRelease: app.LiveRelease, ToRelease: toVersion, Instances: desired(app, rel), CreatedBy: by}, rel)
+	return e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRollback, FromRelease: app.LiveRelease, ToRelease: toVersion, Instances: fleet.Desired(app, rel), CreatedBy: by}, rel)
 }
 
 // Scale sets how many instances the app runs.
@@ -65,7 +66,7 @@ func (e *Engine) Start(ctx context.Context, app *store.App, by string) (*store.R
 	if err != nil {
 		return nil, err
 	}
-	return e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindStart, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease, Instances: desired(app, rel), CreatedBy: by}, rel)
+	return e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindStart, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease, Instances: fleet.Desired(app, rel), CreatedBy: by}, rel)
 }
 
 // SetEnv changes the app's environment. When the app has a live release it
@@ -100,7 +101,7 @@ func (e *Engine) SetEnv(ctx context.Context, app *store.App, set map[string]stri
 	// The same build and image as the live release: only the env changes.
 	rel, err := e.Store.CreateImageRelease(ctx, app.ID, live.Build, live.Dir, live.Image, live.Spec, ReleaseEnv(&live.Spec, env), fmt.Sprintf("env change of v%d", live.Version))
 	if err == nil {
-		r.ToRelease, r.Instances = rel.Version, desired(app, rel)
+		r.ToRelease, r.Instances = rel.Version, fleet.Desired(app, rel)
 		err = e.Store.SetRolloutTarget(ctx, r.ID, r.ToRelease, r.Instances)
 	}
 	if err != nil {

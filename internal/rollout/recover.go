@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -77,12 +78,12 @@ func (e *Engine) heal(ctx context.Context, app *store.App) error {
 		e.Logger.Warn("no fleet here runs the live release: left as it is", "app", app.Name, "err", err)
 		return nil
 	}
-	drifted, err := f.Drifted(ctx, app, rel, desired(app, rel))
+	drifted, err := f.Drifted(ctx, app, rel, fleet.Desired(app, rel))
 	if err != nil || !drifted {
 		return err
 	}
 	_, err = e.launch(ctx, store.Rollout{AppID: app.ID, Kind: store.KindRecover, FromRelease: app.LiveRelease, ToRelease: app.LiveRelease,
-		Instances: desired(app, rel), CreatedBy: "nonstop"}, rel)
+		Instances: fleet.Desired(app, rel), CreatedBy: "nonstop"}, rel)
 	return err
 }
 

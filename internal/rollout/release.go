@@ -67,7 +67,7 @@ func (e *Engine) RollOut(r *store.Rollout, rel *store.Release) error {
 	}
 	app, err := e.Store.AppByID(ctx, own.AppID)
 	if err == nil {
-		own.ToRelease, own.Instances = rel.Version, desired(app, rel)
+		own.ToRelease, own.Instances = rel.Version, fleet.Desired(app, rel)
 		err = e.Store.SetRolloutTarget(ctx, own.ID, own.ToRelease, own.Instances)
 	}
 	if err != nil {

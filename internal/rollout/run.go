@@ -10,10 +10,6 @@ import (
 	"github.com/nonstopdev/nonstop/internal/strategy"
 )
 
-// desired is how many instances an app runs: the count it was scaled to,
-// else its spec's.
-func desired(app *store.App, rel *store.Release) int { return fleet.Desired(app, rel) }
-
 // goalOf loads where rollout r goes: n instances of release version.
 func (e *Engine) goalOf(ctx context.Context, r *store.Rollout, version, n int) (*fleet.Goal, error) {
 	app, err := e.Store.AppByID(ctx, r.AppID)
@@ -160,7 +156,7 @@ func (o *op) rollBack(ctx context.Context, cause error) {
 			return err
 		}
 		if from.Release != nil && from.App.State != store.AppStopped {
-			from.N = desired(from.App, from.Release)
+			from.N = fleet.Desired(from.App, from.Release)
 		}
 		var failed *fleet.Goal
 		if r.ToRelease > 0 {

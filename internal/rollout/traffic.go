@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 
+	"github.com/nonstopdev/nonstop/internal/fleet"
 	"github.com/nonstopdev/nonstop/internal/proxy"
 	"github.com/nonstopdev/nonstop/internal/store"
 	"github.com/nonstopdev/nonstop/internal/strategy"
@@ -68,7 +69,7 @@ func (rt *router) routingOf(ctx context.Context, app *store.App) (routing, error
 			if err != nil {
 				return routing{}, err
 			}
-			out.pinAt = max(1, desired(app, from))
+			out.pinAt = max(1, fleet.Desired(app, from))
 		}
 	case r.ToRelease > 0 && r.ToRelease != app.LiveRelease:
 		out.pin, out.pinAt = r.ToRelease, max(1, r.Instances)

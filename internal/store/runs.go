@@ -64,13 +64,9 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 func (s *Store) CreateRun(ctx context.Context, r Run) (*Run, error) {
 	var id int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE app_id = ?`, r.AppID).Scan(&n); err != nil {
-			return err
-		}
 		now := s.stamp()
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET state = 'superseded', reason = ?, finished_at = ? WHERE app_id = ? AND state = 'queued'`,
-			fmt.Sprintf("superseded by run #%d", n), now, r.AppID); err != nil {
+		n, err := s.nextRun(ctx, tx, r.AppID, now)
+		if err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO runs (app_id, number, trigger, commit_sha, ref, repo, started_by, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
@@ -86,6 +82,17 @@ func (s *Store) CreateRun(ctx context.Context, r Run) (*Run, error) {
 	}
 	s.publish(Change{App: r.AppID, Run: id})
 	return s.runWhere(ctx, `r.id = ?`, id)
+}
+
+// nextRun numbers the app's next run and supersedes its queued ones.
+func (s *Store) nextRun(ctx context.Context, tx *sql.Tx, appID int64, now string) (int, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE app_id = ?`, appID).Scan(&n); err != nil {
+		return 0, err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE runs SET state = 'superseded', reason = ?, finished_at = ? WHERE app_id = ? AND state = 'queued'`,
+		fmt.Sprintf("superseded by run #%d", n), now, appID)
+	return n, err
 }
 
 // StartRun moves a queued run to running; ErrConflict when it is no longer

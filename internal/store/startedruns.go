@@ -22,12 +22,9 @@ func (s *Store) CreateStartedRun(ctx context.Context, r Run) (*Run, error) {
 		if busy > 0 {
 			return fmt.Errorf("another run of the app is running: %w", ErrConflict)
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM runs WHERE app_id = ?`, r.AppID).Scan(&n); err != nil {
-			return err
-		}
 		now := s.stamp()
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET state = 'superseded', reason = ?, finished_at = ? WHERE app_id = ? AND state = 'queued'`,
-			fmt.Sprintf("superseded by run #%d", n), now, r.AppID); err != nil {
+		var err error
+		if n, err = s.nextRun(ctx, tx, r.AppID, now); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO runs (app_id, number, trigger, commit_sha, started_by, state, rollout_id, fetch_log, created_at, started_at, fetched_at)
