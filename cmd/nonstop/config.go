@@ -41,6 +41,11 @@ func defaultDataDir() string {
 	if d := os.Getenv("NONSTOP_DATA"); d != "" {
 		return d
 	}
+	if os.Geteuid() == 0 {
+		// A system service's folder: apps' accounts must pass through
+		// every folder above it, and root's home lets no one through.
+		return "/var/lib/nonstop"
+	}
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return ".nonstop"

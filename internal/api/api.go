@@ -194,7 +194,7 @@ func status(err error) int {
 	switch {
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized
-	case errors.Is(err, errForbidden):
+	case errors.Is(err, errForbidden), errors.Is(err, pipeline.ErrForbidden):
 		return http.StatusForbidden
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, errNoRoute):
 		return http.StatusNotFound

@@ -78,7 +78,8 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if sha != "" {
 		source += " " + sha[:min(12, len(sha))]
 	}
-	ro, _, err := a.Pipeline.Submit(r.Context(), pipeline.Source{App: app, Dir: dir, Spec: sp, Trigger: trigger(source), Label: source, Commit: sha, By: u.Name})
+	ro, _, err := a.Pipeline.Submit(r.Context(), pipeline.Source{App: app, Dir: dir, Spec: sp, Trigger: trigger(source), Label: source, Commit: sha, By: u.Name,
+		ByAdmin: u.Role == store.RoleAdmin})
 	if err != nil {
 		return err
 	}

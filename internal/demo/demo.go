@@ -42,6 +42,11 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	// Apps' accounts (when nonstop runs as root) pass through to their
+	// folders in the data folder; they list nothing here.
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		return err
+	}
 	data := filepath.Join(tmp, "data")
 	out := opts.Out
 	fmt.Fprintf(out, "nonstop demo: data folder %s\n", data)

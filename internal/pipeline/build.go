@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/sysuser"
 )
 
 // stageBuild numbers the build and moves its source to DATA/apps/APP/builds/N/src.
@@ -25,11 +27,20 @@ func (p *Pipeline) stageBuild(ctx context.Context, src Source) (*store.Build, er
 	}
 	dir := filepath.Join(p.DataDir, "apps", src.App.Name, "builds", strconv.Itoa(n))
 	os.RemoveAll(dir) // a leftover of a build whose record was never written
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Folders the app's account may pass through but not list or change;
+	// only its source is its own.
+	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return nil, fmt.Errorf("stage build #%d: %w", n, err)
 	}
 	dst := filepath.Join(dir, "src")
 	if err := os.Rename(src.Dir, dst); err != nil {
+		return nil, fmt.Errorf("stage build #%d: %w", n, err)
+	}
+	acct, err := p.Accounts.For(ctx, src.App.Name)
+	if err == nil && acct != nil {
+		err = sysuser.Own(dst, acct)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("stage build #%d: %w", n, err)
 	}
 	return p.Store.CreateBuild(ctx, src.App.ID, n, src.Label, dst)
@@ -42,7 +53,7 @@ func (p *Pipeline) stageBuild(ctx context.Context, src Source) (*store.Build, er
 // process runtime).
 func (p *Pipeline) build(ctx context.Context, j *job, env map[string]string) (string, error) {
 	b, sp := j.build, j.src.Spec
-	logFile, err := os.OpenFile(filepath.Join(filepath.Dir(b.Dir), "build.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	logFile, err := os.OpenFile(filepath.Join(filepath.Dir(b.Dir), "build.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("open build log: %w", err)
 	}
@@ -53,7 +64,19 @@ func (p *Pipeline) build(ctx context.Context, j *job, env map[string]string) (st
 	switch {
 	case sp.Build != "":
 		fmt.Fprintf(out, "build #%d: %s\n", b.Number, sp.Build)
-		if err := build.Command(ctx, b.Dir, sp.Build, env, out); err != nil {
+		acct, err := p.Accounts.For(ctx, j.src.App.Name)
+		if err != nil {
+			return "", err
+		}
+		if acct != nil {
+			fmt.Fprintf(out, "build #%d runs as %s\n", b.Number, acct.Name)
+		}
+		benv := maps.Clone(p.BuildEnv)
+		if benv == nil {
+			benv = map[string]string{}
+		}
+		maps.Copy(benv, env)
+		if err := build.CommandAs(ctx, acct, b.Dir, sp.Build, benv, out); err != nil {
 			return "", err
 		}
 	case sp.Runtime == spec.RuntimeProcess:

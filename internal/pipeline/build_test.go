@@ -166,3 +166,25 @@ func TestCancel_ARunThatBuildsKillsItsBuild(t *testing.T) {
 		t.Errorf("run %+v, want cancelled", v.Run)
 	}
 }
+
+// A server that is not root cannot isolate process-runtime apps: only an
+// admin's deploy of one is taken, and a refused one changes nothing.
+func TestSubmit_ProcessNeedsAdminRefusesAMembersProcessApp(t *testing.T) {
+	r := newRig(t, pipeline.Config{ProcessNeedsAdmin: true})
+	r.createApp("hello")
+	dir, sp := r.source("hello", 1, "")
+	_, _, err := r.pl.Submit(context.Background(), pipeline.Source{App: r.app("hello"), Dir: dir, Spec: sp, Trigger: "cli", Label: "cli", By: "ann"})
+	if !errors.Is(err, pipeline.ErrForbidden) || !strings.Contains(err.Error(), "only an admin may deploy process-runtime apps") {
+		t.Fatalf("a member's process app: %v, want ErrForbidden naming the rule", err)
+	}
+	if rs, _ := r.st.Rollouts(context.Background(), r.app("hello").ID, 10); len(rs) != 0 {
+		t.Errorf("%d rollouts recorded for a refused deploy", len(rs))
+	}
+	ro, _, err := r.pl.Submit(context.Background(), pipeline.Source{App: r.app("hello"), Dir: dir, Spec: sp, Trigger: "cli", Label: "cli", By: "root", ByAdmin: true})
+	if err != nil {
+		t.Fatalf("an admin's deploy: %v", err)
+	}
+	if ro := r.wait(ro.ID); ro.State != store.RolloutDone {
+		t.Errorf("the admin's deploy ended %s: %s", ro.State, ro.Reason)
+	}
+}

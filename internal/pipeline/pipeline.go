@@ -21,6 +21,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/sysuser"
 )
 
 // Config wires a Pipeline.
@@ -48,6 +49,15 @@ type Config struct {
 	// ClusterBuilds, when set, builds kubernetes apps' images as Jobs on
 	// the cluster.
 	ClusterBuilds *ClusterBuilds
+	// Accounts, when set, runs each app's builds as its own system
+	// account, in a source folder only that account may enter.
+	Accounts *sysuser.Accounts
+	// BuildEnv is added to every build's environment (a module proxy, a
+	// package mirror, a shared cache), under the app's own env.
+	BuildEnv map[string]string
+	// ProcessNeedsAdmin refuses process-runtime deploys that no admin
+	// submitted: this server cannot isolate them (it is not root).
+	ProcessNeedsAdmin bool
 }
 
 // Pipeline runs and tracks the pipeline runs of every app.
@@ -201,7 +211,8 @@ func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 		p.finish(ctx, run.ID, store.RunFailed, err.Error())
 		return
 	}
-	src := Source{App: app, Dir: dir, Spec: sp, Trigger: run.Trigger, Label: fmt.Sprintf("%s %.12s", run.Trigger, commit), Commit: commit, By: run.StartedBy}
+	src := Source{App: app, Dir: dir, Spec: sp, Trigger: run.Trigger, Label: fmt.Sprintf("%s %.12s", run.Trigger, commit), Commit: commit, By: run.StartedBy,
+		ByAdmin: p.isAdmin(ctx, run.StartedBy)}
 	ro, err := p.acceptWhenFree(ctx, &src)
 	var b *store.Build
 	if err == nil {
@@ -329,4 +340,11 @@ func (p *Pipeline) scratch(run *store.Run) (string, error) {
 		return "", err
 	}
 	return os.MkdirTemp(base, fmt.Sprintf("run-%s-%d-", run.App, run.Number))
+}
+
+// isAdmin says whether name is an admin's (a run a person started; a
+// webhook's or a poll's is no one's).
+func (p *Pipeline) isAdmin(ctx context.Context, name string) bool {
+	u, err := p.Store.UserByName(ctx, name)
+	return err == nil && u.Role == store.RoleAdmin
 }

@@ -10,6 +10,9 @@ import (
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
+// ErrForbidden refuses a deploy its submitter may not make.
+var ErrForbidden = errors.New("forbidden")
+
 // Source is code to build and roll out: an upload, a CLI deploy, a git
 // push, or the commit a run fetched.
 type Source struct {
@@ -28,6 +31,8 @@ type Source struct {
 	// Commit is the source's git commit, when known: images get it as a tag.
 	Commit string
 	By     string
+	// ByAdmin says an admin submitted it (ProcessNeedsAdmin).
+	ByAdmin bool
 }
 
 // Submit deploys a source that came with its request (an upload, the CLI,
@@ -69,6 +74,9 @@ func (p *Pipeline) accept(ctx context.Context, src Source) (*store.Rollout, erro
 	}
 	if err := p.canBuild(src.Spec); err != nil {
 		return nil, err
+	}
+	if p.ProcessNeedsAdmin && src.Spec.Runtime == spec.RuntimeProcess && !src.ByAdmin {
+		return nil, fmt.Errorf("runtime process: this server does not run as root, so it cannot give apps accounts of their own, and an app would run as nonstop itself: only an admin may deploy process-runtime apps here (or use runtime: docker): %w", ErrForbidden)
 	}
 	return p.Engine.Begin(ctx, src.App, src.Spec, src.By)
 }

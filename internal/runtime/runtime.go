@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"syscall"
 	"time"
@@ -55,14 +56,19 @@ type Account struct {
 	Home     string // its HOME ("": /)
 }
 
-// Environ is the base environment of what runs as a: a plain PATH, its
-// HOME and user, a UTF-8 locale; nothing of the server's.
+// Environ is the base environment of what runs as a: the server's PATH
+// (where the toolchains are), its HOME and user, a UTF-8 locale; nothing
+// else of the server's.
 func (a *Account) Environ() []string {
 	home := a.Home
 	if home == "" {
 		home = "/"
 	}
-	return []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home, "USER=" + a.Name, "LOGNAME=" + a.Name, "LANG=C.UTF-8"}
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	return []string{"PATH=" + path, "HOME=" + home, "USER=" + a.Name, "LOGNAME=" + a.Name, "LANG=C.UTF-8"}
 }
 
 // Credential is how a process is started as a: its uid and gid, and no

@@ -66,6 +66,9 @@ type Config struct {
 	// BuildLabels are added to the labels of this server's build workers
 	// (local, linux, the CPU architecture, and docker when the Engine answers).
 	BuildLabels []string
+	// BuildEnv is added to every build's environment (a module proxy, a
+	// package mirror, a cache the apps share).
+	BuildEnv map[string]string
 	// Ready, when set, is called once the API is serving.
 	Ready func(apiURL string)
 }
@@ -156,6 +159,11 @@ func Run(ctx context.Context, cfg Config) error {
 		procRT.Close()
 		return err
 	}
+	accounts, err := isolation(cfg, scope)
+	if err != nil {
+		procRT.Close()
+		return err
+	}
 	contRT, imgs, closeImages, err := containers(ctx, cfg.Containers, scope, log)
 	if err != nil {
 		procRT.Close()
@@ -188,7 +196,7 @@ func Run(ctx context.Context, cfg Config) error {
 		runImages, buildImages = imgs, imgs
 	}
 	fleets := []fleet.Fleet{
-		local.New(local.Config{Store: st, Runtime: rt, Proxy: px, Images: runImages, Logger: log}),
+		local.New(local.Config{Store: st, Runtime: rt, Proxy: px, Images: runImages, Logger: log, Accounts: accounts}),
 		kubefleet.New(kubefleet.Config{Store: st, Cluster: kube, PodNetwork: cfg.Cluster.PodNetwork, Proxy: px, Logger: log}),
 	}
 	engine := rollout.New(rollout.Config{Store: st, Fleets: fleets, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, ProxyURL: "http://" + cfg.HTTPAddr,
@@ -202,7 +210,8 @@ func Run(ctx context.Context, cfg Config) error {
 	promReg := metrics.NewRegistry(metrics.NewCollector(px, st, metrics.Options{}))
 	os.RemoveAll(filepath.Join(cfg.DataDir, "tmp")) // uploads and fetches a crash left
 	pl := pipeline.New(pipeline.Config{Store: st, Engine: engine, Logger: log, DataDir: cfg.DataDir, Images: buildImages, Registry: cfg.Containers.Registry.Host,
-		BuildWorkers: cfg.BuildWorkers, BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), ClusterBuilds: builds})
+		BuildWorkers: cfg.BuildWorkers, BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), ClusterBuilds: builds,
+		Accounts: accounts, BuildEnv: cfg.BuildEnv, ProcessNeedsAdmin: accounts == nil})
 	defer pl.Close()
 	handler := api.New(api.Config{
 		Pipeline: pl,

@@ -21,6 +21,7 @@ import (
 
 	"github.com/nonstopdev/nonstop/examples"
 	"github.com/nonstopdev/nonstop/internal/client"
+	"github.com/nonstopdev/nonstop/internal/sysuser"
 	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
@@ -38,10 +39,57 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e: build nonstop:", err)
 		os.Exit(1)
 	}
+	if goCache, err = sharedGoCache(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	stopKube()
 	os.RemoveAll(dir)
+	os.RemoveAll(goCache)
 	os.Exit(code)
+}
+
+// goCache is a Go build cache every test app's build shares (the
+// servers' --build-env), so that each app's account does not compile
+// the standard library again: ~25 s a build on this machine. The test
+// apps trust each other; a real server's apps each have their own.
+var goCache string
+
+// sharedGoCache makes a Go build cache that every account may write:
+// its 256 folders exist already, and anyone may add to them or replace
+// what is in them.
+func sharedGoCache() (string, error) {
+	dir, err := os.MkdirTemp("", "nonstop-e2e-gocache-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		return "", err
+	}
+	for i := range 256 {
+		sub := filepath.Join(dir, fmt.Sprintf("%02x", i))
+		if err := os.Mkdir(sub, 0o777); err != nil {
+			return "", err
+		}
+		if err := os.Chmod(sub, 0o777); err != nil { // umask aside
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// dataDir is a temporary data folder that apps' accounts can reach:
+// t.TempDir's folders let no one else through.
+func dataDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // cluster is one nonstop installation: a data folder, its server and proxy.
@@ -93,11 +141,18 @@ func newCluster(t *testing.T) *cluster {
 // newClusterWith is newCluster with more server flags and environment.
 func newClusterWith(t *testing.T, args, env []string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, data: t.TempDir(), api: freeAddr(t), http: freeAddr(t), args: args, env: env}
+	args = append([]string{"--build-env", "GOCACHE=" + goCache}, args...)
+	c := &cluster{t: t, data: dataDir(t), api: freeAddr(t), http: freeAddr(t), args: args, env: env}
 	t.Cleanup(func() {
 		out, err := exec.Command(binary, "shutdown", "--data", c.data).CombinedOutput()
 		if err != nil {
 			t.Errorf("nonstop shutdown: %v\n%s", err, out)
+		}
+		// The apps' accounts go with the installation.
+		if id, err := os.ReadFile(filepath.Join(c.data, "install.id")); err == nil {
+			if err := sysuser.RemoveScope(context.Background(), strings.TrimSpace(string(id))); err != nil {
+				t.Errorf("remove the apps' accounts: %v", err)
+			}
 		}
 		if t.Failed() {
 			c.mu.Lock()

@@ -15,6 +15,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/sysuser"
 )
 
 // InstanceError is an instance that did not become healthy, with its last
@@ -62,8 +63,14 @@ func (f *Fleet) startInstance(ctx context.Context, op fleet.Op, g *fleet.Goal) e
 		f.markFailed(ctx, id)
 		return &InstanceError{ID: id, Err: err}
 	}
+	acct, err := f.accountOf(ctx, g)
+	if err != nil {
+		f.markFailed(ctx, id)
+		return &InstanceError{ID: id, Err: err}
+	}
 	inst, err := f.Runtime.Start(ctx, runtime.InstanceSpec{
-		ID: id, App: g.App.Name, Release: g.Release.Version,
+		User: acct,
+		ID:   id, App: g.App.Name, Release: g.Release.Version,
 		Dir: g.Release.Dir, Command: sp.Run, Env: g.Release.Env, Port: listenPort(&sp), Image: g.Release.Image,
 		Volumes: func() (vs []runtime.Volume) {
 			for _, v := range sp.Volumes {
@@ -204,4 +211,20 @@ func listenPort(sp *spec.Spec) int {
 		return sp.Port
 	}
 	return 0
+}
+
+// accountOf is the account a process-runtime release runs as (nil: as
+// nonstop itself, or in a container), with its release folder its own.
+func (f *Fleet) accountOf(ctx context.Context, g *fleet.Goal) (*runtime.Account, error) {
+	if g.Release.Spec.Runtime != spec.RuntimeProcess {
+		return nil, nil
+	}
+	acct, err := f.Accounts.For(ctx, g.App.Name)
+	if err != nil || acct == nil {
+		return nil, err
+	}
+	if err := sysuser.Own(g.Release.Dir, acct); err != nil {
+		return nil, err
+	}
+	return acct, nil
 }

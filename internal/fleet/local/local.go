@@ -16,6 +16,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/sysuser"
 )
 
 // Images resolves and prunes the container images instances run; package
@@ -36,6 +37,9 @@ type Config struct {
 	Images Images
 	Logger *slog.Logger
 	Clock  clock.Clock
+	// Accounts, when set, runs each process-runtime app as its own system
+	// account, from a release folder only that account may enter.
+	Accounts *sysuser.Accounts
 }
 
 // Fleet runs apps on this machine.

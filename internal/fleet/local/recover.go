@@ -86,7 +86,7 @@ func (f *Fleet) Delete(ctx context.Context, app *store.App) error {
 	for _, in := range all {
 		f.remove(ctx, app, in.ID)
 	}
-	return nil
+	return f.Accounts.Forget(ctx, app.Name)
 }
 
 // keepStoppedInstances is how many stopped instances keep their logs.

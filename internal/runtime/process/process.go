@@ -144,8 +144,13 @@ func New(opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process runtime: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// Apps' accounts pass through (to their volumes), but list nothing:
+	// each instance's folder is 0700.
+	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return nil, fmt.Errorf("process runtime: create state folder: %w", err)
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return nil, fmt.Errorf("process runtime: state folder: %w", err)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

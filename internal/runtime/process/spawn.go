@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/nonstopdev/nonstop/internal/runtime"
+	"github.com/nonstopdev/nonstop/internal/sysuser"
 )
 
 // spawn starts `sh -c spec.Command` in spec.Dir listening on port, in a new
@@ -99,8 +100,8 @@ func (r *Runtime) volumeDir(app, name string) string {
 	return filepath.Join(r.dir, volumesDir, app, name)
 }
 
-// volumeEnv creates the folders of spec's volumes that are missing (0700)
-// and returns NONSTOP_VOLUME_<NAME>=FOLDER for each.
+// volumeEnv creates the folders of spec's volumes that are missing (0700,
+// its account's when it has one) and returns NONSTOP_VOLUME_<NAME>=FOLDER for each.
 func (r *Runtime) volumeEnv(spec runtime.InstanceSpec) ([]string, error) {
 	env := make([]string, 0, len(spec.Volumes)+1)
 	for _, v := range spec.Volumes {
@@ -108,8 +109,16 @@ func (r *Runtime) volumeEnv(spec runtime.InstanceSpec) ([]string, error) {
 			return nil, fmt.Errorf("volume %q of app %q: invalid name", v.Name, spec.App)
 		}
 		dir := r.volumeDir(spec.App, v.Name)
+		if err := os.MkdirAll(filepath.Dir(filepath.Dir(dir)), 0o711); err != nil {
+			return nil, fmt.Errorf("create volume %s: %w", v.Name, err)
+		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create volume %s: %w", v.Name, err)
+		}
+		if spec.User != nil { // the app's volumes are its account's alone
+			if err := sysuser.Own(filepath.Dir(dir), spec.User); err != nil {
+				return nil, fmt.Errorf("volume %s: %w", v.Name, err)
+			}
 		}
 		env = append(env, runtime.VolumeEnv(v.Name)+"="+dir)
 	}
