@@ -66,6 +66,7 @@ func newServerCmd() *cobra.Command {
 
 func newProxyCmd() *cobra.Command {
 	var data, httpAddr, httpsAddr, accessLog string
+	var reserved []string
 	var redirect bool
 	var tlsCfg certs.Config
 	cmd := &cobra.Command{
@@ -86,11 +87,13 @@ func newProxyCmd() *cobra.Command {
 				RedirectHTTPS: redirect,
 				TLS:           tlsCfg,
 				AccessLog:     accessLogPath(data, accessLog),
+				Reserved:      reserved,
 			})
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", defaultDataDir(), "data folder")
 	cmd.Flags().StringVar(&httpAddr, "http", ":8080", "listen address for the apps")
+	cmd.Flags().StringArrayVar(&reserved, "reserve", nil, "another of nonstop's own listeners (the API's) no route may send traffic to; the proxy's are anyway (repeatable; the server passes its API address)")
 	cmd.Flags().StringVar(&accessLog, "access-log", "", `file for one JSON line per request (default DATA/proxy/access.log; "off": none)`)
 	cmd.Flags().StringVar(&tlsCfg.DomainSuffix, "domain-suffix", "localhost", "hosts NAME.SUFFIX get no ACME certificate (serve them with a wildcard --tls-cert)")
 	addHTTPSFlags(cmd.Flags(), &httpsAddr, &redirect, &tlsCfg)

@@ -57,6 +57,10 @@ type Options struct {
 	RequestBodyTimeout time.Duration
 	// AccessLog, if set, gets one record per proxied request.
 	AccessLog *AccessLog
+	// Reserved are nonstop's own listeners (the proxy's, the API's):
+	// SetRoute refuses a backend that is one of them, so that no app is
+	// routed to the platform.
+	Reserved []string
 }
 
 func (o Options) withDefaults() Options {
@@ -177,6 +181,11 @@ func (p *Proxy) SetRoute(ctx context.Context, r Route) error {
 	}
 	if err := validateRoute(r, p.routes); err != nil {
 		return err
+	}
+	for _, b := range r.Backends {
+		if own := reservedAddr(b.Addr, p.opts.Reserved); own != "" {
+			return invalid("app %s: backend %s is nonstop's own listener %s", r.App, b.Addr, own)
+		}
 	}
 	next := maps.Clone(p.routes)
 	next[r.App] = cloneRoute(r)

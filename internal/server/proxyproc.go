@@ -60,7 +60,7 @@ func startProxy(cfg Config) error {
 		}
 		args = []string{exe, "proxy"}
 	}
-	args = append(args, "--data", cfg.DataDir, "--http", cfg.HTTPAddr)
+	args = append(args, "--data", cfg.DataDir, "--http", cfg.HTTPAddr, "--reserve", cfg.APIAddr)
 	args = append(args, httpsArgs(cfg)...)
 	if err := os.MkdirAll(filepath.Dir(proxyLog(cfg.DataDir)), 0o700); err != nil {
 		return err

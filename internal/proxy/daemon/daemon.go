@@ -47,6 +47,9 @@ type Config struct {
 	// AccessLog, when set, is the file that gets one JSON line per request
 	// (rotated at 100 MiB to AccessLog.1).
 	AccessLog string
+	// Reserved are more of nonstop's own listeners (the API's) that no
+	// route may send traffic to; the proxy's own are reserved anyway.
+	Reserved []string
 }
 
 // Run runs the proxy until ctx is done or a client calls
@@ -70,7 +73,8 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
-	opts := proxy.Options{Logger: log, StateFile: cfg.StateFile}
+	opts := proxy.Options{Logger: log, StateFile: cfg.StateFile,
+		Reserved: append([]string{cfg.HTTPAddr, cfg.HTTPSAddr}, cfg.Reserved...)}
 	if cfg.AccessLog != "" {
 		f, err := proxy.OpenRotatingFile(cfg.AccessLog, 100<<20)
 		if err != nil {
