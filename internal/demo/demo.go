@@ -68,6 +68,9 @@ func Run(ctx context.Context, opts Options) error {
 		shutCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		server.Shutdown(shutCtx, data, io.Discard)
+		if err := server.RemoveAccounts(shutCtx, data); err != nil {
+			fmt.Fprintf(out, "remove the demo apps' accounts: %v\n", err)
+		}
 		fmt.Fprintln(out, "demo stopped: server, proxy and instances are down")
 	}()
 	var apiURL string
@@ -150,7 +153,9 @@ func (d *run) deploy(label string) (*wire.Rollout, []wire.Event, error) {
 	var events []wire.Event
 	end, err := d.c.Follow(d.ctx, "hello", ro.ID, func(e wire.Event) {
 		events = append(events, e)
-		if e.Kind == "log" || e.Kind == "progress" {
+		// Of the build's output, only who it runs as (as root: the
+		// app's account of its own).
+		if e.Kind == "progress" || e.Kind == "log" && !strings.Contains(e.Message, " runs as ") {
 			return
 		}
 		fmt.Fprintf(d.out, "   %s %s\n", e.Time.Local().Format("15:04:05.000"), firstLine(e.Message))

@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/nonstopdev/nonstop/internal/sysuser"
 )
@@ -34,4 +38,17 @@ func isolation(cfg Config, scope string) (*sysuser.Accounts, error) {
 	a := sysuser.NewAccounts(scope, appsDir(cfg.DataDir))
 	cfg.Logger.Info("each app's builds and process instances run as a system account of its own", "accounts", a.Name("APP"))
 	return a, nil
+}
+
+// RemoveAccounts removes the accounts of every app of the installation in
+// data: for a data folder about to go (the demo's).
+func RemoveAccounts(ctx context.Context, data string) error {
+	b, err := os.ReadFile(filepath.Join(data, "install.id"))
+	if errors.Is(err, fs.ErrNotExist) || os.Geteuid() != 0 {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return sysuser.RemoveScope(ctx, strings.TrimSpace(string(b)))
 }

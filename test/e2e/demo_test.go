@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"os/exec"
+	"os/user"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,6 +30,14 @@ func TestDemo_RollsOutUnderLoadAndReportsZeroFailed(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`versions served:\s+v1: \d+, v2: \d+`).FindString(s); m == "" {
 		t.Errorf("demo did not serve both versions:\n%s", s)
+	}
+	// Run as root, its app ran as an account of its own, which goes
+	// with the demo.
+	m := regexp.MustCompile(`runs as (nst-[a-z0-9-]+)`).FindStringSubmatch(s)
+	if m == nil {
+		t.Errorf("the demo's build did not run as an account of its own (the suite runs as root):\n%s", s)
+	} else if _, err := user.Lookup(m[1]); err == nil {
+		t.Errorf("the demo left its app's account %s behind", m[1])
 	}
 	t.Logf("%s", s[strings.Index(s, "== summary"):])
 }

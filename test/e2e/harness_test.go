@@ -21,7 +21,7 @@ import (
 
 	"github.com/nonstopdev/nonstop/examples"
 	"github.com/nonstopdev/nonstop/internal/client"
-	"github.com/nonstopdev/nonstop/internal/sysuser"
+	"github.com/nonstopdev/nonstop/internal/server"
 	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
@@ -149,10 +149,8 @@ func newClusterWith(t *testing.T, args, env []string) *cluster {
 			t.Errorf("nonstop shutdown: %v\n%s", err, out)
 		}
 		// The apps' accounts go with the installation.
-		if id, err := os.ReadFile(filepath.Join(c.data, "install.id")); err == nil {
-			if err := sysuser.RemoveScope(context.Background(), strings.TrimSpace(string(id))); err != nil {
-				t.Errorf("remove the apps' accounts: %v", err)
-			}
+		if err := server.RemoveAccounts(context.Background(), c.data); err != nil {
+			t.Errorf("remove the apps' accounts: %v", err)
 		}
 		if t.Failed() {
 			c.mu.Lock()
