@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 )
 
@@ -29,7 +29,7 @@ type ignoreList []ignorePattern
 
 // loadIgnore reads dir's IgnoreFile; none means nothing is ignored.
 func loadIgnore(dir string) (ignoreList, error) {
-	data, err := os.ReadFile(filepath.Join(dir, IgnoreFile))
+	data, err := readInRoot(dir, IgnoreFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -76,4 +76,14 @@ func (l ignoreList) match(rel string, isDir bool) bool {
 		}
 	}
 	return false
+}
+
+// readInRoot reads the file name of dir, never through a link out of dir.
+func readInRoot(dir, name string) ([]byte, error) {
+	f, err := os.OpenInRoot(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }

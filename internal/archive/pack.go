@@ -37,7 +37,7 @@ func PackTarGz(w io.Writer, dir string) error {
 			}
 			return nil
 		}
-		return addEntry(tw, p, rel, d)
+		return addEntry(tw, dir, rel, d)
 	})
 	if err != nil {
 		return fmt.Errorf("pack %s: %w", dir, err)
@@ -51,8 +51,11 @@ func PackTarGz(w io.Writer, dir string) error {
 	return nil
 }
 
-// addEntry writes the file at p to tw under the name rel.
-func addEntry(tw *tar.Writer, p, rel string, d fs.DirEntry) error {
+// addEntry writes the file rel of dir to tw. It opens it in dir and never
+// out of it: a source folder may be an app's account's, which may have
+// swapped a file for a link to anywhere.
+func addEntry(tw *tar.Writer, dir, rel string, d fs.DirEntry) error {
+	p := filepath.Join(dir, filepath.FromSlash(rel))
 	info, err := d.Info()
 	if err != nil {
 		return err
@@ -84,7 +87,7 @@ func addEntry(tw *tar.Writer, p, rel string, d fs.DirEntry) error {
 	if !info.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.Open(p)
+	f, err := os.OpenInRoot(dir, filepath.FromSlash(rel))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -90,5 +91,24 @@ func TestPackTarGz_BadIgnoreFileIsError(t *testing.T) {
 	err := PackTarGz(io.Discard, src)
 	if want := "pack " + src + `: .nonstopignore:1: bad pattern "[": syntax error in pattern`; err == nil || err.Error() != want {
 		t.Errorf("PackTarGz error = %v, want %s", err, want)
+	}
+}
+
+// A source folder may be an app's account's, which can make a link to
+// anywhere: what PackTarGz reads it reads in the folder, never through a
+// link out of it.
+func TestPackTarGz_NeverReadsThroughALinkOutOfTheFolder(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "admin.token")
+	if err := os.WriteFile(secret, []byte("nst_secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(secret, filepath.Join(dir, IgnoreFile)); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err := PackTarGz(&buf, dir)
+	if err == nil || !strings.Contains(err.Error(), "escapes") {
+		t.Fatalf("PackTarGz with an ignore file linked out of the folder: %v, want refused", err)
 	}
 }

@@ -59,7 +59,7 @@ func (b *Builder) Build(ctx context.Context, req BuildRequest) (*Image, error) {
 	}
 	dockerfile = path.Clean(dockerfile)
 
-	df, err := os.Open(filepath.Join(req.Dir, filepath.FromSlash(dockerfile)))
+	df, err := os.OpenInRoot(req.Dir, filepath.FromSlash(dockerfile)) // never a link out of the source
 	if err != nil {
 		return nil, fmt.Errorf("build image of %s: %w", req.App, err)
 	}

@@ -18,6 +18,7 @@ import (
 // contextEntry is one file, folder or symlink sent in a build context.
 type contextEntry struct {
 	rel  string // slash-separated path in the context
+	dir  string // the context's folder, which the entry is opened in
 	path string // path on disk
 	info fs.FileInfo
 }
@@ -75,7 +76,7 @@ func listContext(dir, dockerfile string) (entries []contextEntry, size int64, er
 		default:
 			return nil // sockets, devices, pipes: not sendable
 		}
-		entries = append(entries, contextEntry{rel: rel, path: p, info: info})
+		entries = append(entries, contextEntry{rel: rel, dir: dir, path: p, info: info})
 		return nil
 	})
 	if err != nil {
@@ -85,7 +86,7 @@ func listContext(dir, dockerfile string) (entries []contextEntry, size int64, er
 }
 
 func readDockerignore(dir string) (*patternmatcher.PatternMatcher, error) {
-	f, err := os.Open(filepath.Join(dir, ".dockerignore"))
+	f, err := os.OpenInRoot(dir, ".dockerignore")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -138,7 +139,9 @@ func writeEntry(tw *tar.Writer, e contextEntry) error {
 	if !e.info.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.Open(e.path)
+	// In the context's folder and never out of it: the source is its
+	// app's account's, which may have made a link to anywhere.
+	f, err := os.OpenInRoot(e.dir, filepath.FromSlash(e.rel))
 	if err != nil {
 		return err
 	}

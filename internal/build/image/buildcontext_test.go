@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -89,5 +90,32 @@ func TestListContext_KeepsADockerfileInAnIgnoredFolder(t *testing.T) {
 	}
 	if want := []string{".dockerignore", "deploy/Dockerfile"}; !slices.Equal(got, want) {
 		t.Errorf("context = %q, want %q", got, want)
+	}
+}
+
+// The source is its app's account's, which may link anything to
+// anywhere: a file swapped for a link out of the context after it was
+// listed is not read.
+func TestWriteContext_NeverReadsThroughALinkOutOfTheContext(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "admin.token")
+	writeFile(t, secret, "nst_secret\n")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM scratch\n")
+	writeFile(t, filepath.Join(dir, "data.txt"), "listed as a file\n")
+	entries, _, err := listContext(dir, "Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "data.txt"))
+	if err := os.Symlink(secret, filepath.Join(dir, "data.txt")); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err = writeContext(&buf, entries)
+	if err == nil || !strings.Contains(err.Error(), "escapes") {
+		t.Errorf("writeContext after the swap: %v, want refused", err)
+	}
+	if strings.Contains(buf.String(), "nst_secret") {
+		t.Error("the build context holds the linked-to file's content")
 	}
 }
