@@ -49,11 +49,15 @@ func Ensure(ctx context.Context, name string) (*runtime.Account, error) {
 	return lookup(name)
 }
 
-// Remove deletes the system account name; one that is gone is no error.
+// Remove kills what runs as the system account name and deletes it; one
+// that is gone is no error.
 func Remove(ctx context.Context, name string) error {
 	if _, err := lookup(name); err != nil {
 		return nil
 	}
+	// What still runs as the account goes with it (userdel refuses
+	// otherwise): an instance a crash left behind, a build's leftover.
+	exec.CommandContext(ctx, "pkill", "-KILL", "-U", name).Run()
 	if out, err := exec.CommandContext(ctx, "userdel", name).CombinedOutput(); err != nil {
 		return fmt.Errorf("remove system user %s: %v: %s", name, err, strings.TrimSpace(string(out)))
 	}
