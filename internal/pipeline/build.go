@@ -71,10 +71,8 @@ func (p *Pipeline) build(ctx context.Context, j *job, env map[string]string) (st
 		if acct != nil {
 			fmt.Fprintf(out, "build #%d runs as %s\n", b.Number, acct.Name)
 		}
-		benv := maps.Clone(p.BuildEnv)
-		if benv == nil {
-			benv = map[string]string{}
-		}
+		benv := map[string]string{} // the server's build env, under the app's
+		maps.Copy(benv, p.BuildEnv)
 		maps.Copy(benv, env)
 		if err := build.CommandAs(ctx, acct, b.Dir, sp.Build, benv, out); err != nil {
 			return "", err

@@ -17,7 +17,7 @@ import (
 // DATA/install.id. It scopes what nonstop owns outside its data folder
 // (containers), so that installations can share a Docker Engine.
 func installID(data string) (string, error) {
-	path := filepath.Join(data, "install.id")
+	path := installIDPath(data)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		return strings.TrimSpace(string(b)), nil
@@ -33,3 +33,6 @@ func installID(data string) (string, error) {
 	}
 	return id, nil
 }
+
+// installIDPath is the file that holds a data folder's installation id.
+func installIDPath(data string) string { return filepath.Join(data, "install.id") }

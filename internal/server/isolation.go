@@ -43,7 +43,7 @@ func isolation(cfg Config, scope string) (*sysuser.Accounts, error) {
 // RemoveAccounts removes the accounts of every app of the installation in
 // data: for a data folder about to go (the demo's).
 func RemoveAccounts(ctx context.Context, data string) error {
-	b, err := os.ReadFile(filepath.Join(data, "install.id"))
+	b, err := os.ReadFile(installIDPath(data))
 	if errors.Is(err, fs.ErrNotExist) || os.Geteuid() != 0 {
 		return nil
 	}
