@@ -43,6 +43,7 @@ func newServerCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&cfg.ImagePrefixes, "image-prefix", nil, "an image reference prefix members may deploy with deploy --image besides their apps' own, e.g. ghcr.io/acme/ (repeatable)")
 	cmd.Flags().StringToStringVar(&cfg.BuildEnv, "build-env", nil, "KEY=VALUE added to every build's environment, e.g. GOPROXY=https://proxy.example, npm_config_registry=… (repeatable); apps' env wins")
 	cmd.Flags().StringSliceVar(&cfg.BuildLabels, "build-labels", nil, "labels this machine's build workers offer besides local, OS, architecture and docker (apps pick with build_labels)")
+	cmd.Flags().StringVar(&cfg.Containers.DockerNetwork, "docker-network", "", "an existing Docker network every app's containers join (default: a network of each app's own, so no app's containers reach another's)")
 	cmd.Flags().StringVar(&cfg.Containers.DockerHost, "docker-host", "", "Docker Engine (or Podman) API address, e.g. unix:///run/podman/podman.sock (default $DOCKER_HOST or the standard socket)")
 	cmd.Flags().BoolVar(&cfg.Containers.Required, "require-docker", false, "fail to start when Docker Engine does not answer (default: run without the docker runtime)")
 	cmd.Flags().StringVar(&cfg.Containers.Registry.Host, "registry", "", "push built images to HOST[:PORT][/PREFIX] (default: keep them on this Engine)")

@@ -176,3 +176,14 @@ func (m *Multi) Usage(ctx context.Context, id string) (float64, int64, error) {
 	}
 	return 0, 0, nil
 }
+
+// RemoveApp removes what each runtime keeps for app beyond its instances.
+func (m *Multi) RemoveApp(ctx context.Context, app string) error {
+	var errs []error
+	for _, r := range m.all() {
+		if ar, ok := r.(AppRemover); ok {
+			errs = append(errs, ar.RemoveApp(ctx, app))
+		}
+	}
+	return errors.Join(errs...)
+}

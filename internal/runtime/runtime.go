@@ -36,8 +36,9 @@ type InstanceSpec struct {
 	// Volumes are the app's persistent storage, mounted in the instance.
 	Volumes []Volume
 	// Limits cap the instance's CPU and memory (nonstop.yaml's
-	// resources.limits). The docker runtime applies them to the container;
-	// the process runtime ignores them. resources.requests, how Kubernetes
+	// resources.limits). The docker runtime applies them to the container,
+	// the process runtime to a control group of the instance's own
+	// (package cgroup; uncapped, and saying so, where the machine cannot). resources.requests, how Kubernetes
 	// schedules pods, have no counterpart here: requests alone leave the
 	// instance uncapped. (The kubernetes runtime reads both from the app's
 	// spec, not from InstanceSpec.)
@@ -164,6 +165,13 @@ type Runtime interface {
 	// Remove deletes what the runtime keeps of a stopped instance (logs, state).
 	Remove(ctx context.Context, id string) error
 	Close() error
+}
+
+// AppRemover is a Runtime that keeps something per app beyond its
+// instances (the docker runtime's network), removed when the app is
+// deleted, after its instances.
+type AppRemover interface {
+	RemoveApp(ctx context.Context, app string) error
 }
 
 // UsageReader is a Runtime that can measure an instance's resource use.

@@ -17,6 +17,9 @@ import (
 type ContainerConfig struct {
 	// DockerHost is the Engine's address; empty: $DOCKER_HOST or the default socket.
 	DockerHost string
+	// DockerNetwork, when set, is the network every app's containers join
+	// (it must exist); empty: each app gets a network of its own.
+	DockerNetwork string
 	// Required fails the start when the Engine does not answer; otherwise
 	// nonstop runs without the docker runtime and says so.
 	Required bool
@@ -31,7 +34,7 @@ type ContainerConfig struct {
 // containers connects the docker runtime and the image builder, or returns
 // nils when the Engine does not answer and it is not required.
 func containers(ctx context.Context, cfg ContainerConfig, scope string, log *slog.Logger) (runtime.Runtime, *images, func(), error) {
-	rt, err := docker.New(ctx, docker.Options{Host: cfg.DockerHost, Logger: log, Scope: scope})
+	rt, err := docker.New(ctx, docker.Options{Host: cfg.DockerHost, Network: cfg.DockerNetwork, Logger: log, Scope: scope})
 	if err != nil {
 		if cfg.Required {
 			return nil, nil, nil, err

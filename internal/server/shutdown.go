@@ -6,12 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/proxy/daemon"
+	"github.com/nonstopdev/nonstop/internal/runtime"
 
 	"github.com/nonstopdev/nonstop/internal/runtime/docker"
 	"github.com/nonstopdev/nonstop/internal/runtime/process"
@@ -67,9 +67,40 @@ func Shutdown(ctx context.Context, data string, out io.Writer) error {
 // stopContainers stops the containers nonstop runs, when Docker Engine
 // answers (with none, there are none to stop).
 func stopContainers(ctx context.Context, data string, out io.Writer) error {
-	b, err := os.ReadFile(filepath.Join(data, "install.id"))
+	return withContainers(ctx, data, func(rt *docker.Runtime, list []runtime.Instance) error {
+		if len(list) > 0 {
+			fmt.Fprintf(out, "stopping %d container(s)\n", len(list))
+		}
+		for _, in := range list {
+			if err := rt.Stop(ctx, in.ID, 10*time.Second); err != nil {
+				return fmt.Errorf("stop container of %s: %w", in.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// RemoveContainers removes the stopped containers and the networks of the
+// installation in data, when Docker Engine answers: for a data folder about
+// to go (a test's). Volumes stay. Run shutdown first.
+func RemoveContainers(ctx context.Context, data string) error {
+	return withContainers(ctx, data, func(rt *docker.Runtime, list []runtime.Instance) error {
+		for _, in := range list {
+			if err := rt.Remove(ctx, in.ID); err != nil {
+				return fmt.Errorf("remove container of %s: %w", in.ID, err)
+			}
+		}
+		return rt.RemoveNetworks(ctx)
+	})
+}
+
+// withContainers calls do with the docker runtime of the installation in
+// data and its containers; not at all when the installation never started
+// or Docker Engine does not answer (then it runs no container).
+func withContainers(ctx context.Context, data string, do func(*docker.Runtime, []runtime.Instance) error) error {
+	b, err := os.ReadFile(installIDPath(data))
 	if err != nil {
-		return nil // never started: it ran no container
+		return nil
 	}
 	rt, err := docker.New(ctx, docker.Options{Scope: strings.TrimSpace(string(b))})
 	if err != nil {
@@ -80,13 +111,5 @@ func stopContainers(ctx context.Context, data string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("list containers: %w", err)
 	}
-	if len(list) > 0 {
-		fmt.Fprintf(out, "stopping %d container(s)\n", len(list))
-	}
-	for _, in := range list {
-		if err := rt.Stop(ctx, in.ID, 10*time.Second); err != nil {
-			return fmt.Errorf("stop container of %s: %w", in.ID, err)
-		}
-	}
-	return nil
+	return do(rt, list)
 }

@@ -178,6 +178,24 @@ func TestDocker_BuildPushAndFiveRolloutsUnderLoad(t *testing.T) {
 	if !strings.Contains(status, "running") {
 		t.Errorf("status:\n%s", status)
 	}
+
+	// The app's containers are on its own network, which goes with it.
+	id, err := os.ReadFile(filepath.Join(c.data, "install.id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	network := "nonstop-" + string(id[:6]) + "-" + app
+	insts, _ = c.client().Instances(context.Background(), app)
+	for _, in := range insts {
+		out, _ := exec.Command("docker", "inspect", "-f", "{{.HostConfig.NetworkMode}}", "nonstop-"+in.ID).CombinedOutput()
+		if got := strings.TrimSpace(string(out)); got != network {
+			t.Errorf("container of %s on network %q, want the app's own %s", in.ID, got, network)
+		}
+	}
+	c.mustRun("apps", "delete", app)
+	if out, err := exec.Command("docker", "network", "inspect", network).CombinedOutput(); err == nil {
+		t.Errorf("network %s still there after the app was deleted:\n%s", network, out)
+	}
 }
 
 // A container that crashes at start, and one that never becomes healthy:

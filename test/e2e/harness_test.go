@@ -148,9 +148,13 @@ func newClusterWith(t *testing.T, args, env []string) *cluster {
 		if err != nil {
 			t.Errorf("nonstop shutdown: %v\n%s", err, out)
 		}
-		// The apps' accounts go with the installation.
+		// The apps' accounts, containers and networks go with the
+		// installation (the Engine has subnets for a few dozen networks).
 		if err := server.RemoveAccounts(context.Background(), c.data); err != nil {
 			t.Errorf("remove the apps' accounts: %v", err)
+		}
+		if err := server.RemoveContainers(context.Background(), c.data); err != nil {
+			t.Errorf("remove the apps' containers: %v", err)
 		}
 		if t.Failed() {
 			c.mu.Lock()

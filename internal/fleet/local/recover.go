@@ -86,6 +86,11 @@ func (f *Fleet) Delete(ctx context.Context, app *store.App) error {
 	for _, in := range all {
 		f.remove(ctx, app, in.ID)
 	}
+	if ar, ok := f.Runtime.(runtime.AppRemover); ok {
+		if err := ar.RemoveApp(ctx, app.Name); err != nil {
+			f.Logger.Warn("remove what the runtime kept for a deleted app", "app", app.Name, "err", err) // the app is gone all the same
+		}
+	}
 	return f.Accounts.Forget(ctx, app.Name)
 }
 

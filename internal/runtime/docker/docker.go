@@ -22,6 +22,10 @@
 // $NONSTOP_VOLUME_<NAME> holds too. They outlive containers and releases:
 // Stop and Remove never delete them.
 //
+// Each app's containers join a bridge network of their own (nonstop-
+// SCOPE-APP, created when missing with the managed, scope and app labels):
+// one app's containers cannot reach another's. RemoveApp removes it.
+//
 // A Runtime holds no instance state: it can be closed and a new one created
 // (a restarted control plane) and every method still works on every
 // container it or an earlier run started.
@@ -86,8 +90,10 @@ type Options struct {
 	// Empty: $DOCKER_HOST, else the default unix:///var/run/docker.sock.
 	Host   string
 	Logger *slog.Logger // nil: discard
-	// Network is the network containers join (it must exist). Empty: the
-	// Engine's default bridge.
+	// Network is the network every app's containers join (it must
+	// exist). Empty: each app has a bridge network of its own, created at
+	// its first Start and removed by RemoveApp, so that no app's
+	// containers reach another's.
 	Network string
 	// Scope marks the containers of one nonstop installation, so that
 	// several can share an Engine: a Runtime sees only its scope's.

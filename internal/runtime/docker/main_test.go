@@ -63,6 +63,9 @@ func run(m *testing.M) int {
 	code := m.Run()
 	removeRunContainers()
 	removeRunVolumes()
+	if err := engine.RemoveNetworks(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "cleanup: %v\n", err)
+	}
 	return code
 }
 

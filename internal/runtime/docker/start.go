@@ -21,7 +21,8 @@ import (
 // returns once it runs (a container that exits at once is then restarting;
 // Start does not wait for health). The app listens on spec.Port (0: 8080)
 // in its container, given to it as $PORT; that port is published on a free
-// loopback port, the instance's address for its whole life. Its volumes are
+// loopback port, the instance's address for its whole life. It joins its
+// app's own network (see appNetwork). Its volumes are
 // mounted (named volumes, created when missing; see the package doc). Its
 // spec.Limits cap the container's CPU (--cpus) and memory (--memory, with
 // swap at the same value so that the memory limit holds); 0 leaves one
@@ -57,13 +58,17 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
+	nw, err := r.appNetwork(ctx, spec.App)
+	if err != nil {
+		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
+	}
 
 	for attempt := 1; ; attempt++ {
 		hostPort, err := freePort()
 		if err != nil {
 			return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 		}
-		inst, err := r.create(ctx, spec, mounts, hostPort)
+		inst, err := r.create(ctx, spec, nw, mounts, hostPort)
 		// The port was free when picked; if something took it before the
 		// Engine bound it, pick another.
 		if err != nil && attempt < portAttempts && ctx.Err() == nil && portBusy(hostPort) {
@@ -102,9 +107,10 @@ func (r *Runtime) clearStopped(ctx context.Context, id string) error {
 	return nil
 }
 
-// create creates and starts the container with mounts, publishing its port
-// on 127.0.0.1:hostPort. On failure it removes what it created.
-func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, mounts []mount.Mount, hostPort int) (runtime.Instance, error) {
+// create creates and starts the container on network nw with mounts,
+// publishing its port on 127.0.0.1:hostPort. On failure it removes what it
+// created.
+func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, nw string, mounts []mount.Mount, hostPort int) (runtime.Instance, error) {
 	port := spec.Port
 	if port == 0 {
 		port = defaultPort
@@ -136,7 +142,7 @@ func (r *Runtime) create(ctx context.Context, spec runtime.InstanceSpec, mounts 
 	hcfg := &container.HostConfig{
 		PortBindings:  nat.PortMap{cport: {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(hostPort)}}},
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped},
-		NetworkMode:   container.NetworkMode(r.opts.Network),
+		NetworkMode:   container.NetworkMode(nw),
 		Mounts:        mounts,
 		// What a web server needs, and no more: no privilege gained by
 		// exec (setuid binaries), the capabilities to bind low ports, own

@@ -8,6 +8,7 @@
 //	/say?m=M  writes M to stdout (with &stderr=1, to stderr)
 //	/spin?d=D burns CPU for the duration D
 //	/crash    exits with status 2, as a crash would
+//	/dial?addr=A         "connected" when a TCP connection to A opens within 1s, else the error
 //	/env?k=K  the value of $K
 //	/file?path=P         the content of file P (404 when it is missing)
 //	/file?path=P&write=W writes W to file P
@@ -20,6 +21,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -75,6 +77,15 @@ func main() {
 			return
 		}
 		w.Write(b)
+	})
+	mux.HandleFunc("/dial", func(w http.ResponseWriter, r *http.Request) {
+		c, err := net.DialTimeout("tcp", r.URL.Query().Get("addr"), time.Second)
+		if err != nil {
+			fmt.Fprintln(w, err)
+			return
+		}
+		c.Close()
+		fmt.Fprintln(w, "connected")
 	})
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Println("crashing as asked")
