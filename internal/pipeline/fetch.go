@@ -18,7 +18,8 @@ const fetchTimeout = 5 * time.Minute
 
 // fetch gets the run's commit (or the head of its ref) from its repository
 // into a scratch folder of its own, as the plain files of that commit (no
-// .git), and returns the folder, the commit and git's output.
+// .git), and returns the folder, the commit and git's output. A webhook's
+// commit that is the live one or an ancestor of it is an errNotNewer.
 func (p *Pipeline) fetch(ctx context.Context, run *store.Run) (dir, commit, log string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
@@ -56,6 +57,20 @@ func (p *Pipeline) fetch(ctx context.Context, run *store.Run) (dir, commit, log 
 		return dir, "", out.String(), fmt.Errorf("git rev-parse: %w", err)
 	}
 	commit = strings.TrimSpace(string(sha))
+	if run.Trigger == "webhook" {
+		live, err := p.Store.LiveCommit(ctx, run.AppID)
+		if err != nil {
+			return dir, commit, out.String(), err
+		}
+		why, older, err := notNewer(ctx, git, repoDir, run.Repo, run.Ref, commit, live)
+		if err != nil {
+			return dir, commit, out.String(), err
+		}
+		if older {
+			fmt.Fprintf(&out, "not newer than live: %s\n", why)
+			return dir, commit, out.String(), fmt.Errorf("%w: %s", errNotNewer, why)
+		}
+	}
 	arch := exec.CommandContext(ctx, "git", "-C", repoDir, "archive", "--format=tar.gz", commit)
 	var tgz bytes.Buffer
 	arch.Stdout, arch.Stderr = &tgz, &out

@@ -198,6 +198,13 @@ func (p *Pipeline) execute(ctx context.Context, run *store.Run) {
 	p.startStage(run, stageFetch, atNow)
 	dir, commit, log, err := p.fetch(ctx, run)
 	p.logFailed("record fetch", p.Store.FetchedRun(context.WithoutCancel(ctx), run.ID, commit, log))
+	if errors.Is(err, errNotNewer) {
+		os.RemoveAll(dir)
+		p.Logger.Info("webhook push not newer than live", "app", app.Name, "run", run.Number, "commit", commit, "why", err)
+		p.endStage(run, stageFetch, store.StageOK, atNow)
+		p.finish(ctx, run.ID, store.RunSuperseded, err.Error())
+		return
+	}
 	if err != nil {
 		os.RemoveAll(dir)
 		p.endStage(run, stageFetch, store.StageFailed, atNow)
