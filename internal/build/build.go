@@ -47,6 +47,11 @@ func CommandAs(ctx context.Context, acct *runtime.Account, dir, command string, 
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
+	// What the command left running in its process group (a server it
+	// started in the background) ends with it.
+	if cmd.Process != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	var exit *exec.ExitError
 	switch {
 	case err == nil:

@@ -95,3 +95,26 @@ func TestCommandAs_ABuildRunsAsTheAppsAccount(t *testing.T) {
 		t.Errorf("what the build made is not the account's: %v", err)
 	}
 }
+
+// A build that starts a server in the background does not leave it
+// running: the command's process group ends with it.
+func TestCommand_WhatABuildLeftInItsGroupEndsWithIt(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	err := Command(t.Context(), t.TempDir(), "sleep 300 >/dev/null 2>&1 & echo $! > "+pidFile, nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the build's background process %d still runs after the build", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -74,7 +75,18 @@ func (p *Pipeline) build(ctx context.Context, j *job, env map[string]string) (st
 		benv := map[string]string{} // the server's build env, under the app's
 		maps.Copy(benv, p.BuildEnv)
 		maps.Copy(benv, env)
-		if err := build.CommandAs(ctx, acct, b.Dir, sp.Build, benv, out); err != nil {
+		err = build.CommandAs(ctx, acct, b.Dir, sp.Build, benv, out)
+		// The account runs nothing but builds when the app's instances are
+		// containers: what the build left, even out of its process group,
+		// is stopped.
+		if acct != nil && sp.Runtime != spec.RuntimeProcess {
+			if killed, kerr := sysuser.Kill(context.WithoutCancel(ctx), acct.Name); kerr != nil {
+				err = errors.Join(err, kerr)
+			} else if killed {
+				fmt.Fprintf(out, "build #%d: stopped the processes it left running as %s\n", b.Number, acct.Name)
+			}
+		}
+		if err != nil {
 			return "", err
 		}
 	case sp.Runtime == spec.RuntimeProcess:

@@ -57,7 +57,9 @@ func Remove(ctx context.Context, name string) error {
 	}
 	// What still runs as the account goes with it (userdel refuses
 	// otherwise): an instance a crash left behind, a build's leftover.
-	exec.CommandContext(ctx, "pkill", "-KILL", "-U", name).Run()
+	if _, err := Kill(ctx, name); err != nil {
+		return err
+	}
 	if out, err := exec.CommandContext(ctx, "userdel", name).CombinedOutput(); err != nil {
 		return fmt.Errorf("remove system user %s: %v: %s", name, err, strings.TrimSpace(string(out)))
 	}
@@ -75,4 +77,19 @@ func lookup(name string) (*runtime.Account, error) {
 		return nil, fmt.Errorf("system user %s: %w", name, err)
 	}
 	return &runtime.Account{Name: name, UID: uint32(uid), GID: uint32(gid), Home: "/"}, nil
+}
+
+// Kill sends SIGKILL to every process that runs as the system account
+// name, and reports whether there was any.
+func Kill(ctx context.Context, name string) (bool, error) {
+	err := exec.CommandContext(ctx, "pkill", "-KILL", "-U", name).Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &exit) && exit.ExitCode() == 1: // none matched
+		return false, nil
+	default:
+		return false, fmt.Errorf("kill the processes of %s: %w", name, err)
+	}
 }

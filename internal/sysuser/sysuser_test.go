@@ -1,12 +1,16 @@
 package sysuser_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"os/user"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nonstopdev/nonstop/internal/sysuser"
 )
@@ -53,5 +57,39 @@ func TestEnsure_CreatesOnceAndRemoveDeletes(t *testing.T) {
 	}
 	if err := sysuser.Remove(t.Context(), name); err != nil {
 		t.Errorf("removing it twice: %v", err)
+	}
+}
+
+// Kill stops every process of an account, and says whether there was one.
+func TestKill_StopsWhatRunsAsTheAccount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("creating system users needs root: run the suite as root (make test does)")
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "nst-k-" + hex.EncodeToString(b)
+	t.Cleanup(func() { sysuser.Remove(context.Background(), name) })
+	a, err := sysuser.Ensure(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "300")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: a.Credential(), Setsid: true} // out of any group, as a daemon
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if killed, err := sysuser.Kill(t.Context(), name); err != nil || !killed {
+		t.Fatalf("Kill: %v %v, want the sleep killed", killed, err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the account's process still runs after Kill")
+	}
+	if killed, err := sysuser.Kill(t.Context(), name); err != nil || killed {
+		t.Errorf("Kill with nothing running: %v %v, want false, nil", killed, err)
 	}
 }
