@@ -37,6 +37,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/cgroup"
 	"github.com/nonstopdev/nonstop/internal/keylock"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 )
@@ -112,6 +113,10 @@ type Runtime struct {
 	sh     string // path of sh
 	bootID string // the kernel's boot id: a PID from another boot is never ours
 	keys   keylock.Map
+
+	cgroupsOnce sync.Once       // detects, at the first instance with limits,
+	cgroups     *cgroup.Manager // how this machine caps processes,
+	cgroupsErr  error           // or why it cannot
 
 	mu        sync.Mutex
 	closed    bool
@@ -241,7 +246,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 			return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 		}
 	}
-	pid, ticks, err := r.spawn(spec, port)
+	pid, ticks, group, err := r.spawn(spec, port)
 	if err != nil {
 		return runtime.Instance{}, fmt.Errorf("start %s: %w", spec.ID, err)
 	}
@@ -253,6 +258,7 @@ func (r *Runtime) Start(ctx context.Context, spec runtime.InstanceSpec) (runtime
 		StartTicks: ticks,
 		BootID:     r.bootID,
 		StartedAt:  time.Now(),
+		Cgroup:     group,
 	}
 	if err := r.saveRecord(rec); err != nil {
 		killNow(pid, ticks)
@@ -356,8 +362,14 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 	if inst := r.instance(id); inst != nil && !inst.isStopped() {
 		return fmt.Errorf("remove %s: %w: stop it first", id, ErrRunning)
 	}
-	if rec, err := r.loadRecord(id); err == nil && !rec.Stopped && r.alive(rec) {
+	rec, err := r.loadRecord(id)
+	if err == nil && !rec.Stopped && r.alive(rec) {
 		return fmt.Errorf("remove %s: %w (pid %d): stop it first", id, ErrRunning, rec.PID)
+	}
+	if err == nil && rec.Cgroup != nil {
+		if err := rec.Cgroup.Remove(); err != nil {
+			return fmt.Errorf("remove %s: %w", id, err)
+		}
 	}
 	if err := os.RemoveAll(r.instDir(id)); err != nil {
 		return fmt.Errorf("remove %s: %w", id, err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/nonstopdev/nonstop/internal/cgroup"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/sysuser"
 )
@@ -18,24 +19,28 @@ import (
 // session (so a new process group, which nothing signals when the control
 // plane dies), with stdout and stderr appended to output.log through a file
 // the process holds itself, and $NONSTOP_VOLUME_<NAME> set to each of its
-// volumes' folders (created when missing). It returns the PID and the
-// process start time.
-func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTicks uint64, err error) {
+// volumes' folders (created when missing), inside the control group that
+// caps it to its limits (see limitGroup). It returns the PID, the process
+// start time and the group (nil: uncapped).
+func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTicks uint64, group *cgroup.Group, err error) {
 	own, err := r.volumeEnv(spec)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	own = append(own, "PORT="+strconv.Itoa(port))
 	out, err := os.OpenFile(filepath.Join(r.instDir(spec.ID), logFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return 0, 0, fmt.Errorf("open output log: %w", err)
+		return 0, 0, nil, fmt.Errorf("open output log: %w", err)
 	}
 	defer out.Close()
 	null, err := os.Open(os.DevNull)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	defer null.Close()
+	if group, err = r.limitGroup(spec); err != nil {
+		return 0, 0, nil, err
+	}
 
 	base, sys := os.Environ(), &syscall.SysProcAttr{Setsid: true}
 	if u := spec.User; u != nil {
@@ -44,6 +49,17 @@ func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTick
 		sys.Credential = u.Credential()
 		base = u.Environ()
 	}
+	inside := false // started inside its group (v2), else moved there (v1)
+	if group != nil {
+		fd, ok, err := group.OpenFD()
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		if ok {
+			defer syscall.Close(fd)
+			sys.UseCgroupFD, sys.CgroupFD, inside = true, fd, true
+		}
+	}
 	p, err := os.StartProcess(r.sh, []string{"sh", "-c", spec.Command}, &os.ProcAttr{
 		Dir:   spec.Dir,
 		Env:   instanceEnv(base, spec.Env, own),
@@ -51,9 +67,17 @@ func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTick
 		Sys:   sys,
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("run %q: %w", spec.Command, err)
+		return 0, 0, nil, fmt.Errorf("run %q: %w", spec.Command, err)
 	}
 	pid = p.Pid
+	if group != nil && !inside {
+		if err := group.Add(pid); err != nil {
+			_ = signalGroup(pid, syscall.SIGKILL)
+			var ws syscall.WaitStatus
+			_, _ = syscall.Wait4(pid, &ws, 0, nil)
+			return 0, 0, nil, fmt.Errorf("apply resources.limits: %w", err)
+		}
+	}
 	// The supervisor polls the PID (wait4 WNOHANG) instead of blocking in
 	// p.Wait, so that it can stop without the process ending.
 	_ = p.Release()
@@ -62,9 +86,9 @@ func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTick
 		_ = signalGroup(pid, syscall.SIGKILL)
 		var ws syscall.WaitStatus
 		_, _ = syscall.Wait4(pid, &ws, 0, nil)
-		return 0, 0, fmt.Errorf("read start time of pid %d: %w", pid, err)
+		return 0, 0, nil, fmt.Errorf("read start time of pid %d: %w", pid, err)
 	}
-	return pid, st.startTicks, nil
+	return pid, st.startTicks, group, nil
 }
 
 // instanceEnv is the environment of an instance: base without the control

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/atomicfile"
+	"github.com/nonstopdev/nonstop/internal/cgroup"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 )
 
@@ -38,7 +39,8 @@ type record struct {
 	BootID     string               `json:"boot_id"`     // a PID from another boot is never ours
 	StartedAt  time.Time            `json:"started_at"`
 	Restarts   int                  `json:"restarts"`
-	Stopped    bool                 `json:"stopped"` // stopped on purpose: never restarted nor adopted
+	Stopped    bool                 `json:"stopped"`          // stopped on purpose: never restarted nor adopted
+	Cgroup     *cgroup.Group        `json:"cgroup,omitempty"` // the group that caps it to its limits; nil: uncapped
 }
 
 func (rec record) instance() runtime.Instance {

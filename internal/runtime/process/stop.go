@@ -46,6 +46,9 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 	// A stop that could not be recorded is still carried out: the process
 	// is gone either way, and the next run finds nothing to adopt.
 	code, ran, err := terminate(ctx, rec, grace)
+	if rec.Cgroup != nil {
+		rec.Cgroup.Kill() // what escaped the process group
+	}
 	if inst != nil {
 		inst.mu.Lock()
 		inst.state = runtime.StateExited

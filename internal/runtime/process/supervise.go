@@ -15,6 +15,12 @@ import (
 func (r *Runtime) superviseLoop(ctx context.Context, inst *instance) {
 	defer close(inst.done)
 	var backoff time.Duration
+	ooms := 0 // the OOM kills of the instance's group seen so far
+	inst.mu.Lock()
+	if g := inst.rec.Cgroup; g != nil {
+		ooms = g.OOMKills()
+	}
+	inst.mu.Unlock()
 	for {
 		inst.mu.Lock()
 		rec := inst.rec
@@ -32,7 +38,14 @@ func (r *Runtime) superviseLoop(ctx context.Context, inst *instance) {
 			return
 		}
 		backoff = nextBackoff(backoff, now.Sub(rec.StartedAt), r.opts.BackoffMin, r.opts.BackoffMax)
-		msg := fmt.Sprintf("instance exited (%s); restarting in %s", codeText(code), backoff)
+		why := codeText(code)
+		if g := rec.Cgroup; g != nil {
+			if n := g.OOMKills(); n > ooms {
+				why += ", killed over its memory limit (resources.limits.memory)"
+				ooms = n
+			}
+		}
+		msg := fmt.Sprintf("instance exited (%s); restarting in %s", why, backoff)
 		r.appendOutput(inst.id, msg)
 		r.log.Warn("instance exited", "id", inst.id, "pid", rec.PID, "code", code, "restart_in", backoff)
 		r.emit(Event{ID: inst.id, App: rec.Spec.App, Release: rec.Spec.Release, Kind: EventExited,
@@ -140,11 +153,11 @@ func (r *Runtime) restart(inst *instance) (restartResult, error) {
 	case err == nil:
 		rec = disk
 	}
-	pid, ticks, err := r.spawn(rec.Spec, rec.Port)
+	pid, ticks, group, err := r.spawn(rec.Spec, rec.Port)
 	if err != nil {
 		return restartFailed, err
 	}
-	rec.PID, rec.StartTicks, rec.BootID = pid, ticks, r.bootID
+	rec.PID, rec.StartTicks, rec.BootID, rec.Cgroup = pid, ticks, r.bootID, group
 	rec.StartedAt, rec.Restarts = time.Now(), rec.Restarts+1
 	if err := r.saveRecord(rec); err != nil {
 		// An instance that state.json does not name could be neither
