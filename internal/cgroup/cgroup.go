@@ -11,8 +11,9 @@
 //	    memory.memsw.limit_in_bytes, cpu.cfs_quota_us)
 //
 // On v2 a process is started inside its group (clone3's CLONE_INTO_CGROUP,
-// through syscall.SysProcAttr.CgroupFD); on v1 it is moved there right
-// after it starts, before it has run anything but its shell.
+// through syscall.SysProcAttr.CgroupFD); on v1 it is moved there with Add
+// once it runs (the process runtime's shell waits for that before it runs
+// the instance's command).
 package cgroup
 
 import (

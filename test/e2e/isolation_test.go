@@ -3,15 +3,17 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
 // probe tries, as an app, to reach what is not the app's: nonstop's data
-// folder, token and store, another app's folders and environment, and the
-// proxy's control socket; and, to show it can tell, its own source and
-// home. It prints REACHED or DENIED for each.
+// folder, token and store, another app's folders and environment, the
+// proxy's control socket, and to leave the control group that caps it;
+// and, to show it can tell, its own source and home. It prints REACHED or
+// DENIED for each, and its memory control group.
 const probe = `#!/bin/sh
 try() { what=$1; shift; if "$@" >/dev/null 2>&1; then echo "REACHED $what"; else echo "DENIED $what"; fi; }
 try own-source cat nonstop.yaml
@@ -31,6 +33,8 @@ body = b"{\"backends\": [\"127.0.0.1:1\"]}"
 s.sendall(b"PUT /routes/hello HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
 sys.exit(0 if s.recv(100).split(b" ")[1].startswith(b"2") else 1)
 '
+try lift-limits sh -c 'for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/memory/cgroup.procs; do [ -e $f ] && echo $$ > $f && exit 0; done; exit 1'
+echo "memory cgroup $(grep -E '^[0-9]+:(memory)?:' /proc/self/cgroup | head -1)"
 echo "probe done as $(id -un)"
 `
 
@@ -59,6 +63,10 @@ run: sh probe.sh; exec python3 -m http.server --bind 127.0.0.1 $PORT
 health:
   path: /
   start_timeout: 20s
+resources:
+  limits:
+    memory: 128Mi
+    cpu: 500m
 env:
   DATA: "` + c.data + `"
 `}
@@ -90,11 +98,15 @@ env:
 				t.Errorf("the %s could not reach its %s:\n%s", what, own, out)
 			}
 		}
-		for _, attempt := range []string{"admin.token", "store", "data-listing", "proxy-folder", "other-app-source", "other-app-home", "other-environ", "control-socket"} {
+		for _, attempt := range []string{"admin.token", "store", "data-listing", "proxy-folder", "other-app-source", "other-app-home", "other-environ", "control-socket", "lift-limits"} {
 			if !strings.Contains(out, "DENIED "+attempt+"\n") {
 				t.Errorf("the %s reached %s (want DENIED):\n%s", what, attempt, out)
 			}
 		}
+	}
+	// The instance runs in the group that caps it to its limits.
+	if !regexp.MustCompile(`memory cgroup [0-9]+:(memory)?:/\S*nonstop/evil-v1-`).MatchString(runLog) {
+		t.Errorf("the instance is not in a group of its own under nonstop's:\n%s", runLog)
 	}
 	t.Logf("build:\n%s\ninstance:\n%s", buildLog, runLog)
 	assertServes(t, c, "1") // hello's route is still its own

@@ -59,3 +59,19 @@ func TestStart_AnInstanceOverItsMemoryLimitIsKilled(t *testing.T) {
 		}
 	}
 }
+
+// What an instance's shell starts is in its group from its first moment:
+// the shell waits to be in the group before it runs the command.
+func TestStart_WhatACappedInstanceStartsIsCappedToo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("resources.limits need cgroups, which need root: run the suite as root (make test does)")
+	}
+	rt := newRuntime(t, "", Options{})
+	sp := testSpec(t, uniqueID("child"), "sh -c 'echo child in $(grep -E \"^[0-9]+:(memory)?:\" /proc/self/cgroup | head -1)'; sleep 30")
+	sp.Limits = runtime.Limits{MemoryBytes: 128 << 20}
+	start(t, rt, sp)
+	out := waitLog(t, rt, sp.ID, "child in")
+	if !strings.Contains(out, "/nonstop/"+sp.ID+"\n") {
+		t.Errorf("the instance's child is not in the instance's group:\n%s", out)
+	}
+}

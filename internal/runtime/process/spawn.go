@@ -49,32 +49,47 @@ func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTick
 		sys.Credential = u.Credential()
 		base = u.Environ()
 	}
-	inside := false // started inside its group (v2), else moved there (v1)
+	argv, files := []string{"sh", "-c", spec.Command}, []*os.File{null, out, out}
+	var moved *os.File // v1: written once the process is in its group
 	if group != nil {
-		fd, ok, err := group.OpenFD()
+		fd, inside, err := group.OpenFD()
 		if err != nil {
 			return 0, 0, nil, err
 		}
-		if ok {
+		if inside { // v2: started inside its group
 			defer syscall.Close(fd)
-			sys.UseCgroupFD, sys.CgroupFD, inside = true, fd, true
+			sys.UseCgroupFD, sys.CgroupFD = true, fd
+		} else {
+			// v1 can only move a process that runs: its shell waits on fd
+			// 3 until it is in its group, then runs the command, so that
+			// nothing it starts runs outside.
+			wait, w, err := os.Pipe()
+			if err != nil {
+				return 0, 0, nil, err
+			}
+			defer wait.Close()
+			defer w.Close()
+			moved, files = w, append(files, wait)
+			argv = []string{"sh", "-c", `read -r _ <&3; exec 3<&-; exec "$0" -c "$1"`, r.sh, spec.Command}
 		}
 	}
-	p, err := os.StartProcess(r.sh, []string{"sh", "-c", spec.Command}, &os.ProcAttr{
+	p, err := os.StartProcess(r.sh, argv, &os.ProcAttr{
 		Dir:   spec.Dir,
 		Env:   instanceEnv(base, spec.Env, own),
-		Files: []*os.File{null, out, out},
+		Files: files,
 		Sys:   sys,
 	})
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("run %q: %w", spec.Command, err)
 	}
 	pid = p.Pid
-	if group != nil && !inside {
-		if err := group.Add(pid); err != nil {
-			_ = signalGroup(pid, syscall.SIGKILL)
-			var ws syscall.WaitStatus
-			_, _ = syscall.Wait4(pid, &ws, 0, nil)
+	if moved != nil {
+		err := group.Add(pid)
+		if err == nil {
+			_, err = moved.Write([]byte("\n"))
+		}
+		if err != nil {
+			undoSpawn(pid)
 			return 0, 0, nil, fmt.Errorf("apply resources.limits: %w", err)
 		}
 	}
@@ -83,12 +98,17 @@ func (r *Runtime) spawn(spec runtime.InstanceSpec, port int) (pid int, startTick
 	_ = p.Release()
 	st, err := readStat(pid)
 	if err != nil { // cannot happen for an unreaped child; undo anyway
-		_ = signalGroup(pid, syscall.SIGKILL)
-		var ws syscall.WaitStatus
-		_, _ = syscall.Wait4(pid, &ws, 0, nil)
+		undoSpawn(pid)
 		return 0, 0, nil, fmt.Errorf("read start time of pid %d: %w", pid, err)
 	}
 	return pid, st.startTicks, group, nil
+}
+
+// undoSpawn kills and reaps a process spawn started and gives up on.
+func undoSpawn(pid int) {
+	_ = signalGroup(pid, syscall.SIGKILL)
+	var ws syscall.WaitStatus
+	_, _ = syscall.Wait4(pid, &ws, 0, nil)
 }
 
 // instanceEnv is the environment of an instance: base without the control
