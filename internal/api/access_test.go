@@ -58,6 +58,7 @@ var rules = map[string]string{
 	"POST /api/v1/apps/{app}/hold":               "changes",
 	"POST /api/v1/apps/{app}/unhold":             "changes",
 	"GET /api/v1/apps/{app}/env":                 "reads",
+	"GET /api/v1/apps/{app}/metrics":             "reads",
 	"POST /api/v1/apps/{app}/env":                "changes",
 	"POST /api/v1/apps/{app}/promote":            "changes",
 	"POST /api/v1/apps/{app}/pause":              "changes",

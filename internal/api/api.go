@@ -102,6 +102,7 @@ func (a *API) routes() {
 	a.handle("GET /api/v1/apps/{app}/releases", ReadsApp, a.releases)
 	a.handle("GET /api/v1/apps/{app}/instances", ReadsApp, a.instances)
 	a.handle("GET /api/v1/apps/{app}/logs", ReadsApp, a.logs)
+	a.handle("GET /api/v1/apps/{app}/metrics", ReadsApp, a.traffic)
 	a.handle("POST /api/v1/apps/{app}/rollback", ActsOnApp, a.rollback)
 	a.handle("POST /api/v1/apps/{app}/scale", ActsOnApp, a.scale)
 	a.handle("POST /api/v1/apps/{app}/stop", ActsOnApp, a.stop)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/nonstopdev/nonstop/internal/wire"
 )
@@ -40,6 +41,20 @@ func (c *Client) Status(ctx context.Context, app string) (*wire.AppStatus, error
 func (c *Client) Releases(ctx context.Context, app string) ([]wire.Release, error) {
 	var out []wire.Release
 	return out, c.call(ctx, "GET", appPath(app, "/releases"), nil, &out)
+}
+
+// Traffic reads an app's traffic history over the last since (e.g. "1h";
+// "" for the server's default) by step ("" for the default).
+func (c *Client) Traffic(ctx context.Context, app, since, step string) (*wire.TrafficHistory, error) {
+	q := url.Values{}
+	if since != "" {
+		q.Set("since", since)
+	}
+	if step != "" {
+		q.Set("step", step)
+	}
+	var out wire.TrafficHistory
+	return &out, c.call(ctx, "GET", appPath(app, "/metrics?"+q.Encode()), nil, &out)
 }
 
 // Instances lists an app's active instances.

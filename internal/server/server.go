@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"sync"
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/api"
@@ -22,6 +23,7 @@ import (
 	"github.com/nonstopdev/nonstop/internal/fleet"
 	kubefleet "github.com/nonstopdev/nonstop/internal/fleet/kube"
 	"github.com/nonstopdev/nonstop/internal/fleet/local"
+	"github.com/nonstopdev/nonstop/internal/history"
 	"github.com/nonstopdev/nonstop/internal/metrics"
 	"github.com/nonstopdev/nonstop/internal/notify"
 	"github.com/nonstopdev/nonstop/internal/pipeline"
@@ -244,13 +246,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("recover apps: %w", err)
 	}
 
+	// The background work, stopped (and waited for) before Run returns:
+	// the proxy's watcher, and the traffic history's sampler.
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	watchDone := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		watchProxy(watchCtx, cfg, px, engine)
-	}()
+	var background sync.WaitGroup
+	background.Go(func() { watchProxy(watchCtx, cfg, px, engine) })
+	background.Go(func() { history.New(history.Config{Store: st, Proxy: px, Logger: log}).Run(watchCtx) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -264,7 +266,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-ctx.Done():
 	case err := <-serveErr:
 		stopWatch()
-		<-watchDone
+		background.Wait()
 		return fmt.Errorf("API server: %w", err)
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -272,7 +274,7 @@ func Run(ctx context.Context, cfg Config) error {
 	endRequests()
 	srv.Shutdown(shutCtx)
 	stopWatch()
-	<-watchDone
+	background.Wait()
 	log.Info("control plane stopped; apps keep serving (`nonstop shutdown` stops them)")
 	return nil
 }

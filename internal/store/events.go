@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -69,6 +70,32 @@ func (s *Store) RolloutEvents(ctx context.Context, rolloutID, after int64, limit
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
+	return scanEvents(rows, "list events")
+}
+
+// AppEvents returns the app's events of the given kinds whose time is in
+// [since, until), oldest first, at most limit.
+func (s *Store) AppEvents(ctx context.Context, appID int64, kinds []string, since, until time.Time, limit int) ([]Event, error) {
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	args := []any{appID, since.UTC().Format(timeFormat), until.UTC().Format(timeFormat)}
+	in := strings.Repeat(",?", len(kinds))[1:]
+	for _, k := range kinds {
+		args = append(args, k)
+	}
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, app_id, rollout_id, time, kind, message, data FROM events
+		WHERE app_id = ? AND time >= ? AND time < ? AND kind IN (`+in+`) ORDER BY id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("app events: %w", err)
+	}
+	return scanEvents(rows, "app events")
+}
+
+// scanEvents reads rows of (id, app_id, rollout_id, time, kind, message,
+// data) and closes them; what names the query in errors.
+func scanEvents(rows *sql.Rows, what string) ([]Event, error) {
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
@@ -76,7 +103,7 @@ func (s *Store) RolloutEvents(ctx context.Context, rolloutID, after int64, limit
 		var when sql.NullString
 		var data string
 		if err := rows.Scan(&e.ID, &e.AppID, &e.RolloutID, &when, &e.Kind, &e.Message, &data); err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		e.Time = parseTime(when)
 		if data != "{}" {

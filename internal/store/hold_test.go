@@ -76,7 +76,7 @@ func TestOpen_MigratesAnAppsTableWithoutHold(t *testing.T) {
 
 	db := rawDB(t, path)
 	for _, q := range []string{`DROP TABLE run_stages`, `DROP TABLE runs`, `DROP TABLE deliveries`, `ALTER TABLE apps DROP COLUMN repo`, `ALTER TABLE apps DROP COLUMN branch`, `ALTER TABLE apps DROP COLUMN poll_every`, `ALTER TABLE apps DROP COLUMN webhook_secret`,
-		`ALTER TABLE releases DROP COLUMN image`, `ALTER TABLE apps DROP COLUMN hold`, `ALTER TABLE tokens DROP COLUMN expires_at`, `DROP TABLE sessions`, `DROP TABLE audit`, `DELETE FROM schema_migrations WHERE version >= 3`} {
+		`ALTER TABLE releases DROP COLUMN image`, `ALTER TABLE apps DROP COLUMN hold`, `ALTER TABLE tokens DROP COLUMN expires_at`, `DROP TABLE sessions`, `DROP TABLE audit`, `DROP TABLE samples`, `DELETE FROM schema_migrations WHERE version >= 3`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("make a v2 database: %s: %v", q, err)
 		}

@@ -193,6 +193,20 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_app ON audit (app, id);
 `,
+	// 10: the traffic history the dashboard charts (see samples.go).
+	`
+CREATE TABLE samples (
+	app_id      INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	step        INTEGER NOT NULL,
+	at          INTEGER NOT NULL,
+	release     INTEGER NOT NULL,
+	requests    INTEGER NOT NULL,
+	errors      INTEGER NOT NULL,
+	conn_errors INTEGER NOT NULL,
+	latency     BLOB NOT NULL,
+	PRIMARY KEY (app_id, step, at, release)
+) WITHOUT ROWID;
+`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -119,7 +119,7 @@ func TestMigrate_RunsOfAnOlderSchemaGetTheirStages(t *testing.T) {
 
 	// Back to schema 5, as an older nonstop left it.
 	db := rawDB(t, path)
-	if _, err := db.Exec(`DROP TABLE run_stages; ALTER TABLE tokens DROP COLUMN expires_at; DROP TABLE sessions; DROP TABLE audit; DELETE FROM schema_migrations WHERE version >= 6`); err != nil {
+	if _, err := db.Exec(`DROP TABLE run_stages; ALTER TABLE tokens DROP COLUMN expires_at; DROP TABLE sessions; DROP TABLE audit; DROP TABLE samples; DELETE FROM schema_migrations WHERE version >= 6`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -120,3 +120,19 @@ func privateFile(path string) error {
 	}
 	return nil
 }
+
+// UsedBytes is the size of the store's live pages: what its data takes,
+// whether or not the write-ahead log was folded into the file yet, and
+// without the free pages deleted rows left for reuse.
+func (s *Store) UsedBytes(ctx context.Context) (int64, error) {
+	var pages, free, size int64
+	for _, q := range []struct {
+		pragma string
+		into   *int64
+	}{{"page_count", &pages}, {"freelist_count", &free}, {"page_size", &size}} {
+		if err := s.db.QueryRowContext(ctx, "PRAGMA "+q.pragma).Scan(q.into); err != nil {
+			return 0, fmt.Errorf("store size: %s: %w", q.pragma, err)
+		}
+	}
+	return (pages - free) * size, nil
+}

@@ -132,7 +132,7 @@ func TestMigrate_RemakingUsersKeepsTheirTeamsAndTokens(t *testing.T) {
 	st.Close()
 
 	db := rawDB(t, path)
-	if _, err := db.Exec(`ALTER TABLE tokens DROP COLUMN expires_at; DROP TABLE sessions; DROP TABLE audit; DELETE FROM schema_migrations WHERE version >= 7`); err != nil {
+	if _, err := db.Exec(`ALTER TABLE tokens DROP COLUMN expires_at; DROP TABLE sessions; DROP TABLE audit; DROP TABLE samples; DELETE FROM schema_migrations WHERE version >= 7`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
