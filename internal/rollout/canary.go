@@ -33,6 +33,22 @@ type finding struct {
 	verdict        strategy.Verdict
 	why            string
 	requests, need int64
+	// data are the numbers an analysis of traffic judged, for the
+	// dashboard's chart: the window, both sides' counts, the limits.
+	data map[string]any
+}
+
+// analysisData is what an analysis judged, as its event's data: the
+// window it covered, the canary's and stable's requests, error rates and
+// p99s (ms), and the limits they were held to.
+func analysisData(verdict strategy.Verdict, from, to time.Time, a spec.Analysis, canary, stable strategy.Window) map[string]any {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return map[string]any{
+		"verdict": verdict.String(), "from": from.UTC(), "to": to.UTC(),
+		"canary_requests": canary.Requests, "canary_error_rate": canary.ErrorRate(), "canary_p99_ms": ms(canary.P99),
+		"stable_requests": stable.Requests, "stable_error_rate": stable.ErrorRate(), "stable_p99_ms": ms(stable.P99),
+		"min_requests": a.MinRequests, "max_error_rate": a.MaxErrorRate, "max_p99_ms": ms(a.MaxP99Latency),
+	}
 }
 
 // judgeOf judges a canary step of g on fleet f. Where the proxy carries
@@ -59,6 +75,7 @@ func (o *op) judgeOf(ctx context.Context, f fleet.Fleet, a spec.Analysis) (judge
 	if err != nil {
 		return nil, err
 	}
+	beforeAt := e.Now()
 	return func(ctx context.Context) (finding, error) {
 		now, err := readings(ctx, e.Proxy, g.App.Name)
 		if err != nil {
@@ -69,14 +86,16 @@ func (o *op) judgeOf(ctx context.Context, f fleet.Fleet, a spec.Analysis) (judge
 			return finding{verdict: strategy.Fail, why: h.Sick}, nil
 		}
 		verdict, why := strategy.Analyze(a, canary, stable)
+		at := e.Now()
+		data := analysisData(verdict, beforeAt, at, a, canary, stable)
 		switch verdict {
 		case strategy.Fail:
 			why = "canary analysis failed: " + why
 			fallthrough
 		case strategy.Pass:
-			before = now
+			before, beforeAt = now, at
 		}
-		return finding{verdict: verdict, why: why, requests: canary.Requests, need: int64(a.MinRequests)}, nil
+		return finding{verdict: verdict, why: why, requests: canary.Requests, need: int64(a.MinRequests), data: data}, nil
 	}, nil
 }
 
@@ -124,15 +143,18 @@ func (o *op) watchStep(ctx context.Context, step strategy.Step, a spec.Analysis,
 			}
 			switch f.verdict {
 			case strategy.Fail:
+				if f.data != nil { // the numbers, for the chart; the rollback says why
+					o.Event("analysis", f.why, f.data)
+				}
 				return errors.New(f.why)
 			case strategy.Pass:
 				passed = true
-				o.Event("analysis", "analysis passed: "+f.why, nil)
+				o.Event("analysis", "analysis passed: "+f.why, f.data)
 			default:
 				if last.verdict != strategy.Inconclusive || last.why == "" {
 					// Said once, not every interval: the counts that
 					// follow are in the waiting line below.
-					o.Event("analysis", "analysis inconclusive: "+f.why, nil)
+					o.Event("analysis", "analysis inconclusive: "+f.why, f.data)
 				}
 			}
 			last = f

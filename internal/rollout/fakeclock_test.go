@@ -57,6 +57,18 @@ func TestEngine_ACanaryStepRunsByTheClockNotByTheWall(t *testing.T) {
 	if !eventually(10*time.Second, func() bool { return hasEvent(r.events(ro.ID), "analysis passed") }) {
 		t.Fatal("no analysis passed after one interval of the fake clock")
 	}
+	// The verdict carries the numbers it judged, over the window it
+	// covered, against the limits: what the dashboard marks on its chart.
+	for _, e := range r.events(ro.ID) {
+		if !strings.HasPrefix(e.Message, "analysis passed") {
+			continue
+		}
+		d := e.Data
+		if d["verdict"] != "pass" || d["canary_requests"].(float64) < 5 || d["max_error_rate"] != 0.05 || d["min_requests"] != 5.0 ||
+			d["from"] != "2026-12-02T10:00:00Z" || d["to"] != "2026-12-02T10:10:00Z" {
+			t.Errorf("the analysis's data %v: want a pass over 10:00..10:10 with its counts and limits", d)
+		}
+	}
 	cur, err := r.st.Rollout(ctx, ro.ID)
 	if err != nil || cur.State.Terminal() {
 		t.Fatalf("the rollout ended before its pause was over: %v %v", cur, err)

@@ -27,6 +27,17 @@ const (
 	Fail
 )
 
+// String is "inconclusive", "pass" or "fail".
+func (v Verdict) String() string {
+	switch v {
+	case Pass:
+		return "pass"
+	case Fail:
+		return "fail"
+	}
+	return "inconclusive"
+}
+
 // Window is what a release served between two readings of the proxy's
 // counters (which only grow).
 type Window struct {
