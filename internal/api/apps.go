@@ -241,8 +241,8 @@ func (a *API) addUsage(ctx context.Context, states []InstanceState) {
 		wg.Add(1)
 		go func(s *InstanceState) {
 			defer wg.Done()
-			if cpu, mem, err := u.Usage(ctx, s.ID); err == nil {
-				s.Runtime.CPUPercent, s.Runtime.MemoryBytes = cpu, mem
+			if use, err := u.Usage(ctx, s.ID); err == nil {
+				s.Runtime.CPUPercent, s.Runtime.MemoryBytes = use.CPUPercent, use.MemoryBytes
 			}
 		}(&states[i])
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/store"
 )
 
@@ -27,6 +29,7 @@ import (
 type Store interface {
 	Apps(ctx context.Context) ([]*store.App, error)
 	ActiveInstances(ctx context.Context, appID int64) ([]*store.Instance, error)
+	Rollouts(ctx context.Context, appID int64, limit int) ([]*store.Rollout, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -46,6 +49,9 @@ type Options struct {
 	// Timeout bounds the reads of one scrape from the proxy and from the
 	// store, each; default DefaultTimeout.
 	Timeout time.Duration
+	// Usage, when set, measures the instances' CPU and memory (the
+	// runtime's; instances it does not hold are left out).
+	Usage runtime.UsageReader
 }
 
 // Collector is a prometheus.Collector of nonstop's measurements. It keeps
@@ -55,6 +61,7 @@ type Options struct {
 type Collector struct {
 	proxy   proxy.Controller
 	store   Store
+	usage   runtime.UsageReader
 	timeout time.Duration
 
 	requests   *prometheus.Desc
@@ -63,6 +70,10 @@ type Collector struct {
 	proxyUp    *prometheus.Desc
 	apps       *prometheus.Desc
 	instances  *prometheus.Desc
+	cpu        *prometheus.Desc
+	memory     *prometheus.Desc
+	rollout    *prometheus.Desc
+	live       *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -75,7 +86,7 @@ func NewCollector(px proxy.Controller, st Store, opts Options) *Collector {
 	}
 	release := []string{"app", "release"}
 	return &Collector{
-		proxy: px, store: st, timeout: opts.Timeout,
+		proxy: px, store: st, usage: opts.Usage, timeout: opts.Timeout,
 		requests: prometheus.NewDesc("nonstop_requests_total",
 			"Requests the proxy answered with a backend's response, by app, release and status class.",
 			[]string{"app", "release", "class"}, nil),
@@ -93,12 +104,24 @@ func NewCollector(px proxy.Controller, st Store, opts Options) *Collector {
 		instances: prometheus.NewDesc("nonstop_instances",
 			"Instances the store records as starting, serving or draining, by app and state.",
 			[]string{"app", "state"}, nil),
+		cpu: prometheus.NewDesc("nonstop_instance_cpu_seconds_total",
+			"CPU time an instance has used since it (last) started, by app, release and instance.",
+			[]string{"app", "release", "instance"}, nil),
+		memory: prometheus.NewDesc("nonstop_instance_memory_bytes",
+			"Memory an instance holds (a container's without its inactive page cache; a process's resident set), by app, release and instance.",
+			[]string{"app", "release", "instance"}, nil),
+		rollout: prometheus.NewDesc("nonstop_rollout_state",
+			"The state of the app's newest rollout: 1 for it, 0 for every other state.",
+			[]string{"app", "state"}, nil),
+		live: prometheus.NewDesc("nonstop_release_live",
+			"The release that serves the app (1); apps with none are left out.",
+			[]string{"app", "release"}, nil),
 	}
 }
 
 // Describe sends the descriptors of every metric the collector emits.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.requests, c.connErrors, c.duration, c.proxyUp, c.apps, c.instances} {
+	for _, d := range []*prometheus.Desc{c.requests, c.connErrors, c.duration, c.proxyUp, c.apps, c.instances, c.cpu, c.memory, c.rollout, c.live} {
 		ch <- d
 	}
 }
@@ -165,6 +188,7 @@ func (c *Collector) collectStore(ch chan<- prometheus.Metric) {
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.apps, prometheus.GaugeValue, float64(len(apps)))
+	var running []usageOf
 	for _, a := range apps {
 		ins, err := c.store.ActiveInstances(ctx, a.ID)
 		if err != nil {
@@ -174,10 +198,61 @@ func (c *Collector) collectStore(ch chan<- prometheus.Metric) {
 		n := make(map[store.InstanceState]int, len(activeStates))
 		for _, in := range ins {
 			n[in.State]++
+			running = append(running, usageOf{app: a.Name, in: in})
 		}
 		for _, s := range activeStates {
 			ch <- prometheus.MustNewConstMetric(c.instances, prometheus.GaugeValue, float64(n[s]), a.Name, string(s))
 		}
+		if a.LiveRelease > 0 {
+			ch <- prometheus.MustNewConstMetric(c.live, prometheus.GaugeValue, 1, a.Name, strconv.Itoa(a.LiveRelease))
+		}
+		ros, err := c.store.Rollouts(ctx, a.ID, 1)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(c.rollout, err)
+			return
+		}
+		if len(ros) == 1 {
+			for _, s := range store.RolloutStates {
+				v := 0.0
+				if ros[0].State == s {
+					v = 1
+				}
+				ch <- prometheus.MustNewConstMetric(c.rollout, prometheus.GaugeValue, v, a.Name, string(s))
+			}
+		}
+	}
+	c.collectUsage(ctx, ch, running)
+}
+
+// usageOf is an active instance whose use is measured.
+type usageOf struct {
+	app string
+	in  *store.Instance
+	use runtime.Usage
+	ok  bool
+}
+
+// collectUsage measures the instances at once (a container's reading takes
+// about a second), within the scrape's timeout, and sends what was read.
+func (c *Collector) collectUsage(ctx context.Context, ch chan<- prometheus.Metric, list []usageOf) {
+	if c.usage == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range list {
+		wg.Go(func() {
+			u, err := c.usage.Usage(ctx, list[i].in.ID)
+			list[i].use, list[i].ok = u, err == nil
+		})
+	}
+	wg.Wait()
+	for _, x := range list {
+		if !x.ok {
+			continue
+		}
+		labels := []string{x.app, strconv.Itoa(x.in.Release), x.in.ID}
+		ch <- prometheus.MustNewConstMetric(c.cpu, prometheus.CounterValue, x.use.CPUSeconds, labels...)
+		ch <- prometheus.MustNewConstMetric(c.memory, prometheus.GaugeValue, float64(x.use.MemoryBytes), labels...)
 	}
 }
 

@@ -166,15 +166,15 @@ func (m *Multi) Close() error {
 
 // Usage reads the resource use of an instance whose runtime measures it
 // (zeros for one that does not).
-func (m *Multi) Usage(ctx context.Context, id string) (float64, int64, error) {
+func (m *Multi) Usage(ctx context.Context, id string) (Usage, error) {
 	r, err := m.of(ctx, id)
 	if err != nil {
-		return 0, 0, err
+		return Usage{}, err
 	}
 	if u, ok := r.(UsageReader); ok {
 		return u.Usage(ctx, id)
 	}
-	return 0, 0, nil
+	return Usage{}, nil
 }
 
 // RemoveApp removes what each runtime keeps for app beyond its instances.

@@ -177,5 +177,18 @@ type AppRemover interface {
 // UsageReader is a Runtime that can measure an instance's resource use.
 // A reading may take a second or so, which is why Status leaves it out.
 type UsageReader interface {
-	Usage(ctx context.Context, id string) (cpuPercent float64, memoryBytes int64, err error)
+	Usage(ctx context.Context, id string) (Usage, error)
+}
+
+// Usage is an instance's resource use at one reading; zero for an
+// instance that does not run.
+type Usage struct {
+	// CPUPercent is the CPU it used since the previous reading (or an
+	// average since it started), in percent of one core; 0: not known yet.
+	CPUPercent float64
+	// CPUSeconds is the CPU time it has used since it (last) started.
+	CPUSeconds float64
+	// MemoryBytes is the memory it holds (a container's without its
+	// inactive page cache; processes' resident set).
+	MemoryBytes int64
 }

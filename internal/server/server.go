@@ -209,7 +209,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.APIAddr, err)
 	}
-	promReg := metrics.NewRegistry(metrics.NewCollector(px, st, metrics.Options{}))
+	promReg := metrics.NewRegistry(metrics.NewCollector(px, st, metrics.Options{Usage: rt}))
 	os.RemoveAll(filepath.Join(cfg.DataDir, "tmp")) // uploads and fetches a crash left
 	pl := pipeline.New(pipeline.Config{Store: st, Engine: engine, Logger: log, DataDir: cfg.DataDir, Images: buildImages, Registry: cfg.Containers.Registry.Host,
 		BuildWorkers: cfg.BuildWorkers, BuildLabels: buildLabels(cfg.BuildLabels, imgs != nil), ClusterBuilds: builds,

@@ -32,6 +32,10 @@ const (
 	RolloutRolledBack  RolloutState = "rolled_back"
 )
 
+// RolloutStates lists every state, in the order a rollout meets them.
+var RolloutStates = []RolloutState{RolloutPending, RolloutBuilding, RolloutStarting, RolloutShifting, RolloutPaused,
+	RolloutVerifying, RolloutDone, RolloutFailed, RolloutRollingBack, RolloutRolledBack}
+
 // transitions lists, for each state, the states it may move to.
 var transitions = map[RolloutState][]RolloutState{
 	RolloutPending:     {RolloutBuilding, RolloutStarting, RolloutFailed, RolloutRollingBack},

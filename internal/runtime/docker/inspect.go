@@ -81,19 +81,18 @@ func (r *Runtime) Status(ctx context.Context, id string) (runtime.Status, error)
 // Usage reads a running container's CPU and memory use (see Status for
 // what the figures mean). It takes up to a second: the Engine answers at
 // its next stats tick, so Status leaves it out.
-func (r *Runtime) Usage(ctx context.Context, id string) (cpuPercent float64, memoryBytes int64, err error) {
+func (r *Runtime) Usage(ctx context.Context, id string) (runtime.Usage, error) {
 	if !validID(id) {
-		return 0, 0, fmt.Errorf("usage %q: %w", id, runtime.ErrNotFound)
+		return runtime.Usage{}, fmt.Errorf("usage %q: %w", id, runtime.ErrNotFound)
 	}
 	ins, err := r.inspect(ctx, id)
 	if err != nil {
-		return 0, 0, fmt.Errorf("usage %s: %w", id, err)
+		return runtime.Usage{}, fmt.Errorf("usage %s: %w", id, err)
 	}
 	if !ins.State.Running {
-		return 0, 0, nil
+		return runtime.Usage{}, nil
 	}
-	cpu, mem := r.usage(ctx, ins.ID, parseTime(ins.State.StartedAt))
-	return cpu, mem, nil
+	return r.usage(ctx, ins.ID, parseTime(ins.State.StartedAt)), nil
 }
 
 // List returns the instance of every container labelled as nonstop's, in

@@ -16,31 +16,35 @@ func TestUsage_ReportsResourceUseOfARunningInstance(t *testing.T) {
 	spec := testSpec("stats")
 	inst := start(t, rt, spec)
 	waitServing(t, inst.Addr, "/healthz")
-	check := func(what string) runtime.Status {
+	check := func(what string) runtime.Usage {
 		st := status(t, rt, spec.ID)
 		if st.State != runtime.StateRunning || st.PID <= 0 || st.Restarts != 0 {
 			t.Errorf("%s: status %+v: want running, a pid, no restarts", what, st)
 		}
-		var err error
-		if st.CPUPercent, st.MemoryBytes, err = rt.Usage(t.Context(), spec.ID); err != nil {
+		u, err := rt.Usage(t.Context(), spec.ID)
+		if err != nil {
 			t.Fatalf("%s: usage: %v", what, err)
 		}
-		if st.MemoryBytes <= 0 || st.MemoryBytes > 1<<30 {
-			t.Errorf("%s: memory %d bytes: want > 0 and plausible", what, st.MemoryBytes)
+		if u.MemoryBytes <= 0 || u.MemoryBytes > 1<<30 {
+			t.Errorf("%s: memory %d bytes: want > 0 and plausible", what, u.MemoryBytes)
 		}
-		if max := 100 * float64(goruntime.NumCPU()) * 1.1; st.CPUPercent < 0 || st.CPUPercent > max {
-			t.Errorf("%s: cpu %.2f%%: want within [0, %.0f]", what, st.CPUPercent, max)
+		if max := 100 * float64(goruntime.NumCPU()) * 1.1; u.CPUPercent < 0 || u.CPUPercent > max {
+			t.Errorf("%s: cpu %.2f%%: want within [0, %.0f]", what, u.CPUPercent, max)
 		}
-		t.Logf("%s: cpu %.3f%%, memory %d bytes", what, st.CPUPercent, st.MemoryBytes)
-		return st
+		t.Logf("%s: cpu %.3f%% (%.3fs in all), memory %d bytes", what, u.CPUPercent, u.CPUSeconds, u.MemoryBytes)
+		return u
 	}
-	check("first status")
+	first := check("first status")
 	if _, ok := get(inst.Addr, "/spin?d=500ms"); !ok {
 		t.Fatal("spin failed")
 	}
 	// Since the first status, about 1.5s ago, the app burnt 0.5s of CPU.
-	if st := check("after burning 500ms of CPU"); st.CPUPercent < 5 {
-		t.Errorf("cpu %.2f%% after burning 500ms of CPU since the last status: want it seen", st.CPUPercent)
+	u := check("after burning 500ms of CPU")
+	if u.CPUPercent < 5 {
+		t.Errorf("cpu %.2f%% after burning 500ms of CPU since the last status: want it seen", u.CPUPercent)
+	}
+	if u.CPUSeconds-first.CPUSeconds < 0.4 {
+		t.Errorf("cpu time %.3fs then %.3fs: want the 500ms burnt counted", first.CPUSeconds, u.CPUSeconds)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/nonstopdev/nonstop/internal/runtime"
 )
 
 // cpuSample is a container's cumulative CPU time at one moment of one run.
@@ -21,21 +22,21 @@ type cpuSample struct {
 // the run started, once it has run for sinceStartMin; before that, and when
 // the Engine does not answer within statsTimeout, it is 0: unknown), in
 // percent of one core.
-func (r *Runtime) usage(ctx context.Context, containerID string, started time.Time) (cpu float64, mem int64) {
+func (r *Runtime) usage(ctx context.Context, containerID string, started time.Time) runtime.Usage {
 	ctx, cancel := context.WithTimeout(ctx, statsTimeout)
 	defer cancel()
 	resp, err := r.cli.ContainerStatsOneShot(ctx, containerID)
 	if err != nil {
 		r.log.Debug("read resource use", "container", containerID, "err", err)
-		return 0, 0
+		return runtime.Usage{}
 	}
 	defer resp.Body.Close()
 	var s container.StatsResponse
 	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
 		r.log.Debug("read resource use", "container", containerID, "err", err)
-		return 0, 0
+		return runtime.Usage{}
 	}
-	mem = memoryInUse(s.MemoryStats)
+	u := runtime.Usage{MemoryBytes: memoryInUse(s.MemoryStats), CPUSeconds: float64(s.CPUStats.CPUUsage.TotalUsage) / 1e9}
 
 	now := s.Read
 	if now.IsZero() {
@@ -50,15 +51,15 @@ func (r *Runtime) usage(ctx context.Context, containerID string, started time.Ti
 	case !s.PreRead.IsZero() && s.PreCPUStats.CPUUsage.TotalUsage > 0:
 		// The Engine sent a previous sample (Podman does, and Docker
 		// without one-shot): the last second or so.
-		cpu = percent(cpuSample{at: s.PreRead, total: s.PreCPUStats.CPUUsage.TotalUsage}, cur)
+		u.CPUPercent = percent(cpuSample{at: s.PreRead, total: s.PreCPUStats.CPUUsage.TotalUsage}, cur)
 	case ok && prev.started.Equal(started):
-		cpu = percent(prev, cur)
+		u.CPUPercent = percent(prev, cur)
 	case !started.IsZero() && now.Sub(started) >= sinceStartMin:
 		// The average since the run started, once its start-up (runc,
 		// the runtime's own start) weighs little in it.
-		cpu = percent(cpuSample{at: started}, cur)
+		u.CPUPercent = percent(cpuSample{at: started}, cur)
 	}
-	return cpu, mem
+	return u
 }
 
 // percent is the CPU used between two samples of one run, in percent of

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -31,12 +30,11 @@ func readStat(pid int) (procStat, error) {
 // parentheses and may hold spaces and parentheses, so fields are counted
 // from the last ')'.
 func parseStat(b []byte) (procStat, error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
+	if bytes.LastIndexByte(b, ')') < 0 {
 		return procStat{}, errors.New("parse /proc stat: no command name")
 	}
-	f := strings.Fields(string(b[i+1:])) // f[0] is field 3
-	if len(f) < 20 || len(f[0]) != 1 {
+	f, ok := statFields(b) // f[0] is field 3
+	if !ok || len(f[0]) != 1 {
 		return procStat{}, fmt.Errorf("parse /proc stat: %d fields", len(f)+2)
 	}
 	pgrp, err := strconv.Atoi(f[2])

@@ -120,7 +120,8 @@ type Runtime struct {
 
 	mu        sync.Mutex
 	closed    bool
-	instances map[string]*instance // supervised by this Runtime
+	instances map[string]*instance  // supervised by this Runtime
+	readings  map[string]cpuReading // by instance: the last Usage's CPU time
 
 	stopRotate chan struct{} // closed by Close: ends rotateLoop
 	rotateDone chan struct{}
@@ -183,6 +184,7 @@ func New(opts Options) (*Runtime, error) {
 		sh:         sh,
 		bootID:     readBootID(),
 		instances:  make(map[string]*instance),
+		readings:   make(map[string]cpuReading),
 		stopRotate: make(chan struct{}),
 		rotateDone: make(chan struct{}),
 	}
