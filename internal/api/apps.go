@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/pipeline"
 	"github.com/nonstopdev/nonstop/internal/proxy"
+	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/runtime"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
+	"github.com/nonstopdev/nonstop/internal/strategy"
 	"github.com/nonstopdev/nonstop/internal/wire"
 )
 
@@ -113,6 +116,9 @@ type AppStatus struct {
 	// Problems are what nonstop could not record of the app's rollouts
 	// (a final state the store refused), until it is recorded.
 	Problems []string
+	// Actions are what the caller may do to the app now (rollout.Actions,
+	// none for a viewer).
+	Actions []string
 }
 
 // InstanceState joins what the store, the runtime and the proxy know of an
@@ -161,6 +167,9 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		if p.App == app.Name {
 			st.Problems = append(st.Problems, p.String())
 		}
+	}
+	if st.Actions, err = a.actionsOn(r.Context(), u, app, st.Rollout); err != nil {
+		return err
 	}
 	if st.Instances, err = a.instanceStates(r, app, true); err != nil {
 		return err
@@ -217,11 +226,42 @@ func (a *API) releases(w http.ResponseWriter, r *http.Request, u *store.User) er
 	if err != nil {
 		return err
 	}
-	if rels == nil {
-		rels = []*store.Release{}
+	out := []*wire.Release{}
+	for _, rel := range rels {
+		wr := wireRelease(rel)
+		wr.CanRollBackTo = rollout.CanRollBackTo(app, rel)
+		out = append(out, wr)
 	}
-	writeJSON(w, http.StatusOK, each(rels, wireRelease))
+	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// actionsOn lists what u may do to app now, its newest rollout being last.
+func (a *API) actionsOn(ctx context.Context, u *store.User, app *store.App, last *store.Rollout) ([]string, error) {
+	if u.Role == store.RoleViewer {
+		return []string{}, nil
+	}
+	progressive, judged := false, false
+	if last != nil && !last.State.Terminal() {
+		s := strategy.For(last.Strategy)
+		progressive = strategy.Progressive(s)
+		if progressive && last.ToRelease > 0 {
+			rel, err := a.Store.Release(ctx, app.ID, last.ToRelease)
+			if err != nil {
+				return nil, err
+			}
+			judged = strategy.Judged(s, &rel.Spec)
+		}
+	}
+	canRollBack := false
+	if app.LiveRelease > 0 {
+		rels, err := a.Store.Releases(ctx, app.ID)
+		if err != nil {
+			return nil, err
+		}
+		canRollBack = slices.ContainsFunc(rels, func(rel *store.Release) bool { return rollout.CanRollBackTo(app, rel) })
+	}
+	return rollout.Actions(app, last, progressive, judged, canRollBack), nil
 }
 
 // addUsage fills in the instances' resource use where the runtime measures

@@ -37,6 +37,7 @@ func wireAppStatus(st AppStatus) wire.AppStatus {
 		Waiting:   st.Waiting,
 		Instances: each(st.Instances, wireInstanceState),
 		Problems:  st.Problems,
+		Actions:   st.Actions,
 	}
 }
 

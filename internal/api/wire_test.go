@@ -32,6 +32,7 @@ type (
 		Waiting   string                `json:"waiting,omitempty"`
 		Instances []legacyInstanceState `json:"instances"`
 		Problems  []string              `json:"problems,omitempty"` // added with the engine's problems
+		Actions   []string              `json:"actions"`            // added with the dashboard's buttons
 	}
 	legacyInstanceState struct {
 		*store.Instance
@@ -182,6 +183,7 @@ func legacyStatus(st AppStatus) legacyAppStatus {
 		Waiting:       st.Waiting,
 		Instances:     each(st.Instances, legacyInstance),
 		Problems:      st.Problems,
+		Actions:       st.Actions,
 	}
 }
 

@@ -51,6 +51,10 @@ type AppStatus struct {
 	// Problems are what nonstop could not record of the app's rollouts
 	// (a final state the store refused), until it is recorded.
 	Problems []string `json:"problems,omitempty"`
+	// Actions are what the caller may do to the app now: deploy, env,
+	// scale, stop, start, rollback, promote, pause, resume, abort (none
+	// for a viewer).
+	Actions []string `json:"actions"`
 }
 
 // EnvVar is one environment variable as the API shows it: the value only

@@ -28,4 +28,7 @@ type Release struct {
 	Description string          `json:"description"`
 	Status      ReleaseStatus   `json:"status"`
 	CreatedAt   time.Time       `json:"created_at"`
+	// CanRollBackTo says whether the app can be rolled back to it (a
+	// release that served, not the live one, still kept); in listings.
+	CanRollBackTo bool `json:"can_roll_back_to,omitempty"`
 }
