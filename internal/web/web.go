@@ -1,9 +1,10 @@
 // Package web is nonstop's dashboard: a page served at / on the API
-// listener, from files embedded in the binary. It holds no data and no
-// session of its own: the page's script calls the REST API under /api/v1
-// with the token the user types in (kept in the tab's sessionStorage), so
-// the dashboard can do exactly what that token may, and nothing on this
-// side needs a cookie, a CSRF token or a second login.
+// listener, from files embedded in the binary (static/: the page, its
+// style, its script as ES modules in static/js, and uPlot for the charts,
+// vendored from npm in static/vendor with its version and licence). It
+// holds no data of its own: the page's script calls the REST API under
+// /api/v1 with the user's password session or API token, so the dashboard
+// can do exactly what that user may. Nothing is fetched from elsewhere.
 package web
 
 import (

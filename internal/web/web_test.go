@@ -12,8 +12,11 @@ func TestHandler_ServesThePageAndItsFilesWithStrictHeaders(t *testing.T) {
 	for _, tc := range []struct {
 		path, wantType, wantBody string
 	}{
-		{"/", "text/html", `<script src="/ui/app.js" defer>`},
-		{"/ui/app.js", "javascript", "async function api("},
+		{"/", "text/html", `<script src="/ui/js/main.js" type="module">`},
+		{"/ui/js/api.js", "javascript", "export async function api("},
+		{"/ui/js/chart.js", "javascript", "export class TrafficCharts"},
+		{"/ui/vendor/uplot/uPlot.iife.min.js", "javascript", "uPlot"},
+		{"/ui/vendor/uplot/uPlot.min.css", "text/css", ".uplot"},
 		{"/ui/style.css", "text/css", "#events"},
 	} {
 		rec := httptest.NewRecorder()

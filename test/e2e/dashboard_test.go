@@ -49,15 +49,15 @@ func TestDashboard_LoginCreateDeployByUploadWatchStopStartAndRollback(t *testing
 	b.waitUntil(`the app list to have a row for web`, 15*time.Second, func(s pageState) bool {
 		return slices.Contains(s.Apps, "web")
 	})
-	if href := b.attr(`tr[data-app="web"] a.app-link`, "href"); !strings.HasSuffix(href, "#/apps/web") {
-		t.Errorf(`tr[data-app="web"] a.app-link: href %q, want it to end in #/apps/web`, href)
+	if href := b.attr(`a.app-link[data-app="web"]`, "href"); !strings.HasSuffix(href, "#/apps/web") {
+		t.Errorf(`a.app-link[data-app="web"]: href %q, want it to end in #/apps/web`, href)
 	}
 
 	// A wrong token, in a tab of its own (sessionStorage is per tab, so
 	// the admin's login above does not carry over): an error, no apps.
 	b.wrongLogin(home, "nst_not-a-real-token")
 
-	b.do("open app web", chromedp.Click(chromedp.CSS(`tr[data-app="web"] a.app-link`)))
+	b.do("open app web", chromedp.Click(chromedp.CSS(`a.app-link[data-app="web"]`)))
 	b.waitUntil("the page of app web", 15*time.Second, func(s pageState) bool {
 		return s.Hash == "#/apps/web" && s.AppName == "web"
 	})
@@ -92,13 +92,13 @@ func TestDashboard_LoginCreateDeployByUploadWatchStopStartAndRollback(t *testing
 	})
 	wantAnswer(t, c, "web", 200, "from v1")
 
-	b.press("stop", "#stop")
+	b.press("stop", `[data-action="stop"]`)
 	b.waitUntil("app stopped, no instance left", time.Minute, func(s pageState) bool {
 		return s.AppState == "stopped" && s.Instances == 0
 	})
 	wantAnswer(t, c, "web", 503, "maintenance") // the maintenance page
 
-	b.press("start", "#start")
+	b.press("start", `[data-action="start"]`)
 	b.waitUntil("app running with two instances", time.Minute, func(s pageState) bool {
 		return s.AppState == "running" && s.Instances == 2
 	})
@@ -189,7 +189,8 @@ func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 
 func (b *browser) login(token string) {
 	b.t.Helper()
-	b.do("log in",
+	b.do("open the token form", chromedp.Click(chromedp.CSS("#login-view details summary")))
+	b.do("log in with the token",
 		chromedp.SendKeys(chromedp.CSS("#token"), token),
 		chromedp.Click(chromedp.CSS("#login")))
 }
@@ -283,7 +284,7 @@ const pageStateJS = `(() => {
 		events: all("#events li").map(e => e.textContent.trim()),
 		instances: all("#instances tr.instance").length,
 		releases: all("#releases tr[data-release]").map(e => e.dataset.release),
-		apps: all("#apps tr[data-app]").filter(e => e.checkVisibility()).map(e => e.dataset.app),
+		apps: all("#apps [data-app]").filter(e => e.checkVisibility()).map(e => e.dataset.app),
 	};
 })()`
 
