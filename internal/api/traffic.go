@@ -39,12 +39,14 @@ func (a *API) traffic(w http.ResponseWriter, r *http.Request, u *store.User) err
 			return fmt.Errorf("step %q: want a duration, e.g. 10s: %w", v, errBadRequest)
 		}
 	}
-	until := time.Now().Truncate(history.Fine).Add(history.Fine)
+	// Up to the newest step the sampler has written (it writes each at its
+	// end, within a second): the step in progress would read as a drop.
+	until := time.Now().Add(-2 * time.Second).Truncate(history.Fine)
 	s, err := history.Query(r.Context(), a.Store, app.ID, until.Add(-since), until, step)
 	if err != nil {
 		return err
 	}
-	events, err := a.Store.AppEvents(r.Context(), app.ID, markKinds, s.Since, until, maxMarks)
+	events, err := a.Store.AppEvents(r.Context(), app.ID, markKinds, s.Since, time.Now(), maxMarks) // marks up to now
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -74,7 +75,7 @@ func (s *Store) RolloutEvents(ctx context.Context, rolloutID, after int64, limit
 }
 
 // AppEvents returns the app's events of the given kinds whose time is in
-// [since, until), oldest first, at most limit.
+// [since, until), oldest first: the newest limit of them.
 func (s *Store) AppEvents(ctx context.Context, appID int64, kinds []string, since, until time.Time, limit int) ([]Event, error) {
 	if len(kinds) == 0 {
 		return nil, nil
@@ -86,11 +87,13 @@ func (s *Store) AppEvents(ctx context.Context, appID int64, kinds []string, sinc
 	}
 	args = append(args, limit)
 	rows, err := s.db.QueryContext(ctx, `SELECT id, app_id, rollout_id, time, kind, message, data FROM events
-		WHERE app_id = ? AND time >= ? AND time < ? AND kind IN (`+in+`) ORDER BY id LIMIT ?`, args...)
+		WHERE app_id = ? AND time >= ? AND time < ? AND kind IN (`+in+`) ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("app events: %w", err)
 	}
-	return scanEvents(rows, "app events")
+	out, err := scanEvents(rows, "app events")
+	slices.Reverse(out)
+	return out, err
 }
 
 // scanEvents reads rows of (id, app_id, rollout_id, time, kind, message,

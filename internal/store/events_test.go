@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,28 @@ func TestAddEvent_UnknownAppIsRefused(t *testing.T) {
 	newApp(t, st, "shop")
 	if _, err := st.AddEvent(context.Background(), store.Event{AppID: 999, Kind: "log", Message: "x"}); err == nil {
 		t.Error("an event of an app that does not exist was recorded")
+	}
+}
+
+func TestAppEvents_TheNewestOfTheKindsAskedInTheWindowOldestFirst(t *testing.T) {
+	ctx := context.Background()
+	st := openMemory(t)
+	app, _ := st.CreateApp(ctx, "shop", defaultTeam(t, st), nil)
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	for i, kind := range []string{"step", "log", "analysis", "step", "state", "step"} {
+		if _, err := st.AddEvent(ctx, store.Event{AppID: app.ID, RolloutID: 1, Time: t0.Add(time.Duration(i) * time.Second), Kind: kind, Message: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.AppEvents(ctx, app.ID, []string{"step", "analysis", "state"}, t0.Add(time.Second), t0.Add(5*time.Second), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, e := range got {
+		msgs = append(msgs, e.Message)
+	}
+	if strings.Join(msgs, " ") != "3 4" {
+		t.Errorf("events %v, want the newest two in [1s, 5s) of those kinds: 3 4", msgs)
 	}
 }

@@ -23,7 +23,7 @@ import (
 // dashboardTimeout bounds a whole browser scenario: the browser and every
 // wait in it end with it, so a page that never gets where it should fails
 // the test instead of hanging it.
-const dashboardTimeout = 3 * time.Minute
+const dashboardTimeout = 8 * time.Minute
 
 // TestDashboard_LoginCreateDeployByUploadWatchStopStartAndRollback drives the
 // dashboard served at / on the API listener in a real headless Chromium, as

@@ -93,6 +93,10 @@ export class AppView {
     problems.hidden = !(st.problems && st.problems.length);
     problems.textContent = (st.problems || []).join("\n");
     this.renderActions(st);
+    // The env a rollout makes current is the app's once it is done.
+    const key = st.rollout ? st.rollout.id + " " + st.rollout.state : "";
+    if (key !== this.rolloutKey && this.rolloutKey !== undefined && this.tab === "env") this.loadEnv();
+    this.rolloutKey = key;
     this.renderRollout(st, releases);
     this.renderInstances(st.instances || []);
     this.renderReleases(st, releases);
@@ -205,6 +209,8 @@ export class AppView {
     now.textContent = last >= 0 ? h.total.rps[last].toFixed(1) + " req/s, " + (100 * (h.total.error_rate[last] || 0)).toFixed(2) + "% errors, p99 " +
       (h.total.p99_ms[last] || 0).toFixed(1) + " ms (" + h.step + " to " + new Date(1000 * (h.t[last])).toLocaleTimeString() + ")" : "";
     now.dataset.rps = last >= 0 ? String(h.total.rps[last]) : "";
+    now.dataset.t = last >= 0 ? String(h.t[last]) : "";
+    now.dataset.step = String(h.t.length > 1 ? h.t[1] - h.t[0] : 0);
     $("#chart-rps").dataset.points = String(h.t.length);
     $("#chart-rps").dataset.marks = String(h.marks.length);
     this.charts.update(h);

@@ -90,9 +90,20 @@ export class TrafficCharts {
     this.history = h;
     const releases = h.releases.slice(0, palette.length - 1);
     const key = releases.map((r) => r.release).join(",");
-    const x = h.t; // unix seconds
-    const rpsData = [x, h.total.rps.map(num), ...releases.map((r) => r.rps.map(num)), h.total.error_rate.map((v) => (v === null ? null : 100 * v))];
-    const latData = [x, h.total.p50_ms.map(num), h.total.p99_ms.map(num)];
+    // A young app's window starts where its history does (a few steps
+    // before its first request or mark), so that its traffic is not
+    // squeezed against the right edge; at least 30 steps are shown.
+    let first = h.t.length;
+    h.total.requests.forEach((n, i) => { if (n > 0 && i < first) first = i; });
+    for (const m of h.marks) {
+      const i = h.t.findIndex((t) => t >= Date.parse(m.time) / 1000);
+      if (i >= 0 && i < first) first = i;
+    }
+    const from = Math.max(0, Math.min(first - 3, h.t.length - 30));
+    const cut = (a) => a.slice(from);
+    const x = cut(h.t); // unix seconds
+    const rpsData = [x, cut(h.total.rps).map(num), ...releases.map((r) => cut(r.rps).map(num)), cut(h.total.error_rate).map((v) => (v === null ? null : 100 * v))];
+    const latData = [x, cut(h.total.p50_ms).map(num), cut(h.total.p99_ms).map(num)];
     if (key !== this.key || this.plots.length === 0) {
       this.destroy();
       this.key = key;
@@ -114,7 +125,7 @@ export class TrafficCharts {
     ];
     return new uPlot({
       width: this.width(), height: 220, series,
-      scales: { x: { time: true }, "%": { range: [0, 100] } },
+      scales: { x: { time: true }, "%": { range: (u, min, max) => [0, Math.min(100, Math.max(5, 1.2 * (max || 0)))] } },
       axes: [{}, { label: "requests/s", size: 60 }, { side: 1, scale: "%", label: "errors %", grid: { show: false }, size: 50 }],
       plugins: [marksPlugin(() => this.history)],
     }, data, this.rpsEl);
