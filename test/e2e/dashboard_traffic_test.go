@@ -259,6 +259,16 @@ func TestDashboard_TrafficChartsFollowARolloutAndMarkABadCanary(t *testing.T) {
 	}
 	b.screenshot("app-logs")
 
+	// Back on the overview once the chart has caught up: the whole story
+	// on one time axis, for docs/dashboard.md.
+	b.do("open the overview", chromedp.Click(chromedp.CSS(`#tabs a[data-tab="overview"]`)))
+	caughtUp := time.Now()
+	b.waitTraffic("the chart past the env change", 30*time.Second, func(s trafficState) bool {
+		t0, _ := strconv.ParseInt(s.T, 10, 64)
+		return time.Unix(t0, 0).After(caughtUp.Add(-10 * time.Second))
+	})
+	b.screenshot("app-history")
+
 	res := load.Stop()
 	t.Logf("load: sent %d, failed %d (the bad canary's own 500s), versions %s", res.Sent, res.Failed, res.VersionList())
 	for _, e := range res.Errors {

@@ -72,7 +72,7 @@ export function wireAdminControls() {
   $("#team-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const name = $("#team-name").value.trim();
-    run("team " + name + " created", () => api("POST", "/teams", { name }));
+    run("team " + name + " created", () => api("POST", "/teams", { name })).then((ok) => { if (ok) $("#team-name").value = ""; });
   });
   $("#member-form").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -125,7 +125,7 @@ export class AppView {
     setBadge($("#rollout-state"), r.state);
     $("#rollout-info").textContent = "#" + r.id + " " + r.kind + (r.strategy ? " (" + r.strategy + ")" : "") +
       (r.from_release ? " v" + r.from_release + " → " : " ") + "v" + r.to_release + " by " + r.created_by +
-      (r.finished_at ? ", ended " + ago(r.finished_at) + " ago" : ", started " + ago(r.created_at) + " ago");
+      (isSet(r.finished_at) ? ", ended " + ago(r.finished_at) + " ago" : ", started " + ago(r.created_at) + " ago");
     $("#waiting").textContent = st.waiting || "";
     const err = $("#rollout-error");
     err.hidden = !(r.reason && ["failed", "rolled_back", "rolling_back"].includes(r.state));
@@ -213,7 +213,7 @@ export class AppView {
     now.dataset.step = String(h.t.length > 1 ? h.t[1] - h.t[0] : 0);
     $("#chart-rps").dataset.points = String(h.t.length);
     $("#chart-rps").dataset.marks = String(h.marks.length);
-    this.charts.update(h);
+    this.charts.update(h, this.status && this.status.created_at);
     analysisList(h);
   }
 
@@ -408,6 +408,10 @@ export class AppView {
     this.refresh();
   }
 }
+
+// isSet tells whether the server set a time: for one it did not, it sends
+// Go's zero time (year 1).
+const isSet = (t) => Boolean(t) && new Date(t).getUTCFullYear() > 1;
 
 // logFilter turns the filter box into a test of a line: /re/ is a regular
 // expression, anything else a plain substring; empty is none.

@@ -49,7 +49,7 @@ function marksPlugin(getHistory) {
         const { ctx } = u;
         ctx.save();
         ctx.font = "11px system-ui, sans-serif";
-        let lastX = -1e9, row = 0;
+        const rowEnd = [-1e9, -1e9, -1e9]; // where each label row's last text ends
         for (const m of h.marks) {
           const text = label(m);
           if (!text || (m.kind === "state" && !shownStates.has(m.data && m.data.state))) continue;
@@ -62,8 +62,12 @@ function marksPlugin(getHistory) {
           ctx.moveTo(x, u.bbox.top);
           ctx.lineTo(x, u.bbox.top + u.bbox.height);
           ctx.stroke();
-          row = x - lastX < 90 ? (row + 1) % 3 : 0; // labels close together step down
-          lastX = x;
+          // A label goes on the first row it fits in, else is left out
+          // (its line stays; the legend and the list below have the rest).
+          const w = ctx.measureText(text).width + 6;
+          const row = rowEnd.findIndex((end) => end < x);
+          if (row < 0) continue;
+          rowEnd[row] = x + w;
           ctx.fillStyle = bad ? "#b91c1c" : "#334155";
           ctx.fillText(text, x + 3, u.bbox.top + 12 + row * 13);
         }
@@ -84,15 +88,16 @@ export class TrafficCharts {
     this.plots = [];
   }
 
-  // update draws h (a TrafficHistory), making the charts anew when the
-  // releases shown change.
-  update(h) {
+  // update draws h (a TrafficHistory) of an app created at born (steps
+  // before it are gaps, not zeros).
+  update(h, born) {
     this.history = h;
     const releases = h.releases.slice(0, palette.length - 1);
     const key = releases.map((r) => r.release).join(",");
     // A young app's window starts where its history does (a few steps
     // before its first request or mark), so that its traffic is not
-    // squeezed against the right edge; at least 30 steps are shown.
+    // squeezed against the right edge; at least 30 steps are shown, and
+    // those before the app existed are gaps.
     let first = h.t.length;
     h.total.requests.forEach((n, i) => { if (n > 0 && i < first) first = i; });
     for (const m of h.marks) {
@@ -100,8 +105,9 @@ export class TrafficCharts {
       if (i >= 0 && i < first) first = i;
     }
     const from = Math.max(0, Math.min(first - 3, h.t.length - 30));
-    const cut = (a) => a.slice(from);
-    const x = cut(h.t); // unix seconds
+    const bornAt = born ? Date.parse(born) / 1000 : 0;
+    const cut = (a) => a.slice(from).map((v, i) => (h.t[from + i] + (h.t[1] - h.t[0] || 0) <= bornAt ? null : v));
+    const x = h.t.slice(from); // unix seconds
     const rpsData = [x, cut(h.total.rps).map(num), ...releases.map((r) => cut(r.rps).map(num)), cut(h.total.error_rate).map((v) => (v === null ? null : 100 * v))];
     const latData = [x, cut(h.total.p50_ms).map(num), cut(h.total.p99_ms).map(num)];
     if (key !== this.key || this.plots.length === 0) {
