@@ -25,6 +25,7 @@ export class AppView {
     this.tab = "overview";
     this.seq = 0;
     this.revealEnv = false;
+    this.usage = new Map(); // instance id → its last readings {cpu: [], mem: []}, for the small charts
   }
 
   open() {
@@ -155,20 +156,35 @@ export class AppView {
     if (!this.events || this.events.rollout !== r.id || (this.events.broken && !this.events.ended)) this.follow(r.id);
   }
 
+  // usageOf keeps an instance's readings since the page opened (at most
+  // the last 80: two minutes).
+  usageOf(inst) {
+    let u = this.usage.get(inst.id);
+    if (!u) this.usage.set(inst.id, (u = { cpu: [], mem: [] }));
+    const rt = inst.runtime || {};
+    u.cpu.push(rt.cpu_percent || 0);
+    u.mem.push(rt.memory_bytes || 0);
+    if (u.cpu.length > 80) { u.cpu.shift(); u.mem.shift(); }
+    return u;
+  }
+
   renderInstances(list) {
     const body = $("#instances tbody");
     $("#instances-empty").hidden = list.length > 0;
+    const ids = new Set(list.map((i) => i.id));
+    for (const id of this.usage.keys()) if (!ids.has(id)) this.usage.delete(id);
     fill(body, ...list.map((inst) => {
       let health = inst.proxy ? (inst.proxy.healthy ? "healthy" : "unhealthy") : "–";
       if (inst.problem) health = "not ready";
       const rt = inst.runtime || {};
+      const use = this.usageOf(inst);
       return el("tr", { class: "instance", dataset: { instance: inst.id } },
         el("td", {}, inst.id),
         el("td", {}, "v" + inst.release),
         el("td", {}, el("span", { class: "badge " + (inst.state === "serving" ? "good" : "busy") }, inst.state)),
         el("td", { title: inst.problem || (inst.proxy && inst.proxy.last_error) || "" }, health),
-        el("td", { class: "num" }, rt.cpu_percent ? rt.cpu_percent.toFixed(1) + "%" : "–"),
-        el("td", { class: "num" }, bytes(rt.memory_bytes)),
+        el("td", { class: "num" }, spark(use.cpu, "#2563eb"), rt.cpu_percent ? rt.cpu_percent.toFixed(1) + "%" : "–"),
+        el("td", { class: "num" }, spark(use.mem, "#9333ea"), bytes(rt.memory_bytes)),
         el("td", { class: "num" }, String(rt.restarts || 0)),
         el("td", { class: "num" }, ago(inst.created_at)),
         el("td", { class: "num" }, inst.proxy ? String(inst.proxy.requests) : "–"));
@@ -407,6 +423,24 @@ export class AppView {
     }
     this.refresh();
   }
+}
+
+// spark draws values as a small line chart, scaled to their own range.
+function spark(values, colour) {
+  const c = el("canvas", { class: "spark", width: 64, height: 18 });
+  if (values.length < 2) return c;
+  const ctx = c.getContext("2d");
+  const top = Math.max(...values) || 1;
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = 1.2;
+  ctx.beginPath();
+  values.forEach((v, i) => {
+    const x = (i / (values.length - 1)) * (c.width - 2) + 1;
+    const y = c.height - 1 - (v / top) * (c.height - 3);
+    if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+  });
+  ctx.stroke();
+  return c;
 }
 
 // isSet tells whether the server set a time: for one it did not, it sends
