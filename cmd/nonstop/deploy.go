@@ -43,8 +43,11 @@ func newDeployCmd() *cobra.Command {
 				appName = sp.Name
 			}
 			if appName == "" {
-				abs, _ := filepath.Abs(dir)
-				return fmt.Errorf("which app? set `name:` in %s or pass --app (e.g. --app %s)", filepath.Join(dir, spec.FileName), filepath.Base(abs))
+				if appName = folderApp(dir); appName == "" {
+					abs, _ := filepath.Abs(dir)
+					return fmt.Errorf("which app? set `name:` in %s or pass --app (the folder's name %q is not an app name)", filepath.Join(dir, spec.FileName), filepath.Base(abs))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "app %s, the folder's name (--app or `name:` in %s picks another)\n", appName, spec.FileName)
 			}
 			c, err := apiClient(cmd)
 			if err != nil {
@@ -127,4 +130,27 @@ func gitHead(dir string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(sha))
+}
+
+// folderApp is the app a folder deploys to when nothing names one: its
+// name, lowercased, with what an app name cannot hold turned into '-'
+// ("My Shop" is my-shop); "" when that is no app name.
+func folderApp(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	name := strings.Trim(strings.Map(func(r rune) rune {
+		switch {
+		case 'a' <= r && r <= 'z', '0' <= r && r <= '9':
+			return r
+		case 'A' <= r && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, filepath.Base(abs)), "-")
+	if spec.ValidName(name) != nil {
+		return ""
+	}
+	return name
 }

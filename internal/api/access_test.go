@@ -158,7 +158,7 @@ func TestAccess_EveryRouteAnswersAsTheRoleAllows(t *testing.T) {
 				url := fill.Replace(strings.ReplaceAll(path, "{app}", app))
 				code, body, _ := s.raw(method, url, "Bearer "+tokens[user], strings.NewReader("{}"))
 				tried++
-				hidden := code == http.StatusNotFound && app != "" && strings.Contains(body, fmt.Sprintf(`app \"%s\": not found`, app))
+				hidden := code == http.StatusNotFound && app != "" && strings.Contains(body, fmt.Sprintf(`app \"%s\" does not exist`, app))
 				refused := code == http.StatusUnauthorized || code == http.StatusForbidden || hidden
 				want := allowed(user, rule, app)
 				switch {

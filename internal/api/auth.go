@@ -39,11 +39,12 @@ func (a *API) authenticate(r *http.Request) (*store.User, error) {
 func (a *API) app(r *http.Request, u *store.User) (*store.App, error) {
 	name := r.PathValue("app")
 	app, err := a.Store.App(r.Context(), name)
+	// A missing app and another team's answer alike, with what to do.
+	if errors.Is(err, store.ErrNotFound) || err == nil && !u.CanAccess(app.TeamID) {
+		return nil, fmt.Errorf("app %q does not exist (nonstop apps create %s makes it): %w", name, name, store.ErrNotFound)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if !u.CanAccess(app.TeamID) {
-		return nil, fmt.Errorf("app %q: %w", name, store.ErrNotFound)
 	}
 	return app, nil
 }

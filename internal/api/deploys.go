@@ -54,6 +54,10 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		}
 		return fmt.Errorf("source archive: %v: %w", err, errBadRequest)
 	}
+	// An archive of the app's folder (shop-main/...) starts in it.
+	if _, err := archive.Unwrap(dir); err != nil {
+		return err
+	}
 	sp, err := spec.Load(dir)
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, errBadRequest)

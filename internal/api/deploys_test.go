@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nonstopdev/nonstop/internal/archive"
 	"github.com/nonstopdev/nonstop/internal/client"
@@ -170,4 +171,25 @@ func incompressible(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return string(b)
+}
+
+// An archive of the app's folder, as GitHub's "Download ZIP" makes it,
+// deploys from inside that folder.
+func TestDeploy_AnArchiveOfOneFolderDeploysFromInsideIt(t *testing.T) {
+	s := newServer(t)
+	s.createApp("hello")
+	ro, err := s.admin.Deploy(context.Background(), "hello", bytes.NewReader(tarGz(t, map[string]string{
+		"hello-main/nonstop.yaml": helloYAML(1), "__MACOSX/hello-main/._nonstop.yaml": "finder's fork",
+	})), "")
+	if err != nil {
+		t.Fatalf("deploy of an archive of one folder: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	if end, err := s.admin.Follow(ctx, "hello", ro.ID, func(wire.Event) {}); err != nil || end.State != wire.RolloutDone {
+		t.Fatalf("rollout ended %+v: %v", end, err)
+	}
+	if code, body := s.getApp("hello"); code != 200 || !strings.Contains(body, "v1") {
+		t.Errorf("hello answers %d %q, want v1", code, body)
+	}
 }
