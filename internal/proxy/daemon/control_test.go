@@ -151,7 +151,15 @@ func TestControl_MetricsReadOverTheSocketAreTheProxys(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	local, err := p.Metrics(ctx, "app")
+	// A request is counted once the proxy has relayed its end, which may
+	// be just after the client has read it.
+	var local []proxy.ReleaseMetrics
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		local, err = p.Metrics(ctx, "app")
+		if err == nil && len(local) == 1 && local[0].Requests == 3 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || len(local) != 1 || local[0].Requests != 3 {
 		t.Fatalf("in process: %+v, %v; want release 1 with 3 requests", local, err)
 	}
