@@ -12,6 +12,12 @@ command -v curl >/dev/null || need+=(curl)
 [ -x /usr/bin/python3 ] || need+=(python3)
 command -v gunicorn >/dev/null || need+=(gunicorn)
 command -v node >/dev/null || need+=(nodejs)
+# Detected sources (test/e2e/detect_test.go): npm installs a Node app's
+# dependencies from the registry; a Python app's virtualenv (python3-venv)
+# finds Flask among the machine's packages.
+command -v npm >/dev/null || need+=(npm)
+/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
+/usr/bin/python3 -c 'import flask' 2>/dev/null || need+=(python3-flask)
 
 if ((${#need[@]})); then
 	if [ "$(id -u)" != 0 ]; then

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nonstopdev/nonstop/internal/detect"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -35,6 +37,12 @@ func newStatusCmd() *cobra.Command {
 			}
 			if st.Live != nil {
 				fmt.Fprintf(out, "live:     v%d, %s, %s\n", st.Live.Version, st.Live.Description, st.Live.CreatedAt.Local().Format(time.DateTime))
+				var sp struct {
+					Detected *detect.Plan `json:"detected"`
+				}
+				if json.Unmarshal(st.Live.Spec, &sp) == nil && sp.Detected != nil {
+					fmt.Fprintf(out, "source:   %s\n", sp.Detected)
+				}
 			} else {
 				fmt.Fprintln(out, "live:     none (deploy it: nonstop deploy --app "+st.Name+")")
 			}

@@ -54,9 +54,13 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 		}
 		return fmt.Errorf("source archive: %v: %w", err, errBadRequest)
 	}
-	// An archive of the app's folder (shop-main/...) starts in it.
-	if _, err := archive.Unwrap(dir); err != nil {
-		return err
+	// An archive a person made of the app's folder (shop-main/...) starts
+	// in it; the CLI's is the folder it was pointed at, as it is.
+	opts := wire.DeployOptionsOf(r.URL.Query())
+	if opts.Source != "cli" {
+		if _, err := archive.Unwrap(dir); err != nil {
+			return err
+		}
 	}
 	sp, err := spec.Load(dir)
 	if err != nil {
@@ -65,7 +69,6 @@ func (a *API) deploy(w http.ResponseWriter, r *http.Request, u *store.User) erro
 	if sp.Name != "" && sp.Name != app.Name {
 		return fmt.Errorf("%s names app %q but this deploy is to app %q: %w", spec.FileName, sp.Name, app.Name, errBadRequest)
 	}
-	opts := wire.DeployOptionsOf(r.URL.Query())
 	if st := opts.Strategy; st != "" {
 		if sp, err = sp.WithStrategy(spec.Strategy(st)); err != nil {
 			return fmt.Errorf("%v: %w", err, errBadRequest)

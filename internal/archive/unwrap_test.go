@@ -42,8 +42,8 @@ func TestUnwrap_AnArchiveOfOneFolderStartsInIt(t *testing.T) {
 		folder string
 		want   []string
 	}{
-		"GitHub's Download ZIP": {map[string]string{"shop-main/Procfile": "web: ./app", "shop-main/lib/x.go": "x"}, "shop-main", []string{"Procfile", "lib/x.go"}},
-		"Finder's Compress": {map[string]string{"shop/index.html": "<h1>", "__MACOSX/shop/._index.html": "fork", ".DS_Store": "x"}, "shop", []string{"index.html"}},
+		"GitHub's Download ZIP":         {map[string]string{"shop-main/Procfile": "web: ./app", "shop-main/lib/x.go": "x"}, "shop-main", []string{"Procfile", "lib/x.go"}},
+		"Finder's Compress":             {map[string]string{"shop/index.html": "<h1>", "__MACOSX/shop/._index.html": "fork", ".DS_Store": "x"}, "shop", []string{"index.html"}},
 		"a folder holding its own name": {map[string]string{"app/app/main.go": "m", "app/go.mod": "g"}, "app", []string{"app/main.go", "go.mod"}},
 		"a source at the root":          {map[string]string{"Procfile": "web: x", "lib/x.go": "x"}, "", []string{"Procfile", "lib/x.go"}},
 		"one file at the root":          {map[string]string{"README": "r", "src/main.go": "m"}, "", []string{"README", "src/main.go"}},

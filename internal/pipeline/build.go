@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/build"
+	"github.com/nonstopdev/nonstop/internal/detect"
 	"github.com/nonstopdev/nonstop/internal/rollout"
 	"github.com/nonstopdev/nonstop/internal/spec"
 	"github.com/nonstopdev/nonstop/internal/store"
@@ -62,6 +63,12 @@ func (p *Pipeline) build(ctx context.Context, j *job, env map[string]string) (st
 	lines := p.lineWriter(j.rollout)
 	defer lines.Close()
 	out := io.MultiWriter(logFile, lines)
+	if d := j.src.Spec.Detected; d != nil {
+		fmt.Fprintf(out, "build #%d: %s\n", b.Number, d)
+		if err := detect.Missing(d.Needs); err != nil {
+			return "", fmt.Errorf("%s: %w", d, err)
+		}
+	}
 	switch {
 	case sp.Build != "":
 		fmt.Fprintf(out, "build #%d: %s\n", b.Number, sp.Build)

@@ -166,6 +166,11 @@ func Run(ctx context.Context, cfg Config) error {
 		procRT.Close()
 		return err
 	}
+	staticBin, err := staticServer(cfg.DataDir, accounts)
+	if err != nil {
+		procRT.Close()
+		return err
+	}
 	contRT, imgs, closeImages, err := containers(ctx, cfg.Containers, scope, log)
 	if err != nil {
 		procRT.Close()
@@ -198,7 +203,7 @@ func Run(ctx context.Context, cfg Config) error {
 		runImages, buildImages = imgs, imgs
 	}
 	fleets := []fleet.Fleet{
-		local.New(local.Config{Store: st, Runtime: rt, Proxy: px, Images: runImages, Logger: log, Accounts: accounts}),
+		local.New(local.Config{Store: st, Runtime: rt, Proxy: px, Images: runImages, Logger: log, Accounts: accounts, StaticServer: staticBin}),
 		kubefleet.New(kubefleet.Config{Store: st, Cluster: kube, PodNetwork: cfg.Cluster.PodNetwork, Proxy: px, Logger: log}),
 	}
 	engine := rollout.New(rollout.Config{Store: st, Fleets: fleets, Proxy: px, Logger: log, DataDir: cfg.DataDir, DomainSuffix: cfg.DomainSuffix, ProxyURL: "http://" + cfg.HTTPAddr,

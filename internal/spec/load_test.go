@@ -60,7 +60,7 @@ func TestLoad_DockerfileMakesRuntimeDocker(t *testing.T) {
 
 func TestLoad_ProcessWithoutRunSaysHowToFix(t *testing.T) {
 	_, err := Load(t.TempDir())
-	want := `nonstop.yaml: run: required for the process runtime: add "run:" to nonstop.yaml, or a Procfile with a "web:" line`
+	want := `nonstop.yaml: run: required for the process runtime, and nothing in the source tells how to run it (no package.json, go.mod, requirements.txt, app.py, index.html...): add "run:" to nonstop.yaml, or a Procfile with a "web:" line`
 	if err == nil || err.Error() != want {
 		t.Errorf("Load error = %v, want %s", err, want)
 	}
@@ -100,5 +100,48 @@ func TestLoad_DesignExample(t *testing.T) {
 	}
 	if s.Name != "hello" || s.Instances != 2 || len(s.Deploy.Canary.Steps) != 2 {
 		t.Errorf("spec = %+v, want the design example", s)
+	}
+}
+
+// A source that says nothing of how it runs is detected; nonstop.yaml and
+// a Procfile always win over what is detected.
+func TestLoad_DetectsTheSourceUnlessNonstopYAMLOrAProcfileSays(t *testing.T) {
+	write := func(files map[string]string) string {
+		dir := t.TempDir()
+		for name, body := range files {
+			os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	node := map[string]string{"package.json": `{"scripts": {"start": "node server.js"}}`}
+	sp, err := Load(write(node))
+	if err != nil || sp.Detected == nil || sp.Detected.Kind != "Node.js" || sp.Run != "npm start" || sp.Build != "npm install" {
+		t.Fatalf("a Node source: %+v %v, want detected, npm install then npm start", sp, err)
+	}
+	node["Procfile"] = "web: node other.js\n"
+	if sp, err := Load(write(node)); err != nil || sp.Detected != nil || sp.Run != "node other.js" {
+		t.Errorf("a Procfile beside package.json: %+v %v, want the Procfile's run, nothing detected", sp, err)
+	}
+	delete(node, "Procfile")
+	node[FileName] = "run: node mine.js\nbuild: npm ci --omit=dev\n"
+	if sp, err := Load(write(node)); err != nil || sp.Detected != nil || sp.Run != "node mine.js" || sp.Build != "npm ci --omit=dev" {
+		t.Errorf("nonstop.yaml's run: %+v %v, want its run and build", sp, err)
+	}
+	node[FileName] = "health:\n  path: /up\n"
+	if sp, err := Load(write(node)); err != nil || sp.Detected == nil || sp.Run != "npm start" || sp.Health.Path != "/up" {
+		t.Errorf("nonstop.yaml without run: %+v %v, want its health and the detected run", sp, err)
+	}
+	site, err := Load(write(map[string]string{"public/index.html": "<h1>hi</h1>"}))
+	if err != nil || site.Static != "public" || site.Run != "" {
+		t.Errorf("a static site: %+v %v, want public served", site, err)
+	}
+	if _, err := Load(write(map[string]string{FileName: "static: ../elsewhere\n"})); err == nil || !strings.Contains(err.Error(), "static") {
+		t.Errorf("static: out of the source: %v, want it refused", err)
+	}
+	if sp, err := Load(write(map[string]string{"go.mod": "module x", "Dockerfile": "FROM scratch"})); err != nil || sp.Detected != nil || sp.Runtime != RuntimeDocker {
+		t.Errorf("a Dockerfile beside go.mod: %+v %v, want the docker runtime, nothing detected", sp, err)
 	}
 }

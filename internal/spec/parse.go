@@ -52,6 +52,7 @@ func (d *decoder) specFields(s *Spec) []field {
 		{"build", d.str(&s.Build)},
 		{"build_labels", d.strings(&s.BuildLabels)},
 		{"run", d.str(&s.Run)},
+		{"static", d.str(&s.Static)},
 		{"port", d.integer(&s.Port, "a whole number from 0 to 65535")},
 		{"instances", d.integer(&s.Instances, "a whole number >= 1")},
 		{"health", d.object(d.healthFields(&s.Health))},

@@ -2,7 +2,11 @@
 // and a strict parser that names the key and the line of every mistake.
 package spec
 
-import "time"
+import (
+	"time"
+
+	"github.com/nonstopdev/nonstop/internal/detect"
+)
 
 // FileName is the app spec's file name at the root of an app's source.
 const FileName = "nonstop.yaml"
@@ -32,16 +36,23 @@ type Spec struct {
 	Build   string  `yaml:"build" json:"build,omitempty"`
 	// BuildLabels select the build worker that builds the app: one whose
 	// labels include them all (e.g. [docker], [arm64]).
-	BuildLabels []string          `yaml:"build_labels" json:"build_labels,omitempty"`
-	Run         string            `yaml:"run" json:"run,omitempty"`
-	Port        int               `yaml:"port" json:"port,omitempty"`
-	Instances   int               `yaml:"instances" json:"instances"`
-	Health      Health            `yaml:"health" json:"health"`
-	Deploy      Deploy            `yaml:"deploy" json:"deploy"`
-	Env         map[string]string `yaml:"env" json:"env,omitempty"`
-	Volumes     []Volume          `yaml:"volumes" json:"volumes,omitempty"`
-	Resources   Resources         `yaml:"resources" json:"resources"`
-	Kubernetes  Kubernetes        `yaml:"kubernetes" json:"kubernetes"`
+	BuildLabels []string `yaml:"build_labels" json:"build_labels,omitempty"`
+	Run         string   `yaml:"run" json:"run,omitempty"`
+	// Static, instead of run, is a folder of the source (". " for its
+	// root) that nonstop serves itself as a static site.
+	Static     string            `yaml:"static" json:"static,omitempty"`
+	Port       int               `yaml:"port" json:"port,omitempty"`
+	Instances  int               `yaml:"instances" json:"instances"`
+	Health     Health            `yaml:"health" json:"health"`
+	Deploy     Deploy            `yaml:"deploy" json:"deploy"`
+	Env        map[string]string `yaml:"env" json:"env,omitempty"`
+	Volumes    []Volume          `yaml:"volumes" json:"volumes,omitempty"`
+	Resources  Resources         `yaml:"resources" json:"resources"`
+	Kubernetes Kubernetes        `yaml:"kubernetes" json:"kubernetes"`
+
+	// Detected, set by Load, is how the source's kind was detected when
+	// neither nonstop.yaml nor a Procfile said how to run it.
+	Detected *detect.Plan `yaml:"-" json:"detected,omitempty"`
 
 	// lines maps the key paths that Parse found ("deploy.max_surge") to
 	// their line in nonstop.yaml. It tells an explicit 0 from a missing

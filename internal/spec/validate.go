@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -73,8 +74,13 @@ func (v *validator) app() {
 	}
 	switch s.Runtime {
 	case RuntimeProcess:
-		if strings.TrimSpace(s.Run) == "" {
-			v.fail("run", `required for the process runtime: add "run:" to nonstop.yaml, or a Procfile with a "web:" line`)
+		switch {
+		case strings.TrimSpace(s.Run) == "" && s.Static == "":
+			v.fail("run", `required for the process runtime, and nothing in the source tells how to run it (no package.json, go.mod, requirements.txt, app.py, index.html...): add "run:" to nonstop.yaml, or a Procfile with a "web:" line`)
+		case s.Run != "" && s.Static != "":
+			v.fail("static", "a static site is served by nonstop: leave out run:, or static:")
+		case s.Static != "" && !localPath(s.Static):
+			v.fail("static", "%q: want a folder of the source, e.g. dist", s.Static)
 		}
 	case RuntimeDocker, RuntimeKubernetes:
 	default:
@@ -91,6 +97,11 @@ func (v *validator) app() {
 			v.fail(fmt.Sprintf("build_labels[%d]", i), "%q: want letters, digits, '-', '_' or '.', up to 63", l)
 		}
 	}
+}
+
+// localPath reports whether p is a relative path that stays in the source.
+func localPath(p string) bool {
+	return filepath.IsLocal(p) || p == "."
 }
 
 func (v *validator) health() {

@@ -20,7 +20,7 @@ func TestValidate_NamesKeyAndLine(t *testing.T) {
 		{"runtime", "run: ./app\nruntime: dokker\n",
 			`nonstop.yaml:2: runtime: unknown runtime "dokker" (use process, docker or kubernetes)`},
 		{"process needs run", "name: hello\n",
-			`nonstop.yaml: run: required for the process runtime: add "run:" to nonstop.yaml, or a Procfile with a "web:" line`},
+			`nonstop.yaml: run: required for the process runtime, and nothing in the source tells how to run it (no package.json, go.mod, requirements.txt, app.py, index.html...): add "run:" to nonstop.yaml, or a Procfile with a "web:" line`},
 		{"port", "run: ./app\nport: 70000\n",
 			"nonstop.yaml:2: port: must be from 0 to 65535, got 70000"},
 		{"instances zero", "run: ./app\ninstances: 0\n",

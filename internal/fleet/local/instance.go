@@ -71,7 +71,7 @@ func (f *Fleet) startInstance(ctx context.Context, op fleet.Op, g *fleet.Goal) e
 	inst, err := f.Runtime.Start(ctx, runtime.InstanceSpec{
 		User: acct,
 		ID:   id, App: g.App.Name, Release: g.Release.Version,
-		Dir: g.Release.Dir, Command: sp.Run, Env: g.Release.Env, Port: listenPort(&sp), Image: g.Release.Image,
+		Dir: g.Release.Dir, Command: f.command(&sp), Env: g.Release.Env, Port: listenPort(&sp), Image: g.Release.Image,
 		Volumes: func() (vs []runtime.Volume) {
 			for _, v := range sp.Volumes {
 				vs = append(vs, runtime.Volume{Name: v.Name, Path: v.Path})
@@ -227,4 +227,22 @@ func (f *Fleet) accountOf(ctx context.Context, g *fleet.Goal) (*runtime.Account,
 		return nil, err
 	}
 	return acct, nil
+}
+
+// command is what an instance of sp runs: its run command, or, for a
+// static site, nonstop serving the site's folder.
+func (f *Fleet) command(sp *spec.Spec) string {
+	if sp.Static == "" {
+		return sp.Run
+	}
+	server := f.StaticServer
+	if server == "" {
+		server = "nonstop"
+	}
+	return "exec " + shellQuote(server) + " static --dir " + shellQuote(sp.Static)
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

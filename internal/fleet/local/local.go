@@ -40,6 +40,9 @@ type Config struct {
 	// Accounts, when set, runs each process-runtime app as its own system
 	// account, from a release folder only that account may enter.
 	Accounts *sysuser.Accounts
+	// StaticServer is the nonstop binary that a static site's instances
+	// run (`nonstop static`), one every app's account may execute.
+	StaticServer string
 }
 
 // Fleet runs apps on this machine.
