@@ -68,6 +68,9 @@ func preReceive(cmd *cobra.Command, stdin io.Reader) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
+	if n := os.Getenv("NONSTOP_NOTICE"); n != "" {
+		fmt.Fprintf(out, "nonstop: %s\n", n)
+	}
 	deployRef := "refs/heads/" + branch
 	var target *refUpdate
 	for i, u := range updates {

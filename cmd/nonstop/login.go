@@ -47,6 +47,7 @@ func newLoginCmd() *cobra.Command {
 				return fmt.Errorf("save credentials: %w", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "logged in to %s as %s (%s); saved in %s\n", srv, who.Name, who.Role, path)
+			fmt.Fprintln(cmd.OutOrStdout(), installGitCredential(srv))
 			return nil
 		},
 	}

@@ -64,7 +64,7 @@ func newRoot() *cobra.Command {
 		newAppsCmd(), newDeployCmd(), newStatusCmd(), newReleasesCmd(), newLogsCmd(),
 		newRollbackCmd(), newScaleCmd(), newStopCmd(), newStartCmd(), newHoldCmd(), newUnholdCmd(), newEnvCmd(), newLoginCmd(), newRunsCmd(), newPromoteCmd(), newPauseCmd(), newResumeCmd(), newAbortCmd(),
 		newUsersCmd(), newTeamsCmd(), newTokensCmd(), newAuditCmd(),
-		newStaticCmd(),
+		newStaticCmd(), newGitCredentialCmd(),
 		newGitHookCmd(), // hidden: run by the pre-receive hook of an app's repository
 	)
 	return root

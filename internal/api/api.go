@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nonstopdev/nonstop/internal/archive"
@@ -58,6 +59,9 @@ type API struct {
 	mux    *http.ServeMux
 	table  []Route  // every route served, with its access
 	logins *limiter // failed logins, per account and address
+	// pushNotices keeps, by app, what a first push that created it should
+	// be told, from git's first request of the push to its second.
+	pushNotices sync.Map
 }
 
 // New returns the API handler.

@@ -116,9 +116,9 @@ func TestGitPush_DeploysRollsOutUnderLoadAndRejectsAFailedRelease(t *testing.T) 
 	if err == nil || !strings.Contains(out, "Authentication failed") {
 		t.Fatalf("push with a wrong token: err %v, want an authentication failure:\n%s", err, out)
 	}
-	out, err = g.push(c.token, "nope", "main")
+	out, err = g.push(c.token, "no_such_app", "main")
 	if err == nil || !strings.Contains(out, "not found") {
-		t.Fatalf("push to an unknown app: err %v, want not found:\n%s", err, out)
+		t.Fatalf("push to an app that is not and cannot be (not an app name): err %v, want not found:\n%s", err, out)
 	}
 
 	// First push: deployed, the push waits for it and shows it.
@@ -196,4 +196,77 @@ func TestGitPush_DeploysRollsOutUnderLoadAndRejectsAFailedRelease(t *testing.T) 
 	if res.Versions["v2"] == 0 || res.Versions["v3"] != 0 {
 		t.Errorf("versions served under load: %s; want v2, and never v3", res.VersionList())
 	}
+}
+
+// A member's first push to a name no app has creates the app in their
+// team and says so; a viewer's is refused and creates nothing.
+func TestGitPush_AFirstPushCreatesTheAppInThePushersTeam(t *testing.T) {
+	c := newCluster(t)
+	c.mustRun("teams", "create", "shop")
+	ann := tokenIn(t, c.mustRun("users", "create", "ann", "--team", "shop"))
+	vic := tokenIn(t, c.mustRun("users", "create", "vic", "--team", "shop", "--role", "viewer"))
+	g := newPushRepo(t, c, strings.Replace(helloSpec("1", "20s"), "name: hello", "name: fresh", 1))
+
+	out, err := g.push(vic, "fresh", "main")
+	if err == nil || !strings.Contains(out, "not found") {
+		t.Fatalf("a viewer's push to a new name: err %v, want it refused:\n%s", err, out)
+	}
+	if apps, _ := c.client().Apps(context.Background()); len(apps) != 0 {
+		t.Fatalf("a viewer's push created %+v", apps)
+	}
+
+	out, err = g.push(ann, "fresh", "main")
+	if err != nil {
+		t.Fatalf("ann's first push: %v\n%s", err, out)
+	}
+	pushOutputHas(t, "ann's first push", out, "remote: nonstop: created app fresh in team shop", "remote: ✓ fresh: v1 is live")
+	apps, err := c.client().Apps(context.Background())
+	if err != nil || len(apps) != 1 || apps[0].Name != "fresh" {
+		t.Fatalf("apps after ann's push: %+v %v", apps, err)
+	}
+	if teams := c.mustRun("apps", "list"); !strings.Contains(teams, "fresh") {
+		t.Errorf("apps list:\n%s", teams)
+	}
+	wantAnswer(t, c, "fresh", 200, "from v1")
+	if audit := c.mustRun("audit"); !strings.Contains(audit, "app create") || !strings.Contains(audit, "git push") {
+		t.Errorf("the audit log does not record the app made by git push:\n%s", audit)
+	}
+}
+
+// After `nonstop login`, a stock `git push` from a shell with no terminal
+// deploys: git asks nonstop's credential helper, which login installed,
+// and no token is in the remote's URL or the repository's config.
+func TestGitPush_AfterLoginAStockPushNeedsNoTokenInTheURL(t *testing.T) {
+	c := newCluster(t)
+	home := t.TempDir()
+	env := append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+filepath.Join(home, ".gitconfig"), "GIT_TERMINAL_PROMPT=0",
+		"GIT_ASKPASS=", "SSH_ASKPASS=", "NONSTOP_TOKEN=", "NONSTOP_SERVER=",
+		"GIT_AUTHOR_NAME=Dev", "GIT_AUTHOR_EMAIL=dev@example.com", "GIT_COMMITTER_NAME=Dev", "GIT_COMMITTER_EMAIL=dev@example.com")
+	run := func(dir, name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, strings.ReplaceAll(string(out), c.token, "<token>"))
+		}
+		return strings.ReplaceAll(string(out), c.token, "<token>")
+	}
+	out := run(home, binary, "login", "http://"+c.api, "--token", c.token)
+	if !strings.Contains(out, "git push to http://"+c.api+"/git/APP.git now uses this token") {
+		t.Fatalf("nonstop login did not install the credential helper:\n%s", out)
+	}
+	dir := appSource(t, strings.Replace(helloSpec("1", "20s"), "name: hello", "name: pushed", 1))
+	run(dir, "git", "init", "--quiet", "--initial-branch=main")
+	run(dir, "git", "add", "-A")
+	run(dir, "git", "commit", "--quiet", "-m", "first")
+	run(dir, "git", "remote", "add", "origin", "http://"+c.api+"/git/pushed.git")
+	out = run(dir, "git", "push", "origin", "main")
+	pushOutputHas(t, "a stock push after login", out, "remote: nonstop: created app pushed", "remote: ✓ pushed: v1 is live")
+	cfg, _ := os.ReadFile(filepath.Join(dir, ".git", "config"))
+	if strings.Contains(string(cfg), c.token) || strings.Contains(out, c.token) {
+		t.Errorf("the token is in the repository's config or git's output")
+	}
+	wantAnswer(t, c, "pushed", 200, "from v1")
 }

@@ -57,9 +57,9 @@ type Config struct {
 	// Root is the folder of the bare repositories (DATA/git).
 	Root string
 	// Authorize checks a token and the user's access to app (to push to
-	// it, or to fetch from it), and returns the user's name. It wraps
+	// it, or to fetch from it), and returns who may. It wraps
 	// ErrUnauthorized, ErrNotFound or ErrForbidden to refuse.
-	Authorize func(r *http.Request, token, app string, push bool) (user string, err error)
+	Authorize func(r *http.Request, token, app string, push bool) (Grant, error)
 	// Branch returns the branch of app that deploys (nil or "": "main").
 	Branch func(app string) string
 	// ServerURL returns the API's URL, which the hook deploys through.
@@ -153,7 +153,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		challenge(w, "authentication required: use a nonstop API token as the password")
 		return
 	}
-	user, err := h.cfg.Authorize(r, token, req.app, req.service == "git-receive-pack")
+	grant, err := h.cfg.Authorize(r, token, req.app, req.service == "git-receive-pack")
 	switch {
 	case errors.Is(err, ErrUnauthorized):
 		challenge(w, "invalid token")
@@ -184,7 +184,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("app %q has no git repository yet: push to it first", req.app), http.StatusNotFound)
 		return
 	}
-	h.backend(w, r, req, user, token)
+	h.backend(w, r, req, grant, token)
+}
+
+// Grant is who Authorize let through, and what the hook should tell them
+// first (as `remote:` lines), e.g. that the push created the app.
+type Grant struct {
+	User   string
+	Notice string
 }
 
 func challenge(w http.ResponseWriter, msg string) {
@@ -203,7 +210,7 @@ func (h *Handler) branch(app string) string {
 
 // backend runs git http-backend for one request, with the hook's
 // environment, and streams its answer as it comes (the hook's progress).
-func (h *Handler) backend(w http.ResponseWriter, r *http.Request, req request, user, token string) {
+func (h *Handler) backend(w http.ResponseWriter, r *http.Request, req request, grant Grant, token string) {
 	cr := r.Clone(r.Context())
 	cr.URL.Path = "/git/" + req.app + ".git/" + req.rest
 	cr.URL.RawPath = ""
@@ -224,11 +231,12 @@ func (h *Handler) backend(w http.ResponseWriter, r *http.Request, req request, u
 			"GIT_PROJECT_ROOT=" + h.cfg.Root,
 			"GIT_HTTP_EXPORT_ALL=1",
 			"GIT_CONFIG_NOSYSTEM=1", // the server's repositories follow their own config only
-			"REMOTE_USER=" + user,
+			"REMOTE_USER=" + grant.User,
 			"NONSTOP_SERVER=" + h.cfg.ServerURL(),
 			"NONSTOP_TOKEN=" + token,
 			"NONSTOP_APP=" + req.app,
 			"NONSTOP_BRANCH=" + h.branch(req.app),
+			"NONSTOP_NOTICE=" + grant.Notice,
 		},
 		InheritEnv: []string{"TMPDIR"},
 		Logger:     log.New(slogWriter{h.cfg.Logger}, "", 0),

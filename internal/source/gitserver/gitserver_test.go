@@ -54,14 +54,14 @@ func newFixture(t *testing.T) *fixture {
 	writeExec(t, askpass, "#!/bin/sh\ncase \"$1\" in Username*) echo x ;; *) echo \"$TEST_GIT_PASSWORD\" ;; esac\n")
 	h, err := gitserver.New(gitserver.Config{
 		Root: f.root,
-		Authorize: func(r *http.Request, token, app string, push bool) (string, error) {
+		Authorize: func(r *http.Request, token, app string, push bool) (gitserver.Grant, error) {
 			switch {
 			case token != goodToken:
-				return "", fmt.Errorf("invalid token: %w", gitserver.ErrUnauthorized)
+				return gitserver.Grant{}, fmt.Errorf("invalid token: %w", gitserver.ErrUnauthorized)
 			case app != "hello":
-				return "", fmt.Errorf("app %s: %w", app, gitserver.ErrNotFound)
+				return gitserver.Grant{}, fmt.Errorf("app %s: %w", app, gitserver.ErrNotFound)
 			}
-			return "alice", nil
+			return gitserver.Grant{User: "alice"}, nil
 		},
 		ServerURL:   func() string { return "http://api.test" },
 		HookCommand: []string{"/bin/sh", hook},
