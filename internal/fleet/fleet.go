@@ -106,6 +106,12 @@ type Fleet interface {
 	URLs(ctx context.Context, app *store.App) (urls []string, ok bool, err error)
 }
 
+// ReleaseRunner is a Fleet that runs a release's release phase (its
+// spec's release: command) once, before its instances take traffic.
+type ReleaseRunner interface {
+	RunRelease(ctx context.Context, op Op, g *Goal) error
+}
+
 // Op is the rollout a fleet acts for.
 type Op interface {
 	// Rollout is the rollout (read only: the engine records its states).

@@ -85,6 +85,16 @@ func (o *op) forward(ctx context.Context) error {
 	// The old set stays warm, routed no clients, for an instant rollback.
 	keepOld := progressive && s.KeepOld(g.Spec()) > 0
 	o.g = g
+	letThrough := func() {}
+	if o.releasePhaseDue(g) {
+		if letThrough, err = o.releasePhase(ctx, f, g); err != nil {
+			return err
+		}
+		if progressive { // its old set serves on while the new one is judged
+			letThrough()
+			letThrough = func() {}
+		}
+	}
 	// A rollout resumed in verifying has done its steps: what is left is
 	// the check and the record.
 	if r.State != store.RolloutVerifying {
@@ -98,6 +108,7 @@ func (o *op) forward(ctx context.Context) error {
 		} else {
 			err = f.Converge(ctx, o, g)
 		}
+		letThrough() // the new release alone serves (or the rollout failed)
 		if err != nil {
 			return err
 		}

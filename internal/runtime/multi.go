@@ -187,3 +187,19 @@ func (m *Multi) RemoveApp(ctx context.Context, app string) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Run runs spec once on the runtime that would run its instances.
+func (m *Multi) Run(ctx context.Context, spec InstanceSpec, out io.Writer) error {
+	r := m.process
+	if spec.Image != "" {
+		if m.container == nil {
+			return ErrNoContainerRuntime
+		}
+		r = m.container
+	}
+	run, ok := r.(Runner)
+	if !ok {
+		return fmt.Errorf("the %s runtime cannot run a release phase", r.Name())
+	}
+	return run.Run(ctx, spec, out)
+}

@@ -167,6 +167,13 @@ type Runtime interface {
 	Close() error
 }
 
+// Runner is a Runtime that can run a command once, to its end, as an
+// instance of spec would (its folder, account, environment, volumes): a
+// release phase.
+type Runner interface {
+	Run(ctx context.Context, spec InstanceSpec, out io.Writer) error
+}
+
 // AppRemover is a Runtime that keeps something per app beyond its
 // instances (the docker runtime's network), removed when the app is
 // deleted, after its instances.

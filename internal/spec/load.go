@@ -28,6 +28,11 @@ func Load(dir string) (*Spec, error) {
 			return nil, err
 		}
 	}
+	if s.Release == "" {
+		if s.Release, err = procfileLine(dir, "release"); err != nil {
+			return nil, err
+		}
+	}
 	dockerfile := exists(filepath.Join(dir, "Dockerfile"))
 	if s.Run == "" && s.Static == "" && !dockerfile && (s.Runtime == "" || s.Runtime == RuntimeProcess) {
 		plan, err := detect.Detect(dir)

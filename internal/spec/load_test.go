@@ -145,3 +145,29 @@ func TestLoad_DetectsTheSourceUnlessNonstopYAMLOrAProcfileSays(t *testing.T) {
 		t.Errorf("a Dockerfile beside go.mod: %+v %v, want the docker runtime, nothing detected", sp, err)
 	}
 }
+
+// The release phase comes from nonstop.yaml, else the Procfile's
+// release: line; its hold needs it and is bounded.
+func TestLoad_TheReleasePhaseAndItsHold(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "Procfile", "web: ./server\nrelease: ./migrate up\n")
+	sp, err := Load(dir)
+	if err != nil || sp.Release != "./migrate up" {
+		t.Fatalf("a Procfile's release line: %+v %v", sp, err)
+	}
+	writeFile(t, dir, FileName, "release: ./other\nrelease_hold: 30s\n")
+	if sp, err := Load(dir); err != nil || sp.Release != "./other" || sp.ReleaseHold != 30*time.Second {
+		t.Errorf("nonstop.yaml's release: %+v %v, want it over the Procfile's, held 30s", sp, err)
+	}
+	for yaml, want := range map[string]string{
+		"run: ./app\nrelease_hold: 30s\n":            "release_hold: holds requests while the release phase runs",
+		"run: ./app\nrelease: x\nrelease_hold: 1h\n": "release_hold: must be from 0 to 10m",
+		"runtime: docker\nrelease: ./migrate\n":      "release: the release phase runs on the process runtime only",
+	} {
+		d := t.TempDir()
+		writeFile(t, d, FileName, yaml)
+		if _, err := Load(d); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", yaml, err, want)
+		}
+	}
+}

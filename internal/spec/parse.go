@@ -53,6 +53,8 @@ func (d *decoder) specFields(s *Spec) []field {
 		{"build_labels", d.strings(&s.BuildLabels)},
 		{"run", d.str(&s.Run)},
 		{"static", d.str(&s.Static)},
+		{"release", d.str(&s.Release)},
+		{"release_hold", d.duration(&s.ReleaseHold)},
 		{"port", d.integer(&s.Port, "a whole number from 0 to 65535")},
 		{"instances", d.integer(&s.Instances, "a whole number >= 1")},
 		{"health", d.object(d.healthFields(&s.Health))},

@@ -120,7 +120,7 @@ func TestParse_UnknownKeyNamesKeyAndLine(t *testing.T) {
 		name, yaml, want string
 	}{
 		{"top level", "name: hello\nrun: ./app\n\n\n\n\nhelth:\n  path: /\n",
-			`nonstop.yaml:7: unknown key "helth" (known: name, runtime, build, build_labels, run, static, port, instances, health, deploy, env, volumes, resources, kubernetes)`},
+			`nonstop.yaml:7: unknown key "helth" (known: name, runtime, build, build_labels, run, static, release, release_hold, port, instances, health, deploy, env, volumes, resources, kubernetes)`},
 		{"in health", "health:\n  pth: /\n",
 			`nonstop.yaml:2: health: unknown key "pth" (known: path, interval, timeout, start_timeout, healthy_threshold, unhealthy_threshold)`},
 		{"in a canary step", "deploy:\n  canary:\n    steps:\n      - weight: 10\n        wait: 1s\n",
@@ -188,7 +188,7 @@ func TestParse_TopLevelMustBeMapping(t *testing.T) {
 func TestParse_ReportsEveryErrorInOrder(t *testing.T) {
 	_, err := Parse([]byte("instances: two\nhelth: {}\nhealth:\n  timeout: soon\n"))
 	want := `nonstop.yaml:1: instances: must be a whole number >= 1, got "two"
-nonstop.yaml:2: unknown key "helth" (known: name, runtime, build, build_labels, run, static, port, instances, health, deploy, env, volumes, resources, kubernetes)
+nonstop.yaml:2: unknown key "helth" (known: name, runtime, build, build_labels, run, static, release, release_hold, port, instances, health, deploy, env, volumes, resources, kubernetes)
 nonstop.yaml:4: health.timeout: invalid duration "soon" (use e.g. 1s, 500ms)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("Parse error:\n%v\nwant:\n%s", err, want)

@@ -38,17 +38,23 @@ type Spec struct {
 	// labels include them all (e.g. [docker], [arm64]).
 	BuildLabels []string `yaml:"build_labels" json:"build_labels,omitempty"`
 	Run         string   `yaml:"run" json:"run,omitempty"`
-	// Static, instead of run, is a folder of the source (". " for its
+	// Static, instead of run, is a folder of the source ("." for its
 	// root) that nonstop serves itself as a static site.
-	Static     string            `yaml:"static" json:"static,omitempty"`
-	Port       int               `yaml:"port" json:"port,omitempty"`
-	Instances  int               `yaml:"instances" json:"instances"`
-	Health     Health            `yaml:"health" json:"health"`
-	Deploy     Deploy            `yaml:"deploy" json:"deploy"`
-	Env        map[string]string `yaml:"env" json:"env,omitempty"`
-	Volumes    []Volume          `yaml:"volumes" json:"volumes,omitempty"`
-	Resources  Resources         `yaml:"resources" json:"resources"`
-	Kubernetes Kubernetes        `yaml:"kubernetes" json:"kubernetes"`
+	Static string `yaml:"static" json:"static,omitempty"`
+	// Release runs once per release, after its build and before any of
+	// its instances takes traffic (a migration); its failure refuses the
+	// release. ReleaseHold, when set, holds the app's incoming requests
+	// from its start until the new release alone serves.
+	Release     string            `yaml:"release" json:"release,omitempty"`
+	ReleaseHold time.Duration     `yaml:"release_hold" json:"release_hold,omitempty"`
+	Port        int               `yaml:"port" json:"port,omitempty"`
+	Instances   int               `yaml:"instances" json:"instances"`
+	Health      Health            `yaml:"health" json:"health"`
+	Deploy      Deploy            `yaml:"deploy" json:"deploy"`
+	Env         map[string]string `yaml:"env" json:"env,omitempty"`
+	Volumes     []Volume          `yaml:"volumes" json:"volumes,omitempty"`
+	Resources   Resources         `yaml:"resources" json:"resources"`
+	Kubernetes  Kubernetes        `yaml:"kubernetes" json:"kubernetes"`
 
 	// Detected, set by Load, is how the source's kind was detected when
 	// neither nonstop.yaml nor a Procfile said how to run it.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Validate reports every setting that nonstop cannot run with, each as an
@@ -83,8 +84,17 @@ func (v *validator) app() {
 			v.fail("static", "%q: want a folder of the source, e.g. dist", s.Static)
 		}
 	case RuntimeDocker, RuntimeKubernetes:
+		if s.Release != "" {
+			v.fail("release", "the release phase runs on the process runtime only in this version: run it from the image's entrypoint before the server starts")
+		}
 	default:
 		v.fail("runtime", "unknown runtime %q (use process, docker or kubernetes)", s.Runtime)
+	}
+	switch {
+	case s.ReleaseHold < 0 || s.ReleaseHold > 10*time.Minute:
+		v.fail("release_hold", "must be from 0 to 10m, got %s", s.ReleaseHold)
+	case s.ReleaseHold > 0 && s.Release == "":
+		v.fail("release_hold", "holds requests while the release phase runs: set release: (or a release: line in the Procfile) too")
 	}
 	if s.Port < 0 || s.Port > 65535 {
 		v.fail("port", "must be from 0 to 65535, got %d", s.Port)
