@@ -89,6 +89,10 @@ export class AppView {
     setBadge($("#app-state"), st.state);
     $("#live").textContent = st.live ? "v" + st.live.version : "none";
     $("#live-desc").textContent = st.live ? st.live.description || "" : "not deployed yet";
+    const sp = (st.live && st.live.spec) || {};
+    $("#source").textContent = [sp.detected ? "detected " + sp.detected.kind + " (" + sp.detected.files.join(", ") + ")" : "",
+      sp.release ? "release phase: " + sp.release + (sp.release_hold ? ", requests held up to " + Math.round(sp.release_hold / 1e9) + "s" : "") : ""]
+      .filter(Boolean).join("; ") || "nonstop.yaml or Procfile";
     fill($("#urls"), ...(st.urls || []).map((u) => el("a", { href: u, target: "_blank", rel: "noopener" }, u)));
     const problems = $("#problems");
     problems.hidden = !(st.problems && st.problems.length);
