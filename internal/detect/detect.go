@@ -147,6 +147,9 @@ func nodePlan(dir string) (*Plan, error) {
 // "application = get_wsgi_application()".
 var wsgiApp = regexp.MustCompile(`(?m)^(app|application)\s*=`)
 
+// gunicornReq is a requirements line that installs gunicorn.
+var gunicornReq = regexp.MustCompile(`(?im)^\s*gunicorn\b`)
+
 func pythonPlan(dir string) (*Plan, error) {
 	var files []string
 	build := ""
@@ -174,7 +177,7 @@ func pythonPlan(dir string) (*Plan, error) {
 			// The virtualenv's python runs gunicorn: the requirements' own,
 			// else the machine's (the venv sees its system packages).
 			p.Run = venv + "/bin/python -m gunicorn --bind 127.0.0.1:$PORT --workers 2 --graceful-timeout 10 " + mod + ":" + string(m[1])
-			if reqs, _ := read(dir, "requirements.txt"); !regexp.MustCompile(`(?im)^\s*gunicorn\b`).Match(reqs) {
+			if reqs, _ := read(dir, "requirements.txt"); !gunicornReq.Match(reqs) {
 				p.Needs = append(p.Needs, gunicorn)
 			}
 			return p, nil
@@ -227,9 +230,12 @@ func staticPlan(dir string) (*Plan, error) {
 	return nil, nil
 }
 
+// plainPath is what a shell takes as it is.
+var plainPath = regexp.MustCompile(`^[A-Za-z0-9_./-]+$`)
+
 // shellQuote quotes s for sh when it holds anything but a plain path.
 func shellQuote(s string) string {
-	if regexp.MustCompile(`^[A-Za-z0-9_./-]+$`).MatchString(s) {
+	if plainPath.MatchString(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

@@ -53,7 +53,13 @@ func Handler(root string) http.Handler {
 }
 
 type handler struct {
-	root    string
+	root string
+	// site is root, opened once at the first request, for every request
+	// after (siteErr: why it could not be).
+	siteOnce sync.Once
+	site     *os.Root
+	siteErr  error
+
 	mu      sync.Mutex
 	gzipped map[string]gzipped // by path: its compressed bytes, for one version of the file
 }
@@ -91,15 +97,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // open opens a file of the site, never one out of it (os.Root).
 func (h *handler) open(name string) (*os.File, fs.FileInfo, error) {
-	root, err := os.OpenRoot(h.root)
-	if err != nil {
-		return nil, nil, err
+	h.siteOnce.Do(func() { h.site, h.siteErr = os.OpenRoot(h.root) })
+	if h.siteErr != nil {
+		return nil, nil, h.siteErr
 	}
-	defer root.Close()
-	f, err := root.Open(strings.TrimPrefix(name, "/"))
-	if name == "/" {
-		f, err = root.Open(".")
+	rel := strings.TrimPrefix(name, "/")
+	if rel == "" {
+		rel = "."
 	}
+	f, err := h.site.Open(rel)
 	if err != nil {
 		return nil, nil, err
 	}
